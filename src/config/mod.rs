@@ -1,0 +1,282 @@
+//! Configuration: defaults → TOML file → `ONETIMESHARE_*` environment → command-line flags,
+//! parsed once into typed [`Settings`].
+//!
+//! One struct, [`Layer`], is both the clap argument set (flags and their env variables) and the
+//! TOML file schema, so a setting cannot exist in one and be forgotten in the other. Every field
+//! is optional there; [`Settings::resolve`] applies precedence and defaults and validates.
+
+mod units;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
+
+use crate::share::{KdfCost, Policy};
+use crate::store::MetaBackend;
+
+/// Settings as given by one source. Field docs are the `--help` text.
+#[derive(Clone, Debug, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Layer {
+    /// Directory for the embedded store, blobs and the SSH host key [default: ./data]
+    #[arg(long, env = "ONETIMESHARE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// SSH listen address [default: 0.0.0.0:2222]
+    #[arg(long, env = "ONETIMESHARE_SSH_ADDR", value_name = "ADDR")]
+    pub ssh_addr: Option<SocketAddr>,
+    /// HTTP listen address [default: 0.0.0.0:8080]
+    #[arg(long, env = "ONETIMESHARE_HTTP_ADDR", value_name = "ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Base of every link: <public-url>/s/<id>#<key> [default: http://localhost:8080]
+    #[arg(long, env = "ONETIMESHARE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Redis URL for share metadata (many instances); absent ⇒ the embedded store
+    #[arg(long, env = "ONETIMESHARE_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key [default: ots:]
+    #[arg(long, env = "ONETIMESHARE_REDIS_PREFIX", value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// Largest share, e.g. 256MiB [default: 256MiB]
+    #[arg(long, env = "ONETIMESHARE_MAX_SIZE", value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Expiry when the sender names none, e.g. 1d [default: 1d]
+    #[arg(long, env = "ONETIMESHARE_DEFAULT_TTL", value_name = "DURATION")]
+    pub default_ttl: Option<String>,
+    /// Longest expiry a sender may choose [default: 7d]
+    #[arg(long, env = "ONETIMESHARE_MAX_TTL", value_name = "DURATION")]
+    pub max_ttl: Option<String>,
+    /// Wrong passwords before a share locks [default: 5]
+    #[arg(long, env = "ONETIMESHARE_MAX_ATTEMPTS", value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Argon2id memory per password derivation [default: 64MiB]
+    #[arg(long, env = "ONETIMESHARE_ARGON2_MEMORY", value_name = "SIZE")]
+    pub argon2_memory: Option<String>,
+    /// Argon2id passes [default: 3]
+    #[arg(long, env = "ONETIMESHARE_ARGON2_ITERATIONS", value_name = "N")]
+    pub argon2_iterations: Option<u32>,
+    /// Argon2 derivations allowed to run at once [default: 4]
+    #[arg(long, env = "ONETIMESHARE_ARGON2_CONCURRENCY", value_name = "N")]
+    pub argon2_concurrency: Option<usize>,
+    /// How often expired shares and orphan blobs are removed [default: 1m]
+    #[arg(long, env = "ONETIMESHARE_SWEEP_INTERVAL", value_name = "DURATION")]
+    pub sweep_interval: Option<String>,
+    /// Log format: pretty or json [default: pretty]
+    #[arg(long, env = "ONETIMESHARE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Layer {
+    /// `self` wins wherever it has a value.
+    pub fn over(self, lower: Layer) -> Layer {
+        Layer {
+            data_dir: self.data_dir.or(lower.data_dir),
+            ssh_addr: self.ssh_addr.or(lower.ssh_addr),
+            http_addr: self.http_addr.or(lower.http_addr),
+            public_url: self.public_url.or(lower.public_url),
+            redis_url: self.redis_url.or(lower.redis_url),
+            redis_prefix: self.redis_prefix.or(lower.redis_prefix),
+            max_size: self.max_size.or(lower.max_size),
+            default_ttl: self.default_ttl.or(lower.default_ttl),
+            max_ttl: self.max_ttl.or(lower.max_ttl),
+            max_attempts: self.max_attempts.or(lower.max_attempts),
+            argon2_memory: self.argon2_memory.or(lower.argon2_memory),
+            argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
+            argon2_concurrency: self.argon2_concurrency.or(lower.argon2_concurrency),
+            sweep_interval: self.sweep_interval.or(lower.sweep_interval),
+            log_format: self.log_format.or(lower.log_format),
+        }
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<Layer, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{setting}: {source}")]
+    Unit {
+        setting: &'static str,
+        source: UnitError,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub ssh_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub meta_backend: MetaBackend,
+    pub policy: Policy,
+    pub sweep_interval: Duration,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Applies defaults to a merged layer and validates the result.
+    pub fn resolve(layer: Layer) -> Result<Settings, ConfigError> {
+        let duration = |setting: &'static str, value: Option<String>, default: &str| {
+            parse_duration(value.as_deref().unwrap_or(default))
+                .map_err(|source| ConfigError::Unit { setting, source })
+        };
+        let size = |setting: &'static str, value: Option<String>, default: &str| {
+            parse_size(value.as_deref().unwrap_or(default))
+                .map_err(|source| ConfigError::Unit { setting, source })
+        };
+        let public_url = layer
+            .public_url
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public-url must start with http:// or https:// (got {public_url:?})"
+            )));
+        }
+        let default_ttl = duration("default-ttl", layer.default_ttl, "1d")?;
+        let max_ttl = duration("max-ttl", layer.max_ttl, "7d")?;
+        if default_ttl > max_ttl {
+            return Err(ConfigError::Invalid(format!(
+                "default-ttl ({}) is longer than max-ttl ({})",
+                format_duration(default_ttl),
+                format_duration(max_ttl)
+            )));
+        }
+        let max_attempts = layer.max_attempts.unwrap_or(5);
+        if max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "max-attempts must be at least 1".into(),
+            ));
+        }
+        let argon2_memory = size("argon2-memory", layer.argon2_memory, "64MiB")?;
+        let memory_kib = u32::try_from(argon2_memory / 1024)
+            .ok()
+            .filter(|kib| (8..=4 * 1024 * 1024).contains(kib))
+            .ok_or_else(|| ConfigError::Invalid("argon2-memory must be 8KiB..4GiB".into()))?;
+        let iterations = layer.argon2_iterations.unwrap_or(3);
+        if !(1..=64).contains(&iterations) {
+            return Err(ConfigError::Invalid(
+                "argon2-iterations must be 1..64".into(),
+            ));
+        }
+        let meta_backend = match layer.redis_url {
+            Some(url) => MetaBackend::Redis {
+                url,
+                prefix: layer.redis_prefix.unwrap_or_else(|| "ots:".into()),
+            },
+            None => MetaBackend::Embedded,
+        };
+        Ok(Settings {
+            data_dir: layer.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            ssh_addr: layer
+                .ssh_addr
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222))),
+            http_addr: layer
+                .http_addr
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080))),
+            meta_backend,
+            policy: Policy {
+                public_url,
+                max_size: size("max-size", layer.max_size, "256MiB")?,
+                default_ttl,
+                max_ttl,
+                max_attempts,
+                kdf_cost: KdfCost {
+                    memory_kib,
+                    iterations,
+                    parallelism: 1,
+                },
+                kdf_concurrency: layer.argon2_concurrency.unwrap_or(4).max(1),
+                orphan_grace: Duration::from_secs(3600),
+            },
+            sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
+            log_format: layer.log_format.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::resolve(Layer::default()).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.ssh_addr.port(), 2222);
+        assert_eq!(s.http_addr.port(), 8080);
+        assert!(matches!(s.meta_backend, MetaBackend::Embedded));
+        assert_eq!(s.policy.max_size, 256 << 20);
+        assert_eq!(s.policy.default_ttl, Duration::from_secs(86_400));
+        assert_eq!(s.policy.max_attempts, 5);
+        assert_eq!(s.policy.kdf_cost, KdfCost::default());
+    }
+
+    #[test]
+    fn upper_layers_win_field_by_field() {
+        let file = Layer {
+            max_size: Some("1MiB".into()),
+            max_attempts: Some(3),
+            ..Layer::default()
+        };
+        let flags = Layer {
+            max_size: Some("2MiB".into()),
+            ..Layer::default()
+        };
+        let s = Settings::resolve(flags.over(file)).unwrap();
+        assert_eq!(s.policy.max_size, 2 << 20);
+        assert_eq!(s.policy.max_attempts, 3);
+    }
+
+    #[test]
+    fn toml_uses_the_flag_names_and_rejects_unknown_keys() {
+        let layer: Layer =
+            toml::from_str("max-size = \"1MiB\"\nredis-url = \"redis://x\"").unwrap();
+        assert_eq!(layer.max_size.as_deref(), Some("1MiB"));
+        assert!(toml::from_str::<Layer>("max_sise = 1").is_err());
+    }
+
+    #[test]
+    fn contradictions_are_refused_with_a_reason() {
+        let bad = Layer {
+            default_ttl: Some("30d".into()),
+            ..Layer::default()
+        };
+        let err = Settings::resolve(bad).unwrap_err().to_string();
+        assert!(err.contains("default-ttl"), "{err}");
+        let bad = Layer {
+            public_url: Some("share.example".into()),
+            ..Layer::default()
+        };
+        assert!(Settings::resolve(bad).is_err());
+    }
+}

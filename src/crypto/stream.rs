@@ -1,0 +1,355 @@
+//! Chunked STREAM encryption, sans I/O: bytes in, bytes out.
+//!
+//! Plaintext is cut into fixed-size chunks; chunk `i` is sealed with ChaCha20-Poly1305 under the
+//! nonce `prefix ‖ be32(i) ‖ last`. The final chunk (0..=chunk size bytes, so an empty share is one
+//! empty final chunk) carries `last = 1`. A reader therefore detects every dropped, reordered,
+//! duplicated, truncated or appended chunk: authentication fails at a known position.
+//!
+//! Both directions hold at most one chunk, so memory is bounded whatever the share size.
+
+use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
+use chacha20poly1305::aead::array::Array;
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+
+use super::{ContentKeys, CryptoError, Header};
+
+/// Default plaintext chunk size: 64 KiB (see docs/benchmarks.md for the measurement).
+pub const CHUNK_SIZE: usize = 64 * 1024;
+/// log2 of [`CHUNK_SIZE`], as recorded in the header.
+pub const CHUNK_LOG2: u8 = 16;
+/// Poly1305 tag appended to every chunk.
+pub const TAG_SIZE: usize = 16;
+
+type Stream = StreamBE32<ChaCha20Poly1305>;
+
+fn stream_for(keys: &ContentKeys, header: &Header) -> Stream {
+    let aead = ChaCha20Poly1305::new(&Array::from(keys.content));
+    Stream::from_aead(aead, &Array::from(*header.nonce_prefix()))
+}
+
+/// Encrypts a byte stream of unknown length into sealed chunks.
+pub struct StreamSealer {
+    stream: Stream,
+    chunk_size: usize,
+    position: u32,
+    pending: Vec<u8>,
+}
+
+impl StreamSealer {
+    pub fn new(keys: &ContentKeys, header: &Header) -> Self {
+        let chunk_size = header.chunk_size();
+        Self {
+            stream: stream_for(keys, header),
+            chunk_size,
+            position: 0,
+            pending: Vec::with_capacity(chunk_size + TAG_SIZE),
+        }
+    }
+
+    /// Consumes `data`, appending every chunk it completes to `out`. A full chunk is sealed only
+    /// once more data arrives, because the final chunk may be full too.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        while !data.is_empty() {
+            if self.pending.len() == self.chunk_size {
+                self.seal_pending(false, out)?;
+            }
+            let take = (self.chunk_size - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the final chunk into `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        self.seal_pending(true, out)
+    }
+
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        self.stream
+            .encrypt_in_place(self.position, last, &[], &mut self.pending)
+            .map_err(|_| CryptoError::TooManyChunks)?;
+        out.extend_from_slice(&self.pending);
+        self.pending.clear();
+        self.position = self
+            .position
+            .checked_add(1)
+            .ok_or(CryptoError::TooManyChunks)?;
+        Ok(())
+    }
+}
+
+/// Decrypts sealed chunks back into plaintext, refusing anything not authenticated.
+pub struct StreamOpener {
+    stream: Stream,
+    sealed_chunk: usize,
+    position: u32,
+    pending: Vec<u8>,
+}
+
+impl StreamOpener {
+    pub fn new(keys: &ContentKeys, header: &Header) -> Self {
+        let sealed_chunk = header.chunk_size() + TAG_SIZE;
+        Self {
+            stream: stream_for(keys, header),
+            sealed_chunk,
+            position: 0,
+            pending: Vec::with_capacity(sealed_chunk),
+        }
+    }
+
+    /// Size of one sealed chunk: a good read size for callers.
+    pub fn sealed_chunk_size(&self) -> usize {
+        self.sealed_chunk
+    }
+
+    /// Consumes ciphertext, appending the plaintext of every chunk known not to be the last.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        while !data.is_empty() {
+            if self.pending.len() == self.sealed_chunk {
+                self.open_pending(false, out)?;
+            }
+            let take = (self.sealed_chunk - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// The ciphertext has ended: authenticates the final chunk and appends its plaintext.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        if self.pending.len() < TAG_SIZE {
+            return Err(if self.position == 0 {
+                CryptoError::Corrupt(0)
+            } else {
+                CryptoError::Truncated(self.position - 1)
+            });
+        }
+        let candidate = self.pending.clone();
+        match self.open_pending(true, out) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                // A full chunk that authenticates as a *middle* chunk means the stream was cut
+                // at a chunk boundary: report truncation rather than generic corruption.
+                let mut probe = candidate;
+                if probe.len() == self.sealed_chunk
+                    && self
+                        .stream
+                        .decrypt_in_place(self.position, false, &[], &mut probe)
+                        .is_ok()
+                {
+                    Err(CryptoError::Truncated(self.position))
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    fn open_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        self.stream
+            .decrypt_in_place(self.position, last, &[], &mut self.pending)
+            .map_err(|_| CryptoError::Corrupt(self.position))?;
+        out.extend_from_slice(&self.pending);
+        self.pending.clear();
+        self.position = self
+            .position
+            .checked_add(1)
+            .ok_or(CryptoError::TooManyChunks)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{ShareKey, derive_content_keys};
+    use proptest::prelude::*;
+
+    const SMALL_LOG2: u8 = 10; // 1 KiB chunks keep property tests fast
+    const SMALL: usize = 1 << SMALL_LOG2;
+
+    struct Fixture {
+        key: ShareKey,
+        header: Header,
+    }
+
+    impl Fixture {
+        fn new(chunk_log2: u8) -> Self {
+            let key = ShareKey::generate().unwrap();
+            let header = Header::new(&key, None, chunk_log2).unwrap();
+            Self { key, header }
+        }
+
+        fn keys(&self) -> ContentKeys {
+            derive_content_keys(&self.key, None, self.header.as_bytes())
+        }
+
+        fn seal(&self, plaintext: &[u8], piece: usize) -> Vec<u8> {
+            let mut sealer = StreamSealer::new(&self.keys(), &self.header);
+            let mut out = Vec::new();
+            for part in plaintext.chunks(piece.max(1)) {
+                sealer.push(part, &mut out).unwrap();
+            }
+            sealer.finish(&mut out).unwrap();
+            out
+        }
+
+        fn open(&self, ciphertext: &[u8], piece: usize) -> Result<Vec<u8>, CryptoError> {
+            let mut opener = StreamOpener::new(&self.keys(), &self.header);
+            let mut out = Vec::new();
+            for part in ciphertext.chunks(piece.max(1)) {
+                opener.push(part, &mut out)?;
+            }
+            opener.finish(&mut out)?;
+            Ok(out)
+        }
+    }
+
+    fn sealed_len(plain: usize, chunk: usize) -> usize {
+        let chunks = if plain == 0 { 1 } else { plain.div_ceil(chunk) };
+        plain + chunks * TAG_SIZE
+    }
+
+    #[test]
+    fn boundary_sizes_round_trip_at_the_real_chunk_size() {
+        let fx = Fixture::new(CHUNK_LOG2);
+        for size in [
+            0,
+            1,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            3 * CHUNK_SIZE + 7,
+        ] {
+            let plain: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let sealed = fx.seal(&plain, 8191);
+            assert_eq!(sealed.len(), sealed_len(size, CHUNK_SIZE), "size {size}");
+            assert_eq!(fx.open(&sealed, 70_001).unwrap(), plain, "size {size}");
+        }
+    }
+
+    #[test]
+    fn several_mebibytes_round_trip() {
+        let fx = Fixture::new(CHUNK_LOG2);
+        let plain: Vec<u8> = (0..5 * 1024 * 1024 + 3).map(|i| (i % 253) as u8).collect();
+        let sealed = fx.seal(&plain, 1 << 20);
+        assert_eq!(fx.open(&sealed, 1 << 19).unwrap(), plain);
+    }
+
+    #[test]
+    fn wrong_key_fails_at_the_first_chunk() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let sealed = fx.seal(b"secret", 3);
+        let other = Fixture {
+            key: ShareKey::generate().unwrap(),
+            header: fx.header.clone(),
+        };
+        assert_eq!(other.open(&sealed, 5).unwrap_err(), CryptoError::Corrupt(0));
+    }
+
+    fn three_chunks(fx: &Fixture) -> (Vec<u8>, Vec<u8>) {
+        let plain: Vec<u8> = (0..(2 * SMALL + 100)).map(|i| i as u8).collect();
+        let sealed = fx.seal(&plain, 77);
+        (plain, sealed)
+    }
+
+    #[test]
+    fn dropped_chunk_is_detected() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        let c = SMALL + TAG_SIZE;
+        let mut damaged = sealed[..c].to_vec();
+        damaged.extend_from_slice(&sealed[2 * c..]);
+        assert_eq!(fx.open(&damaged, 100).unwrap_err(), CryptoError::Corrupt(1));
+    }
+
+    #[test]
+    fn reordered_chunks_are_detected() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        let c = SMALL + TAG_SIZE;
+        let mut damaged = sealed[c..2 * c].to_vec();
+        damaged.extend_from_slice(&sealed[..c]);
+        damaged.extend_from_slice(&sealed[2 * c..]);
+        assert_eq!(fx.open(&damaged, 100).unwrap_err(), CryptoError::Corrupt(0));
+    }
+
+    #[test]
+    fn duplicated_chunk_is_detected() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        let c = SMALL + TAG_SIZE;
+        let mut damaged = sealed[..c].to_vec();
+        damaged.extend_from_slice(&sealed[..c]);
+        damaged.extend_from_slice(&sealed[c..]);
+        assert_eq!(fx.open(&damaged, 100).unwrap_err(), CryptoError::Corrupt(1));
+    }
+
+    #[test]
+    fn truncation_at_a_chunk_boundary_is_reported_as_truncation() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        let c = SMALL + TAG_SIZE;
+        assert_eq!(
+            fx.open(&sealed[..2 * c], 100).unwrap_err(),
+            CryptoError::Truncated(1)
+        );
+    }
+
+    #[test]
+    fn truncated_last_chunk_is_detected() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        assert_eq!(
+            fx.open(&sealed[..sealed.len() - 1], 100).unwrap_err(),
+            CryptoError::Corrupt(2)
+        );
+    }
+
+    #[test]
+    fn appended_bytes_are_detected() {
+        let fx = Fixture::new(SMALL_LOG2);
+        let (_, sealed) = three_chunks(&fx);
+        for extra in [1usize, TAG_SIZE, SMALL + TAG_SIZE] {
+            let mut damaged = sealed.clone();
+            damaged.extend(std::iter::repeat_n(0u8, extra));
+            assert!(fx.open(&damaged, 100).is_err(), "{extra} appended bytes");
+        }
+    }
+
+    #[test]
+    fn empty_ciphertext_is_not_an_empty_share() {
+        let fx = Fixture::new(SMALL_LOG2);
+        assert_eq!(fx.open(&[], 1).unwrap_err(), CryptoError::Corrupt(0));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_plaintext_round_trips_however_it_is_split(
+            plain in proptest::collection::vec(any::<u8>(), 0..5 * SMALL),
+            seal_piece in 1usize..3000,
+            open_piece in 1usize..3000,
+        ) {
+            let fx = Fixture::new(SMALL_LOG2);
+            let sealed = fx.seal(&plain, seal_piece);
+            prop_assert_eq!(sealed.len(), sealed_len(plain.len(), SMALL));
+            prop_assert_eq!(fx.open(&sealed, open_piece).unwrap(), plain);
+        }
+
+        #[test]
+        fn any_flipped_bit_fails_and_never_yields_the_plaintext(
+            plain in proptest::collection::vec(any::<u8>(), 0..4 * SMALL),
+            position in any::<proptest::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let fx = Fixture::new(SMALL_LOG2);
+            let mut sealed = fx.seal(&plain, 500);
+            let at = position.index(sealed.len());
+            sealed[at] ^= 1 << bit;
+            prop_assert!(fx.open(&sealed, 333).is_err());
+        }
+    }
+}

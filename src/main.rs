@@ -1,0 +1,77 @@
+//! `onetimeshare`: parse arguments, set up logging, resolve settings, run until SIGINT/SIGTERM.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use onetimeshare::app::App;
+use onetimeshare::config::{Layer, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "onetimeshare",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// TOML config file; its keys are the long flag names
+    #[arg(long, env = "ONETIMESHARE_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    layer: Layer,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let file = match &args.config {
+        Some(path) => Layer::from_toml_file(path)?,
+        None => Layer::default(),
+    };
+    let settings = Settings::resolve(args.layer.over(file))?;
+    onetimeshare::telemetry::init(settings.log_format);
+    let app = App::build(settings)
+        .await
+        .context("could not open share storage")?;
+    app.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,266 @@
+//! Claiming a share: verify the link key, count a password attempt, flip the state in one atomic
+//! step, then stream the decrypted content.
+//!
+//! Order matters and is the point of this file:
+//! 1. the link key is checked against the stored verifier in constant time — a requester
+//!    without the link learns nothing and cannot spend password attempts;
+//! 2. for a password share the attempt is counted atomically *before* Argon2 runs, so a burst of
+//!    guesses gets exactly `max_attempts` checks, then the share is locked (never deleted);
+//! 3. the atomic claim happens before a single plaintext byte exists;
+//! 4. the body decrypts chunk by chunk and fails loudly on tampering or truncation. The blob is
+//!    deleted when the body ends or is dropped: a recipient who disconnects mid-download has
+//!    still used the share (at most once beats at least once).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::io::AsyncReadExt;
+use tracing::{info, warn};
+
+use super::lifecycle::Shares;
+use super::{
+    AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, ShareEntry, ShareError,
+    ShareId, ShareState, now_millis,
+};
+use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
+
+/// A claimed share: its metadata and its content, still to be streamed.
+pub struct Claimed {
+    pub meta: ShareMeta,
+    pub opened_at: Millis,
+    pub body: ClaimBody,
+}
+
+impl Shares {
+    /// Claims a share for the holder of `key` (and `password`, when the share has one). Succeeds
+    /// for at most one caller, ever.
+    pub async fn claim(
+        &self,
+        id: &ShareId,
+        key: &ShareKey,
+        password: Option<&Password>,
+    ) -> Result<Claimed, ShareError> {
+        let inner = &self.inner;
+        let store_key = id.store_key();
+        let handle = store_key.handle();
+        let entry = inner
+            .meta
+            .get(&store_key, now_millis())
+            .await?
+            .ok_or(ShareError::NotFound)?;
+        if !entry.record.verifier().matches(key) {
+            return Err(ShareError::NotFound);
+        }
+        refuse_unless_armed(&entry)?;
+
+        let mut reader = inner.blobs.open(&entry.record.blob).await?;
+        let header = read_header(&mut reader).await?;
+
+        let password_key = if entry.record.password {
+            let password = password
+                .filter(|p| !p.is_empty())
+                .ok_or(ShareError::PasswordRequired)?;
+            let (attempt, max) = match inner.meta.spend_attempt(&store_key, now_millis()).await? {
+                AttemptOutcome::Granted { attempt, max } => (attempt, max),
+                AttemptOutcome::Locked => {
+                    return Err(ShareError::Locked {
+                        attempts: entry.record.max_attempts,
+                    });
+                }
+                AttemptOutcome::NotArmed(entry) => return Err(refusal(&entry)),
+                AttemptOutcome::Missing => return Err(ShareError::NotFound),
+            };
+            let params = header
+                .kdf_params()
+                .ok_or(ShareError::Corrupt(CryptoError::MalformedHeader))?;
+            let pk = inner.kdf.derive(password, params).await?;
+            match header.unlock(key, Some(&pk)) {
+                Ok(_) => Some(pk),
+                Err(CryptoError::WrongPassword) => {
+                    info!(share = %handle, attempt, max, "wrong password");
+                    return Err(ShareError::WrongPassword {
+                        remaining: max.saturating_sub(attempt),
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+        } else {
+            None
+        };
+        let keys = header.unlock(key, password_key.as_ref())?;
+
+        let now = now_millis();
+        let entry = match inner.meta.claim(&store_key, now).await? {
+            ClaimOutcome::Claimed(entry) => entry,
+            ClaimOutcome::Refused(entry) => return Err(refusal(&entry)),
+            ClaimOutcome::Missing => return Err(ShareError::NotFound),
+        };
+        info!(share = %handle, "share claimed");
+        let cleanup = BlobCleanup {
+            blobs: inner.blobs.clone(),
+            name: Some(entry.record.blob.clone()),
+        };
+        let meta = match crate::crypto::SealedMeta(entry.record.sealed_meta.clone()).open(&keys) {
+            Ok(meta) => meta,
+            Err(err) => {
+                warn!(share = %handle, "sealed metadata failed authentication");
+                return Err(ShareError::Corrupt(err));
+            }
+        };
+        Ok(Claimed {
+            meta,
+            opened_at: now,
+            body: ClaimBody {
+                opener: Some(StreamOpener::new(&keys, &header)),
+                read_buf: Vec::new(),
+                reader,
+                cleanup,
+            },
+        })
+    }
+}
+
+fn refuse_unless_armed(entry: &ShareEntry) -> Result<(), ShareError> {
+    if entry.state != ShareState::Armed {
+        return Err(refusal(entry));
+    }
+    if entry.is_locked() {
+        return Err(ShareError::Locked {
+            attempts: entry.record.max_attempts,
+        });
+    }
+    Ok(())
+}
+
+fn refusal(entry: &ShareEntry) -> ShareError {
+    match entry.state {
+        ShareState::Opened { at } => ShareError::AlreadyOpened { at },
+        ShareState::Revoked { at } => ShareError::Revoked { at },
+        ShareState::Armed => ShareError::Locked {
+            attempts: entry.record.max_attempts,
+        },
+    }
+}
+
+async fn read_header(reader: &mut BlobReader) -> Result<Header, ShareError> {
+    let mut bytes = vec![0u8; Header::PREFIX_LEN];
+    reader
+        .read_exact(&mut bytes)
+        .await
+        .map_err(|_| ShareError::Corrupt(CryptoError::MalformedHeader))?;
+    let len = Header::encoded_len(&bytes)?;
+    bytes.resize(len, 0);
+    reader
+        .read_exact(&mut bytes[Header::PREFIX_LEN..])
+        .await
+        .map_err(|_| ShareError::Corrupt(CryptoError::MalformedHeader))?;
+    Ok(Header::parse(&bytes)?)
+}
+
+/// The decrypted content of a claimed share, produced chunk by chunk with bounded memory.
+pub struct ClaimBody {
+    reader: BlobReader,
+    opener: Option<StreamOpener>,
+    read_buf: Vec<u8>,
+    cleanup: BlobCleanup,
+}
+
+impl ClaimBody {
+    /// The next piece of plaintext; `None` once the whole share has been authenticated and
+    /// delivered. An `Err` means the content failed authentication or could not be read: the
+    /// caller must treat the transfer as failed (for HTTP: abort the connection).
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ShareError>> {
+        loop {
+            let opener = self.opener.as_mut()?;
+            let want = opener.sealed_chunk_size();
+            self.read_buf.resize(want, 0);
+            let read = match read_full(&mut self.reader, &mut self.read_buf).await {
+                Ok(n) => n,
+                Err(err) => return Some(Err(self.fail(ShareError::Storage(err.into())))),
+            };
+            let mut plain = Vec::with_capacity(want);
+            if read == 0 {
+                let opener = self.opener.take()?;
+                let result = opener.finish(&mut plain);
+                self.cleanup.run().await;
+                return match result {
+                    Ok(()) if plain.is_empty() => None,
+                    Ok(()) => Some(Ok(Bytes::from(plain))),
+                    Err(err) => Some(Err(ShareError::Corrupt(err))),
+                };
+            }
+            if let Err(err) = opener.push(&self.read_buf[..read], &mut plain) {
+                return Some(Err(self.fail(ShareError::Corrupt(err))));
+            }
+            if !plain.is_empty() {
+                return Some(Ok(Bytes::from(plain)));
+            }
+        }
+    }
+
+    /// The whole plaintext in memory: for tests and small text shares only.
+    pub async fn read_to_end(mut self) -> Result<Vec<u8>, ShareError> {
+        let mut all = Vec::new();
+        while let Some(chunk) = self.next_chunk().await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all)
+    }
+
+    /// The body as a stream (e.g. for an HTTP response body).
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, ShareError>> + Send {
+        futures_util::stream::unfold(self, |mut body| async move {
+            body.next_chunk().await.map(|item| (item, body))
+        })
+    }
+
+    fn fail(&mut self, err: ShareError) -> ShareError {
+        self.opener = None;
+        err
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns the byte count.
+async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = reader.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Deletes a claimed share's blob once: at the end of the body, or when it is dropped.
+struct BlobCleanup {
+    blobs: Arc<dyn BlobStore>,
+    name: Option<BlobName>,
+}
+
+impl BlobCleanup {
+    async fn run(&mut self) {
+        if let Some(name) = self.name.take()
+            && let Err(err) = self.blobs.remove(&name).await
+        {
+            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+        }
+    }
+}
+
+impl Drop for BlobCleanup {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            let blobs = self.blobs.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(err) = blobs.remove(&name).await {
+                        warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+                    }
+                });
+            }
+        }
+    }
+}

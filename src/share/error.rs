@@ -1,0 +1,70 @@
+//! What a share operation can tell its caller. Ingress maps these to user-facing messages and
+//! status codes; what a client sees is what it may know: a missing, expired or wrong-key share
+//! all read [`ShareError::NotFound`].
+
+use std::time::Duration;
+
+use super::{Millis, StoreError};
+use crate::crypto::CryptoError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    #[error("this share does not exist or has expired")]
+    NotFound,
+    #[error("this share was already opened")]
+    AlreadyOpened { at: Millis },
+    #[error("this share was revoked by its sender")]
+    Revoked { at: Millis },
+    #[error("this share is locked after {attempts} wrong passwords")]
+    Locked { attempts: u32 },
+    #[error("this share needs a password")]
+    PasswordRequired,
+    #[error("wrong password ({remaining} attempts left)")]
+    WrongPassword { remaining: u32 },
+    #[error("upload exceeds the size limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("nothing to share: the upload is empty")]
+    Empty,
+    #[error("expiry too long: the maximum is {}", crate::config::format_duration(*max))]
+    TtlTooLong { max: Duration },
+    #[error("more than one of your shares starts with {0:?}; give more characters")]
+    Ambiguous(String),
+    #[error("the upload failed earlier and cannot continue")]
+    UploadFailed,
+    #[error("share storage is unavailable, try again shortly")]
+    StoreUnavailable,
+    #[error("the server is out of storage space")]
+    StorageFull,
+    #[error("share data is corrupt: {0}")]
+    Corrupt(CryptoError),
+    #[error("internal storage error: {0}")]
+    Storage(StoreError),
+    #[error("internal crypto error: {0}")]
+    Crypto(CryptoError),
+}
+
+impl From<StoreError> for ShareError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => ShareError::StoreUnavailable,
+            StoreError::Full => ShareError::StorageFull,
+            other => ShareError::Storage(other),
+        }
+    }
+}
+
+impl From<CryptoError> for ShareError {
+    fn from(err: CryptoError) -> Self {
+        match err {
+            CryptoError::Corrupt(_)
+            | CryptoError::Truncated(_)
+            | CryptoError::TrailingData
+            | CryptoError::BadMagic
+            | CryptoError::MalformedHeader
+            | CryptoError::UnsupportedVersion(_) => ShareError::Corrupt(err),
+            CryptoError::WrongKey | CryptoError::BadKeyEncoding => ShareError::NotFound,
+            CryptoError::PasswordRequired => ShareError::PasswordRequired,
+            other => ShareError::Crypto(other),
+        }
+    }
+}

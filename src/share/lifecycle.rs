@@ -1,0 +1,256 @@
+//! [`Shares`]: the facade every ingress path uses. Creation lives in `upload.rs`, claiming in
+//! `claim.rs`; this file holds the policy, status views, revocation and maintenance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::{
+    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
+    ShareState, now_millis,
+};
+use crate::crypto::{Kind, PasswordKdf};
+
+/// Argon2id cost for new password-bound shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for KdfCost {
+    /// m = 64 MiB, t = 3, p = 1: RFC 9106's second recommended option; see docs/benchmarks.md.
+    fn default() -> Self {
+        Self {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Operator choices that bound every share.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub public_url: String,
+    pub max_size: u64,
+    pub default_ttl: Duration,
+    pub max_ttl: Duration,
+    pub max_attempts: u32,
+    pub kdf_cost: KdfCost,
+    /// How many Argon2 derivations may run at once (each holds `memory_kib`).
+    pub kdf_concurrency: usize,
+    /// Unreferenced blobs younger than this are left alone by orphan cleanup.
+    pub orphan_grace: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            public_url: "http://localhost:8080".into(),
+            max_size: 256 * 1024 * 1024,
+            default_ttl: Duration::from_secs(24 * 3600),
+            max_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_attempts: 5,
+            kdf_cost: KdfCost::default(),
+            kdf_concurrency: 4,
+            orphan_grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What anyone may learn about a share without its key (status page) or as its owner (`ls`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareStatus {
+    pub handle: Handle,
+    pub kind: Kind,
+    pub stored_size: u64,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub password: bool,
+    pub max_attempts: u32,
+    pub attempts: u32,
+    pub state: StatusState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusState {
+    Armed,
+    Opened { at: Millis },
+    Revoked { at: Millis },
+    Locked,
+}
+
+impl StatusState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            StatusState::Armed => "armed",
+            StatusState::Opened { .. } => "opened",
+            StatusState::Revoked { .. } => "revoked",
+            StatusState::Locked => "locked",
+        }
+    }
+}
+
+impl From<&ShareEntry> for ShareStatus {
+    fn from(entry: &ShareEntry) -> Self {
+        let state = match entry.state {
+            ShareState::Opened { at } => StatusState::Opened { at },
+            ShareState::Revoked { at } => StatusState::Revoked { at },
+            ShareState::Armed if entry.is_locked() => StatusState::Locked,
+            ShareState::Armed => StatusState::Armed,
+        };
+        Self {
+            handle: entry.record.handle(),
+            kind: entry.record.kind,
+            stored_size: entry.record.stored_size,
+            created_at: entry.record.created_at,
+            expires_at: entry.record.expires_at,
+            password: entry.record.password,
+            max_attempts: entry.record.max_attempts,
+            attempts: entry.attempts,
+            state,
+        }
+    }
+}
+
+/// What one maintenance pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: usize,
+    pub orphans: usize,
+}
+
+/// The share lifecycle. Cheap to clone; one per process, shared by every session and request.
+#[derive(Clone)]
+pub struct Shares {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) meta: Arc<dyn MetaStore>,
+    pub(super) blobs: Arc<dyn BlobStore>,
+    pub(super) kdf: PasswordKdf,
+    pub(super) policy: Policy,
+}
+
+impl Shares {
+    pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>, policy: Policy) -> Self {
+        let kdf = PasswordKdf::new(policy.kdf_concurrency);
+        Self {
+            inner: Arc::new(Inner {
+                meta,
+                blobs,
+                kdf,
+                policy,
+            }),
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Non-consuming status: what a link previewer or the status page may see. `None` for a share
+    /// that never existed or has expired (indistinguishable on purpose).
+    pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
+        let entry = self.inner.meta.get(&id.store_key(), now_millis()).await?;
+        Ok(entry.as_ref().map(ShareStatus::from))
+    }
+
+    /// The owner's unexpired shares, newest first.
+    pub async fn list(&self, owner: &Owner) -> Result<Vec<ShareStatus>, ShareError> {
+        let mut entries = self.inner.meta.list_by_owner(owner, now_millis()).await?;
+        entries.sort_by(|a, b| b.record.created_at.cmp(&a.record.created_at));
+        Ok(entries.iter().map(ShareStatus::from).collect())
+    }
+
+    /// Revokes one of the owner's shares by handle (or an unambiguous prefix of it, ≥ 4 chars).
+    /// Its blob is deleted at once; the record stays until expiry so the link reads "revoked".
+    pub async fn revoke(&self, owner: &Owner, handle: &str) -> Result<ShareStatus, ShareError> {
+        let now = now_millis();
+        let mut matches = self
+            .inner
+            .meta
+            .list_by_owner(owner, now)
+            .await?
+            .into_iter()
+            .filter(|e| e.record.handle().starts_with(handle));
+        let entry = matches.next().ok_or(ShareError::NotFound)?;
+        if matches.next().is_some() {
+            return Err(ShareError::Ambiguous(handle.to_owned()));
+        }
+        match self
+            .inner
+            .meta
+            .revoke(&entry.record.key, owner, now)
+            .await?
+        {
+            RevokeOutcome::Revoked(entry) => {
+                self.remove_blob(&entry).await;
+                info!(share = %entry.record.handle(), "share revoked");
+                let mut status = ShareStatus::from(&entry);
+                status.state = StatusState::Revoked { at: now };
+                Ok(status)
+            }
+            RevokeOutcome::Refused(entry) => Err(match entry.state {
+                ShareState::Opened { at } => ShareError::AlreadyOpened { at },
+                ShareState::Revoked { at } => ShareError::Revoked { at },
+                ShareState::Armed => ShareError::NotFound,
+            }),
+            RevokeOutcome::Missing => Err(ShareError::NotFound),
+        }
+    }
+
+    /// One maintenance pass: drop expired shares and their blobs, then blobs nothing refers to.
+    pub async fn sweep(&self) -> Result<SweepReport, ShareError> {
+        let now = now_millis();
+        let expired = self.inner.meta.take_expired(now).await?;
+        for blob in &expired {
+            if let Err(err) = self.inner.blobs.remove(blob).await {
+                warn!(error = %err, "could not remove an expired blob");
+            }
+        }
+        let live = self.inner.meta.live_blobs(now).await?;
+        let orphans = self
+            .inner
+            .blobs
+            .remove_orphans(&live, self.inner.policy.orphan_grace)
+            .await?;
+        Ok(SweepReport {
+            expired: expired.len(),
+            orphans,
+        })
+    }
+
+    /// Runs [`Shares::sweep`] now and then every `interval` until `shutdown` resolves.
+    pub async fn run_sweeper(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = ticker.tick() => match self.sweep().await {
+                    Ok(report) if report != SweepReport::default() => {
+                        info!(expired = report.expired, orphans = report.orphans, "sweep");
+                    }
+                    Ok(_) => {}
+                    Err(err) => warn!(error = %err, "sweep failed; will retry"),
+                },
+            }
+        }
+    }
+
+    /// Store reachability, for `/healthz`.
+    pub async fn health(&self) -> Result<(), ShareError> {
+        Ok(self.inner.meta.ping().await?)
+    }
+
+    pub(super) async fn remove_blob(&self, entry: &ShareEntry) {
+        if let Err(err) = self.inner.blobs.remove(&entry.record.blob).await {
+            warn!(share = %entry.record.handle(), error = %err, "could not remove blob; the sweeper will");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The one-time share lifecycle: the only place that sequences crypto and storage.
+//!
+//! It owns the seams ([`MetaStore`], [`BlobStore`]) and the rules on top of them: a share is
+//! published only after its blob is durable; a claim is one atomic store step before any byte is
+//! decrypted; a password attempt is counted atomically before Argon2 runs, and only for a
+//! requester who proved it holds the link key; a locked share is never deleted by failures.
+//! Ingress (SSH, HTTP, the TUI) calls [`Shares`] and nothing below it.
+
+mod claim;
+mod error;
+mod id;
+mod lifecycle;
+mod link;
+mod name;
+mod record;
+mod storage;
+mod upload;
+
+pub use claim::{ClaimBody, Claimed};
+pub use error::ShareError;
+pub use id::{Handle, ShareId, StoreKey};
+pub use lifecycle::{KdfCost, Policy, ShareStatus, Shares, StatusState, SweepReport};
+pub use link::Link;
+pub use name::{MAX_NAME_BYTES, NameError, ShareName};
+pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
+pub use storage::{
+    AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
+    RevokeOutcome, StoreError,
+};
+pub use upload::{Armed, Upload, UploadSpec};

@@ -1,0 +1,203 @@
+//! The two seams between the share lifecycle and the outside world: [`MetaStore`] (share state,
+//! Redis or embedded) and [`BlobStore`] (encrypted content, a directory today, object storage
+//! later). Implementations live in `crate::store`; the guarantees live here, and one contract
+//! test suite (`tests/store_contract.rs`) holds every implementation to them.
+//!
+//! Atomic operations are required methods with their guarantee documented, never defaults built
+//! from other calls: composing `get` + `set` is exactly the race that served the original
+//! OneTimeShare's "one-time" links eight times.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+use super::{Millis, Owner, ShareEntry, ShareRecord, StoreKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing service cannot be reached or answered with an error; retrying later may work.
+    #[error("share storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a share with this id already exists")]
+    AlreadyExists,
+    #[error("no space left for share storage")]
+    Full,
+    #[error("stored share data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("share content is missing")]
+    BlobMissing,
+    #[error("share storage I/O error: {0}")]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(err: std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => StoreError::Full,
+            std::io::ErrorKind::NotFound => StoreError::BlobMissing,
+            _ => StoreError::Io(err),
+        }
+    }
+}
+
+/// Outcome of [`MetaStore::claim`].
+#[derive(Debug)]
+pub enum ClaimOutcome {
+    /// This caller won: the share is now `Opened`. The entry is as it was just before.
+    Claimed(ShareEntry),
+    /// The share exists but is not armed (already opened, revoked); nothing changed.
+    Refused(ShareEntry),
+    /// No such share, or it has expired.
+    Missing,
+}
+
+/// Outcome of [`MetaStore::spend_attempt`].
+#[derive(Debug)]
+pub enum AttemptOutcome {
+    /// The caller may check one password; this was attempt number `attempt` of `max`.
+    Granted {
+        attempt: u32,
+        max: u32,
+    },
+    /// All attempts are spent; the share stays, locked.
+    Locked,
+    /// Not armed any more (opened or revoked).
+    NotArmed(ShareEntry),
+    Missing,
+}
+
+/// Outcome of [`MetaStore::revoke`].
+#[derive(Debug)]
+pub enum RevokeOutcome {
+    /// The share is now `Revoked`; its blob may be deleted.
+    Revoked(ShareEntry),
+    /// It is the owner's but not armed any more; nothing changed.
+    Refused(ShareEntry),
+    /// No such share for this owner (or expired).
+    Missing,
+}
+
+/// Share state. Every method takes `now` so expiry is decided by the caller's clock and tests can
+/// move time. A share whose `expires_at <= now` is treated as absent by every method, even before
+/// a sweep removes it.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    /// Stores a new `Armed` share (attempts 0) that disappears at `record.expires_at`.
+    /// Fails with [`StoreError::AlreadyExists`] if the key is taken; never overwrites.
+    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError>;
+
+    /// The current entry, without changing anything.
+    async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError>;
+
+    /// **Atomic.** If the share is `Armed` and unexpired, mark it `Opened { at: now }` and report
+    /// `Claimed`. Of any number of concurrent calls (across processes sharing the store) at most
+    /// one sees `Claimed`. The state change is durable before this returns.
+    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError>;
+
+    /// **Atomic.** If the share is `Armed`, unexpired and `attempts < max_attempts`, increment
+    /// `attempts` and report `Granted`; otherwise change nothing. Of N concurrent calls at most
+    /// `max_attempts - attempts` are granted. Never deletes the share.
+    async fn spend_attempt(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+    ) -> Result<AttemptOutcome, StoreError>;
+
+    /// **Atomic.** If `owner` owns the share and it is `Armed`, mark it `Revoked { at: now }`.
+    /// A share of another owner is reported `Missing`, indistinguishable from none.
+    async fn revoke(
+        &self,
+        key: &StoreKey,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<RevokeOutcome, StoreError>;
+
+    /// All unexpired shares of `owner`, in any order.
+    async fn list_by_owner(
+        &self,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError>;
+
+    /// Removes every share that has expired by `now` and returns the names of their blobs, each
+    /// name reported once (across concurrent sweepers too), so the caller can delete them.
+    async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError>;
+
+    /// Blob names of all shares not yet expired: orphan cleanup must keep these.
+    async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError>;
+
+    /// Cheap reachability check for `/healthz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A server-chosen blob name: lowercase hex, so it is safe as a file name or object key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BlobName(String);
+
+impl BlobName {
+    pub fn generate() -> Result<Self, crate::crypto::CryptoError> {
+        let mut raw = [0u8; 16];
+        getrandom::fill(&mut raw).map_err(|_| crate::crypto::CryptoError::Rng)?;
+        Ok(Self(hex::encode(raw)))
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BlobName {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        BlobName::parse(&text).ok_or_else(|| "invalid blob name".to_owned())
+    }
+}
+
+impl From<BlobName> for String {
+    fn from(name: BlobName) -> String {
+        name.0
+    }
+}
+
+/// A readable blob, positioned at its first byte.
+pub type BlobReader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Encrypted share content.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Starts a new blob. Nothing is visible under a final name until [`BlobWriter::commit`].
+    async fn create(&self) -> Result<Box<dyn BlobWriter>, StoreError>;
+
+    async fn open(&self, name: &BlobName) -> Result<BlobReader, StoreError>;
+
+    /// Deletes a blob; deleting one that is already gone is not an error.
+    async fn remove(&self, name: &BlobName) -> Result<(), StoreError>;
+
+    /// Deletes unfinished uploads and committed blobs not in `live`, but only those untouched for
+    /// `grace` (another instance may be between commit and metadata insert). Returns how many.
+    async fn remove_orphans(
+        &self,
+        live: &HashSet<BlobName>,
+        grace: Duration,
+    ) -> Result<usize, StoreError>;
+}
+
+/// A blob being written. Dropping it without `commit` discards everything written.
+#[async_trait]
+pub trait BlobWriter: Send {
+    async fn write(&mut self, data: &[u8]) -> Result<(), StoreError>;
+
+    /// Makes the blob durable (data synced, then published under its final name).
+    async fn commit(self: Box<Self>) -> Result<BlobName, StoreError>;
+}

@@ -1,0 +1,247 @@
+//! Creating a share as a streaming sink.
+//!
+//! [`Shares::begin`] prepares keys and a temp blob; [`Upload::write`] encrypts as bytes arrive
+//! and enforces the size limit before anything past it is accepted; [`Upload::finish`] seals,
+//! makes the blob durable, and only then inserts the metadata (so metadata never points at a
+//! missing blob). Dropping an `Upload` at any point discards the temp blob: nothing is published.
+
+use std::time::Duration;
+
+use tracing::info;
+
+use super::lifecycle::Shares;
+use super::{
+    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareId, ShareName, ShareRecord,
+    now_millis,
+};
+use crate::crypto::{
+    ContentKeys, Header, KdfParams, Kind, Password, ShareKey, ShareMeta, StreamSealer,
+};
+
+/// Ciphertext is handed to the blob store in pieces this large (fewer, larger writes).
+const WRITE_BATCH: usize = 1024 * 1024;
+
+/// What the sender chose.
+#[derive(Debug, Clone)]
+pub struct UploadSpec {
+    pub kind: Kind,
+    pub name: Option<ShareName>,
+    pub content_type: Option<String>,
+    pub owner: Option<Owner>,
+    /// `None` means the policy's default.
+    pub ttl: Option<Duration>,
+    pub password: Option<Password>,
+}
+
+impl UploadSpec {
+    pub fn text() -> Self {
+        Self {
+            kind: Kind::Text,
+            name: None,
+            content_type: None,
+            owner: None,
+            ttl: None,
+            password: None,
+        }
+    }
+
+    pub fn file(name: Option<ShareName>) -> Self {
+        Self {
+            kind: Kind::File,
+            name,
+            ..Self::text()
+        }
+    }
+}
+
+/// A share that is live: the link (shown to the sender once) and what to tell them about it.
+#[derive(Debug)]
+pub struct Armed {
+    pub link: Link,
+    pub handle: Handle,
+    pub kind: Kind,
+    pub name: Option<String>,
+    pub size: u64,
+    pub expires_at: Millis,
+    pub password: bool,
+}
+
+/// An upload in progress. See the module docs for its guarantees.
+pub struct Upload {
+    shares: Shares,
+    id: ShareId,
+    key: ShareKey,
+    keys: ContentKeys,
+    spec: UploadSpec,
+    ttl: Duration,
+    sealer: Option<StreamSealer>,
+    writer: Option<Box<dyn BlobWriter>>,
+    out: Vec<u8>,
+    size: u64,
+    stored: u64,
+}
+
+impl Shares {
+    /// Starts a share. With a password this runs Argon2 (bounded, off the runtime) first.
+    pub async fn begin(&self, spec: UploadSpec) -> Result<Upload, ShareError> {
+        let policy = self.policy();
+        let ttl = spec.ttl.unwrap_or(policy.default_ttl);
+        if ttl > policy.max_ttl {
+            return Err(ShareError::TtlTooLong {
+                max: policy.max_ttl,
+            });
+        }
+        let key = ShareKey::generate()?;
+        let id = ShareId::generate()?;
+        let (header, keys) = match spec.password.as_ref().filter(|p| !p.is_empty()) {
+            None => {
+                let header = Header::new(&key, None, crate::crypto::CHUNK_LOG2)?;
+                let keys = header.unlock(&key, None)?;
+                (header, keys)
+            }
+            Some(password) => {
+                let cost = policy.kdf_cost;
+                let params =
+                    KdfParams::generate(cost.memory_kib, cost.iterations, cost.parallelism)?;
+                let pk = self.inner.kdf.derive(password, &params).await?;
+                let header = Header::new(&key, Some((&params, &pk)), crate::crypto::CHUNK_LOG2)?;
+                let keys = header.unlock(&key, Some(&pk))?;
+                (header, keys)
+            }
+        };
+        let mut writer = self.inner.blobs.create().await?;
+        writer.write(header.as_bytes()).await?;
+        let sealer = StreamSealer::new(&keys, &header);
+        Ok(Upload {
+            shares: self.clone(),
+            stored: header.as_bytes().len() as u64,
+            id,
+            key,
+            keys,
+            spec,
+            ttl,
+            sealer: Some(sealer),
+            writer: Some(writer),
+            out: Vec::with_capacity(WRITE_BATCH + crate::crypto::CHUNK_SIZE),
+            size: 0,
+        })
+    }
+}
+
+impl Upload {
+    /// Plaintext bytes accepted so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The most this upload may hold.
+    pub fn limit(&self) -> u64 {
+        self.shares.policy().max_size
+    }
+
+    /// Encrypts and stores `data`. Past the size limit nothing more is accepted and the upload is
+    /// dead: every later call fails and `finish` publishes nothing.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
+        let limit = self.limit();
+        if self.size + data.len() as u64 > limit {
+            self.poison();
+            return Err(ShareError::TooLarge { limit });
+        }
+        let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
+        if let Err(err) = sealer.push(data, &mut self.out) {
+            self.poison();
+            return Err(err.into());
+        }
+        self.size += data.len() as u64;
+        if self.out.len() >= WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Seals the last chunk, makes the blob durable, publishes the share and returns its link.
+    pub async fn finish(mut self) -> Result<Armed, ShareError> {
+        if self.size == 0 {
+            self.poison();
+            return Err(ShareError::Empty);
+        }
+        let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
+        sealer.finish(&mut self.out)?;
+        self.flush().await?;
+        let writer = self.writer.take().ok_or(ShareError::UploadFailed)?;
+        let blob = writer.commit().await?;
+
+        let meta = ShareMeta {
+            kind: self.spec.kind,
+            name: self.spec.name.as_ref().map(|n| n.as_str().to_owned()),
+            content_type: self.spec.content_type.clone(),
+            size: self.size,
+        };
+        let now = now_millis();
+        let expires_at = now.saturating_add(self.ttl.as_millis() as u64);
+        let record = ShareRecord {
+            key: self.id.store_key(),
+            owner: self.spec.owner.clone(),
+            kind: self.spec.kind,
+            stored_size: self.stored,
+            created_at: now,
+            expires_at,
+            password: self.spec.password.as_ref().is_some_and(|p| !p.is_empty()),
+            max_attempts: self.shares.policy().max_attempts,
+            verifier: *self.key.verifier().as_bytes(),
+            sealed_meta: meta.seal(&self.keys)?.0,
+            blob: blob.clone(),
+        };
+        let inner = &self.shares.inner;
+        if let Err(err) = inner.meta.insert(&record).await {
+            // The blob is durable but unreferenced: delete it now (the sweeper would, later).
+            let _ = inner.blobs.remove(&blob).await;
+            return Err(err.into());
+        }
+        let handle = record.handle();
+        info!(share = %handle, kind = record.kind.as_str(), size = self.size, "share armed");
+        Ok(Armed {
+            link: Link::new(
+                &self.shares.policy().public_url,
+                self.id.clone(),
+                self.key.clone(),
+            ),
+            handle,
+            kind: record.kind,
+            name: meta.name,
+            size: self.size,
+            expires_at,
+            password: record.password,
+        })
+    }
+
+    async fn flush(&mut self) -> Result<(), ShareError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let writer = self.writer.as_mut().ok_or(ShareError::UploadFailed)?;
+        if let Err(err) = writer.write(&self.out).await {
+            self.poison();
+            return Err(err.into());
+        }
+        self.stored += self.out.len() as u64;
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Drops the sealer and the temp blob: this upload can never be published.
+    fn poison(&mut self) {
+        self.sealer = None;
+        self.writer = None;
+        self.out = Vec::new();
+    }
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("share", &self.id.handle())
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}

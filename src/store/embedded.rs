@@ -1,0 +1,388 @@
+//! Share metadata in an embedded, persistent database (redb), for the zero-setup single box.
+//!
+//! Why redb: pure Rust (no C toolchain, no system library), ACID with fsync-durable commits,
+//! MVCC readers that never block the writer, one file, a stable on-disk format. sled is
+//! unmaintained as a stable release; SQLite would need a C build and buys nothing here.
+//!
+//! Atomicity and throughput come from one design choice: **every mutation goes through a single
+//! writer thread**, which drains whatever requests are queued into ONE write transaction and
+//! commits it once (group commit). Requests in a batch are applied in order, so two claims of one
+//! share see each other, and a caller is answered only after the commit is durable — a claimed
+//! share cannot come back after a crash, yet a burst of claims costs one fsync.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use async_trait::async_trait;
+use redb::{Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, TableDefinition};
+use tokio::sync::oneshot;
+use tracing::error;
+
+use crate::share::{
+    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
+    ShareRecord, ShareState, StoreError, StoreKey,
+};
+
+/// store key → JSON [`ShareEntry`]
+const SHARES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("shares");
+/// (expires_at, store key) → blob name
+const EXPIRY: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("expiry");
+/// owner index key → store keys
+const OWNERS: MultimapTableDefinition<&[u8; 32], &[u8; 32]> =
+    MultimapTableDefinition::new("owners");
+
+/// Most requests folded into one commit.
+const MAX_BATCH: usize = 4096;
+
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    writer: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Request {
+    Insert(Box<ShareRecord>),
+    Claim(StoreKey, Millis),
+    Attempt(StoreKey, Millis),
+    Revoke(StoreKey, Owner, Millis),
+    TakeExpired(Millis),
+}
+
+enum Response {
+    Inserted(bool),
+    Claim(ClaimOutcome),
+    Attempt(AttemptOutcome),
+    Revoke(RevokeOutcome),
+    Expired(Vec<BlobName>),
+}
+
+struct Job {
+    request: Request,
+    reply: oneshot::Sender<Result<Response, StoreError>>,
+}
+
+impl EmbeddedStore {
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let path = path.into();
+        let db = tokio::task::spawn_blocking(move || -> Result<Database, redb::Error> {
+            let db = Database::create(&path)?;
+            let txn = db.begin_write()?;
+            txn.open_table(SHARES)?;
+            txn.open_table(EXPIRY)?;
+            txn.open_multimap_table(OWNERS)?;
+            txn.commit()?;
+            Ok(db)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(db_error)?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel();
+        let writer_db = db.clone();
+        let thread = std::thread::Builder::new()
+            .name("redb-writer".into())
+            .spawn(move || writer_loop(&writer_db, &rx))
+            .map_err(StoreError::Io)?;
+        Ok(Self {
+            db,
+            writer: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    async fn submit(&self, request: Request) -> Result<Response, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(Job { request, reply })
+            .map_err(|_| StoreError::Unavailable("store writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("store writer stopped".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after its current batch; joining releases the file
+        // lock before a reopen in the same process.
+        self.writer = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn db_error(err: impl Into<redb::Error>) -> StoreError {
+    let err: redb::Error = err.into();
+    match err {
+        redb::Error::Io(io) => StoreError::from(io),
+        other => StoreError::Unavailable(format!("embedded store: {other}")),
+    }
+}
+
+fn writer_loop(db: &Database, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (requests, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+        match apply_batch(db, &requests) {
+            Ok(responses) => {
+                for (reply, response) in replies.into_iter().zip(responses) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            Err(err) => {
+                error!(error = %err, requests = requests.len(), "embedded store commit failed");
+                for reply in replies {
+                    let _ = reply.send(Err(db_error(redb::Error::from(std::io::Error::other(
+                        err.to_string(),
+                    )))));
+                }
+            }
+        }
+    }
+}
+
+/// Applies every request in one transaction and commits once.
+fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, redb::Error> {
+    let txn = db.begin_write()?;
+    let mut responses = Vec::with_capacity(requests.len());
+    {
+        let mut shares = txn.open_table(SHARES)?;
+        let mut expiry = txn.open_table(EXPIRY)?;
+        let mut owners = txn.open_multimap_table(OWNERS)?;
+        for request in requests {
+            let response = match request {
+                Request::Insert(record) => {
+                    if shares.get(&record.key.0)?.is_some() {
+                        Response::Inserted(false)
+                    } else {
+                        let entry = ShareEntry::armed((**record).clone());
+                        shares.insert(&record.key.0, encode(&entry).as_slice())?;
+                        expiry.insert((record.expires_at, &record.key.0), record.blob.as_str())?;
+                        if let Some(owner) = &record.owner {
+                            owners.insert(&owner.index_key(), &record.key.0)?;
+                        }
+                        Response::Inserted(true)
+                    }
+                }
+                Request::Claim(key, now) => Response::Claim(match load(&shares, key, *now)? {
+                    None => ClaimOutcome::Missing,
+                    Some(entry) if entry.state == ShareState::Armed => {
+                        let mut opened = entry.clone();
+                        opened.state = ShareState::Opened { at: *now };
+                        shares.insert(&key.0, encode(&opened).as_slice())?;
+                        ClaimOutcome::Claimed(entry)
+                    }
+                    Some(entry) => ClaimOutcome::Refused(entry),
+                }),
+                Request::Attempt(key, now) => Response::Attempt(match load(&shares, key, *now)? {
+                    None => AttemptOutcome::Missing,
+                    Some(entry) if entry.state != ShareState::Armed => {
+                        AttemptOutcome::NotArmed(entry)
+                    }
+                    Some(entry) if entry.attempts >= entry.record.max_attempts => {
+                        AttemptOutcome::Locked
+                    }
+                    Some(mut entry) => {
+                        entry.attempts += 1;
+                        shares.insert(&key.0, encode(&entry).as_slice())?;
+                        AttemptOutcome::Granted {
+                            attempt: entry.attempts,
+                            max: entry.record.max_attempts,
+                        }
+                    }
+                }),
+                Request::Revoke(key, owner, now) => {
+                    Response::Revoke(match load(&shares, key, *now)? {
+                        Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
+                            if entry.state == ShareState::Armed {
+                                let mut revoked = entry.clone();
+                                revoked.state = ShareState::Revoked { at: *now };
+                                shares.insert(&key.0, encode(&revoked).as_slice())?;
+                                RevokeOutcome::Revoked(entry)
+                            } else {
+                                RevokeOutcome::Refused(entry)
+                            }
+                        }
+                        _ => RevokeOutcome::Missing,
+                    })
+                }
+                Request::TakeExpired(now) => {
+                    let mut due = Vec::new();
+                    for item in expiry.range((0u64, &[0u8; 32])..=(*now, &[0xffu8; 32]))? {
+                        let (k, v) = item?;
+                        let (at, key) = k.value();
+                        due.push((at, *key, v.value().to_owned()));
+                    }
+                    let mut blobs = Vec::with_capacity(due.len());
+                    for (at, key, blob) in due {
+                        expiry.remove((at, &key))?;
+                        if let Some(raw) = shares.remove(&key)? {
+                            if let Some(owner) = decode(raw.value())?.record.owner {
+                                owners.remove(&owner.index_key(), &key)?;
+                            }
+                        }
+                        blobs.extend(BlobName::parse(&blob));
+                    }
+                    Response::Expired(blobs)
+                }
+            };
+            responses.push(response);
+        }
+    }
+    txn.commit()?;
+    Ok(responses)
+}
+
+fn encode(entry: &ShareEntry) -> Vec<u8> {
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_vec(entry).unwrap_or_default()
+}
+
+fn decode(raw: &[u8]) -> Result<ShareEntry, redb::Error> {
+    serde_json::from_slice(raw).map_err(|e| redb::Error::Corrupted(e.to_string()))
+}
+
+/// The unexpired entry under `key`, if any.
+fn load(
+    shares: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+    key: &StoreKey,
+    now: Millis,
+) -> Result<Option<ShareEntry>, redb::Error> {
+    let Some(raw) = shares.get(&key.0)? else {
+        return Ok(None);
+    };
+    let entry = decode(raw.value())?;
+    Ok((!entry.is_expired(now)).then_some(entry))
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Corrupt("embedded store answered out of turn".into())
+}
+
+#[async_trait]
+impl MetaStore for EmbeddedStore {
+    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+        match self
+            .submit(Request::Insert(Box::new(record.clone())))
+            .await?
+        {
+            Response::Inserted(true) => Ok(()),
+            Response::Inserted(false) => Err(StoreError::AlreadyExists),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
+        let key = *key;
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            load(&shares, &key, now).map_err(db_error)
+        })
+        .await
+    }
+
+    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
+        match self.submit(Request::Claim(*key, now)).await? {
+            Response::Claim(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn spend_attempt(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+    ) -> Result<AttemptOutcome, StoreError> {
+        match self.submit(Request::Attempt(*key, now)).await? {
+            Response::Attempt(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn revoke(
+        &self,
+        key: &StoreKey,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<RevokeOutcome, StoreError> {
+        match self
+            .submit(Request::Revoke(*key, owner.clone(), now))
+            .await?
+        {
+            Response::Revoke(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn list_by_owner(
+        &self,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        let index = owner.index_key();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let owners = txn.open_multimap_table(OWNERS).map_err(db_error)?;
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let mut entries = Vec::new();
+            for key in owners.get(&index).map_err(db_error)? {
+                let key = StoreKey(*key.map_err(db_error)?.value());
+                entries.extend(load(&shares, &key, now).map_err(db_error)?);
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {
+        match self.submit(Request::TakeExpired(now)).await? {
+            Response::Expired(blobs) => Ok(blobs),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let expiry = txn.open_table(EXPIRY).map_err(db_error)?;
+            let mut live = HashSet::new();
+            for item in expiry
+                .range((now.saturating_add(1), &[0u8; 32])..)
+                .map_err(db_error)?
+            {
+                let (_, blob) = item.map_err(db_error)?;
+                live.extend(BlobName::parse(blob.value()));
+            }
+            Ok(live)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|db| db.begin_read().map(|_| ()).map_err(db_error))
+            .await
+    }
+}

@@ -1,0 +1,401 @@
+//! Share metadata in Redis, shared by any number of server instances.
+//!
+//! Layout (prefix `ots:` by default; `<h>` = hex SHA-256 of the share id, so a dump reveals no
+//! link):
+//! - `<p>s:<h>` hash: `rec` (immutable record, JSON), `state`, `at`, `att` (attempts), `max`,
+//!   `exp`, `owner`; key expires at the share's expiry (PEXPIREAT), tombstones included;
+//! - `<p>o:<owner hash>` set of `<h>`, expiring with the owner's last share;
+//! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup.
+//!
+//! Every state change is one Lua script (atomic on the server, one round trip). The connection
+//! manager reconnects by itself; each command is bounded by a timeout so a dead Redis surfaces as
+//! [`StoreError::Unavailable`] quickly instead of hanging a session. Requires Redis ≥ 7.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, RedisError, Script, Value};
+
+use crate::share::{
+    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
+    ShareRecord, ShareState, StoreError, StoreKey,
+};
+
+#[derive(Clone, Debug)]
+pub struct RedisOptions {
+    pub url: String,
+    pub prefix: String,
+    /// Bound on connecting and on each command.
+    pub timeout: Duration,
+}
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    scripts: Scripts,
+}
+
+struct Scripts {
+    insert: Script,
+    claim: Script,
+    attempt: Script,
+    revoke: Script,
+    take_expired: Script,
+}
+
+const INSERT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
+           'state', 'armed', 'att', 0)
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[5])
+  if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+  end
+end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
+return 1
+";
+
+const CLAIM: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'state', 'exp')
+if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
+local all = redis.call('HGETALL', KEYS[1])
+if v[1] == 'armed' then
+  redis.call('HSET', KEYS[1], 'state', 'opened', 'at', ARGV[1])
+  return {1, all}
+end
+return {0, all}
+";
+
+const ATTEMPT: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'att', 'max')
+if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return {-1} end
+if v[1] ~= 'armed' then return {-2, redis.call('HGETALL', KEYS[1])} end
+if tonumber(v[3]) >= tonumber(v[4]) then return {-3} end
+return {redis.call('HINCRBY', KEYS[1], 'att', 1), tonumber(v[4])}
+";
+
+const REVOKE: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner')
+if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) or v[3] ~= ARGV[2] then return false end
+local all = redis.call('HGETALL', KEYS[1])
+if v[1] == 'armed' then
+  redis.call('HSET', KEYS[1], 'state', 'revoked', 'at', ARGV[1])
+  return {1, all}
+end
+return {0, all}
+";
+
+const TAKE_EXPIRED: &str = r"
+local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
+if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end
+return names
+";
+
+const SWEEP_BATCH: usize = 500;
+
+impl RedisStore {
+    /// Connects (bounded by `timeout`). A Redis that is down at start-up is an error here; one
+    /// that goes away later only fails the calls made while it is gone.
+    pub async fn connect(options: RedisOptions) -> Result<Self, StoreError> {
+        let client = redis::Client::open(options.url.as_str())
+            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL ({:?})", e.kind())))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = tokio::time::timeout(
+            options.timeout * 2,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("timed out connecting to Redis".into()))?
+        .map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            prefix: options.prefix,
+            scripts: Scripts {
+                insert: Script::new(INSERT),
+                claim: Script::new(CLAIM),
+                attempt: Script::new(ATTEMPT),
+                revoke: Script::new(REVOKE),
+                take_expired: Script::new(TAKE_EXPIRED),
+            },
+        })
+    }
+
+    fn share_key(&self, key: &StoreKey) -> String {
+        format!("{}s:{}", self.prefix, key.to_hex())
+    }
+
+    fn owner_key(&self, owner: &Owner) -> String {
+        format!("{}o:{}", self.prefix, hex::encode(owner.index_key()))
+    }
+
+    fn blobs_key(&self) -> String {
+        format!("{}blobs", self.prefix)
+    }
+}
+
+fn unavailable(err: RedisError) -> StoreError {
+    // The error text names the failure (refused, timed out, script error); it carries no share
+    // data, since keys are hashes.
+    StoreError::Unavailable(format!("Redis: {err}"))
+}
+
+fn owner_tag(owner: &Owner) -> String {
+    hex::encode(owner.index_key())
+}
+
+/// Parses an `HGETALL` reply into an entry.
+fn entry_from_fields(fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, StoreError> {
+    let text = |name: &str| -> Result<String, StoreError> {
+        fields
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .ok_or_else(|| StoreError::Corrupt(format!("missing field {name}")))
+    };
+    let number = |name: &str| -> Result<u64, StoreError> {
+        text(name)?
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("bad number in {name}")))
+    };
+    let record: ShareRecord = serde_json::from_slice(
+        fields
+            .get("rec")
+            .ok_or_else(|| StoreError::Corrupt("missing record".into()))?,
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let state = match text("state")?.as_str() {
+        "armed" => ShareState::Armed,
+        "opened" => ShareState::Opened { at: number("at")? },
+        "revoked" => ShareState::Revoked { at: number("at")? },
+        other => return Err(StoreError::Corrupt(format!("unknown state {other}"))),
+    };
+    Ok(ShareEntry {
+        record,
+        state,
+        attempts: number("att")? as u32,
+    })
+}
+
+fn entry_from_value(value: Value) -> Result<ShareEntry, StoreError> {
+    let fields: HashMap<String, Vec<u8>> =
+        redis::from_redis_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    entry_from_fields(fields)
+}
+
+/// Splits a `{flag, HGETALL}` script reply.
+fn flagged_entry(reply: Value) -> Result<Option<(i64, ShareEntry)>, StoreError> {
+    let parts: Option<(i64, Value)> =
+        redis::from_redis_value(reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    parts
+        .map(|(flag, fields)| Ok((flag, entry_from_value(fields)?)))
+        .transpose()
+}
+
+#[async_trait]
+impl MetaStore for RedisStore {
+    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let owner = record.owner.as_ref();
+        let owner_key = owner
+            .map(|o| self.owner_key(o))
+            .unwrap_or_else(|| self.blobs_key());
+        let inserted: i64 = self
+            .scripts
+            .insert
+            .key(self.share_key(&record.key))
+            .key(owner_key)
+            .key(self.blobs_key())
+            .arg(json)
+            .arg(record.expires_at)
+            .arg(record.max_attempts)
+            .arg(owner.map(owner_tag).unwrap_or_default())
+            .arg(record.key.to_hex())
+            .arg(record.blob.as_str())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
+    }
+
+    async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
+        let fields: HashMap<String, Vec<u8>> = self
+            .conn
+            .clone()
+            .hgetall(self.share_key(key))
+            .await
+            .map_err(unavailable)?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let entry = entry_from_fields(fields)?;
+        Ok((!entry.is_expired(now)).then_some(entry))
+    }
+
+    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
+        let reply: Value = self
+            .scripts
+            .claim
+            .key(self.share_key(key))
+            .arg(now)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(match flagged_entry(reply)? {
+            None => ClaimOutcome::Missing,
+            Some((1, entry)) => ClaimOutcome::Claimed(entry),
+            Some((_, entry)) => ClaimOutcome::Refused(entry),
+        })
+    }
+
+    async fn spend_attempt(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+    ) -> Result<AttemptOutcome, StoreError> {
+        let reply: Vec<Value> = self
+            .scripts
+            .attempt
+            .key(self.share_key(key))
+            .arg(now)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut parts = reply.into_iter();
+        let code: i64 = parts
+            .next()
+            .map(redis::from_redis_value)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .ok_or_else(|| StoreError::Corrupt("empty attempt reply".into()))?;
+        let second = parts.next();
+        Ok(match code {
+            -1 => AttemptOutcome::Missing,
+            -3 => AttemptOutcome::Locked,
+            -2 => AttemptOutcome::NotArmed(entry_from_value(
+                second.ok_or_else(|| StoreError::Corrupt("missing entry".into()))?,
+            )?),
+            attempt => {
+                let max: i64 = second
+                    .map(redis::from_redis_value)
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .ok_or_else(|| StoreError::Corrupt("missing max".into()))?;
+                AttemptOutcome::Granted {
+                    attempt: attempt as u32,
+                    max: max as u32,
+                }
+            }
+        })
+    }
+
+    async fn revoke(
+        &self,
+        key: &StoreKey,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let reply: Value = self
+            .scripts
+            .revoke
+            .key(self.share_key(key))
+            .arg(now)
+            .arg(owner_tag(owner))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(match flagged_entry(reply)? {
+            None => RevokeOutcome::Missing,
+            Some((1, entry)) => RevokeOutcome::Revoked(entry),
+            Some((_, entry)) => RevokeOutcome::Refused(entry),
+        })
+    }
+
+    async fn list_by_owner(
+        &self,
+        owner: &Owner,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        let mut conn = self.conn.clone();
+        let owner_key = self.owner_key(owner);
+        let members: Vec<String> = conn.smembers(&owner_key).await.map_err(unavailable)?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for member in &members {
+            if let Some(key) = StoreKey::from_hex(member) {
+                pipe.hgetall(self.share_key(&key));
+            }
+        }
+        let replies: Vec<HashMap<String, Vec<u8>>> =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let mut entries = Vec::new();
+        let mut gone = Vec::new();
+        for (member, fields) in members.iter().zip(replies) {
+            if fields.is_empty() {
+                gone.push(member.clone());
+                continue;
+            }
+            let entry = entry_from_fields(fields)?;
+            if !entry.is_expired(now) {
+                entries.push(entry);
+            }
+        }
+        if !gone.is_empty() {
+            let _: Result<(), _> = conn.srem(&owner_key, gone).await;
+        }
+        Ok(entries)
+    }
+
+    async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {
+        let mut all = Vec::new();
+        loop {
+            let names: Vec<String> = self
+                .scripts
+                .take_expired
+                .key(self.blobs_key())
+                .arg(now)
+                .arg(SWEEP_BATCH)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            let done = names.len() < SWEEP_BATCH;
+            all.extend(names.iter().filter_map(|n| BlobName::parse(n)));
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError> {
+        let names: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.blobs_key())
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(names.iter().filter_map(|n| BlobName::parse(n)).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
