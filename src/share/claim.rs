@@ -54,8 +54,18 @@ impl Shares {
         }
         refuse_unless_armed(&entry)?;
 
-        let mut reader = inner.blobs.open(&entry.record.blob).await?;
-        let header = read_header(&mut reader).await?;
+        let (reader, header) = match open_blob(inner.blobs.as_ref(), &entry).await {
+            Ok(opened) => opened,
+            Err(err) => {
+                // A concurrent winner may have claimed the share and removed its blob between
+                // our read and our open: report what really happened, not a storage fault.
+                return match inner.meta.get(&store_key, now_millis()).await? {
+                    Some(now) if now.state != ShareState::Armed => Err(refusal(&now)),
+                    None => Err(ShareError::NotFound),
+                    Some(_) => Err(err),
+                };
+            }
+        };
 
         let password_key = if entry.record.password {
             let password = password
@@ -141,6 +151,15 @@ fn refusal(entry: &ShareEntry) -> ShareError {
             attempts: entry.record.max_attempts,
         },
     }
+}
+
+async fn open_blob(
+    blobs: &dyn BlobStore,
+    entry: &ShareEntry,
+) -> Result<(BlobReader, Header), ShareError> {
+    let mut reader = blobs.open(&entry.record.blob).await?;
+    let header = read_header(&mut reader).await?;
+    Ok((reader, header))
 }
 
 async fn read_header(reader: &mut BlobReader) -> Result<Header, ShareError> {

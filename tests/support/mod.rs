@@ -1,0 +1,41 @@
+//! The test harness shared by every integration test: temp dirs, free ports, real external
+//! programs (a private `redis-server` per test), and one rule — a missing tool fails the test and
+//! names the Debian package that provides it. Nothing here is mocked.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod redis;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+pub use redis::RedisServer;
+
+/// Finds `program` on PATH or fails the test naming the Debian `package` to install.
+pub fn require_tool(program: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(program);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "`{program}` is not installed: run `apt-get install {package}` \
+         (or the project's test command, which installs it)"
+    );
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free TCP port on 127.0.0.1")
+}
+
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ots-test-")
+        .tempdir()
+        .expect("cannot create a temp dir")
+}
