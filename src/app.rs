@@ -43,8 +43,10 @@ impl App {
         &self.settings
     }
 
-    /// Runs background work until `shutdown` resolves.
+    /// Runs background work until `shutdown` resolves. Logs "onetimeshare ready" once every
+    /// listener is bound (the test harness and operators' scripts wait for that line).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        info!("onetimeshare ready");
         self.shares
             .run_sweeper(self.settings.sweep_interval, shutdown)
             .await;

@@ -4,11 +4,13 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod redis;
+pub mod server;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub use redis::RedisServer;
+pub use server::{ServerOptions, TestServer};
 
 /// Finds `program` on PATH or fails the test naming the Debian `package` to install.
 pub fn require_tool(program: &str, package: &str) -> PathBuf {

@@ -1,0 +1,28 @@
+//! The binary as an operator runs it: starts on an empty data dir, stops cleanly on SIGTERM.
+
+mod support;
+
+use support::{ServerOptions, TestServer};
+
+#[test]
+fn the_server_starts_on_a_fresh_data_dir_and_stops_cleanly_on_sigterm() {
+    let server = TestServer::start(ServerOptions::default());
+    assert!(server.data_dir().join("shares.redb").is_file());
+    assert!(server.data_dir().join("blobs").is_dir());
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn a_bad_setting_is_refused_with_a_readable_message() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_onetimeshare"))
+        .args(["serve", "--max-size", "lots"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("max-size") && stderr.contains("lots"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,140 @@
+//! The real `onetimeshare` binary (built once by cargo for all integration tests), spawned per
+//! test on free ports with its own data dir; its log is captured for leak checks; killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::{free_port, temp_dir};
+
+/// How to start a server. `args` are appended last, so they override the harness defaults.
+#[derive(Default, Clone)]
+pub struct ServerOptions {
+    pub redis_url: Option<String>,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Reuse a data dir (e.g. to restart on the same state) instead of a fresh temp dir.
+    pub data_dir: Option<PathBuf>,
+    /// `RUST_LOG` for the child; `debug` by default so leak checks see everything.
+    pub log_level: Option<String>,
+}
+
+pub struct TestServer {
+    child: Child,
+    pub http_addr: SocketAddr,
+    pub ssh_addr: SocketAddr,
+    data_dir: PathBuf,
+    _owned_dir: Option<tempfile::TempDir>,
+    log: Arc<(Mutex<String>, Condvar)>,
+}
+
+impl TestServer {
+    pub fn start(options: ServerOptions) -> Self {
+        let (owned_dir, data_dir) = match options.data_dir.clone() {
+            Some(dir) => (None, dir),
+            None => {
+                let dir = temp_dir();
+                let path = dir.path().join("data");
+                (Some(dir), path)
+            }
+        };
+        let http_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let ssh_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_onetimeshare"));
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--http-addr", &http_addr.to_string()])
+            .args(["--ssh-addr", &ssh_addr.to_string()])
+            .args(["--public-url", &format!("http://{http_addr}")])
+            // Real Argon2id at a cost that keeps parallel tests quick.
+            .args(["--argon2-memory", "8MiB", "--argon2-iterations", "1"]);
+        if let Some(url) = &options.redis_url {
+            command.args(["--redis-url", url]);
+        }
+        command
+            .args(&options.args)
+            .env_remove("RUST_LOG")
+            .env("RUST_LOG", options.log_level.as_deref().unwrap_or("debug"))
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("cannot run the onetimeshare binary");
+        let log = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let (text, ready) = &*sink;
+                let mut text = text.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                ready.notify_all();
+            }
+            sink.1.notify_all();
+        });
+        let server = Self {
+            child,
+            http_addr,
+            ssh_addr,
+            data_dir,
+            _owned_dir: owned_dir,
+            log,
+        };
+        server.wait_for_log("onetimeshare ready", Duration::from_secs(30));
+        server
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.0.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`; panics with the log on timeout or exit.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) {
+        let (text, changed) = &*self.log;
+        let mut guard = text.lock().unwrap();
+        let deadline = std::time::Instant::now() + within;
+        while !guard.contains(needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(
+                !left.is_zero(),
+                "server did not log {needle:?} within {within:?}; log so far:\n{}",
+                *guard
+            );
+            guard = changed
+                .wait_timeout(guard, left.min(Duration::from_millis(200)))
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for server")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
