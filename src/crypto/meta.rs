@@ -46,7 +46,9 @@ pub struct SealedMeta(pub Vec<u8>);
 
 impl ShareMeta {
     pub fn seal(&self, keys: &ContentKeys) -> Result<SealedMeta, CryptoError> {
-        let plain = serde_json::to_vec(self).map_err(|_| CryptoError::MalformedHeader)?;
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(self).map_err(|_| CryptoError::MalformedHeader)?,
+        );
         let sealed = cipher(keys)
             .encrypt(
                 &Array::default(),

@@ -79,6 +79,19 @@ impl StreamSealer {
     }
 }
 
+// The pending buffers hold plaintext (sealer) or about-to-be plaintext (opener): wipe on drop.
+impl Drop for StreamSealer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.pending);
+    }
+}
+
+impl Drop for StreamOpener {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.pending);
+    }
+}
+
 /// Decrypts sealed chunks back into plaintext, refusing anything not authenticated.
 pub struct StreamOpener {
     stream: Stream,
