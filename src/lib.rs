@@ -23,3 +23,4 @@ pub mod crypto;
 pub mod share;
 pub mod store;
 pub mod telemetry;
+pub mod tui;
