@@ -23,7 +23,7 @@ fn sizes() -> Vec<usize> {
 
 fn seal(key: &ShareKey, header: &Header, plain: &[u8], total: usize, keep: bool) -> Vec<u8> {
     let keys = derive_content_keys(key, None, header.as_bytes());
-    let mut sealer = StreamSealer::new(&keys, header);
+    let mut sealer = StreamSealer::new(&keys, header).unwrap();
     let mut out = Vec::with_capacity(if keep {
         total + total / 4096 + 64
     } else {
@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("decrypt", &label), &sealed, |b, sealed| {
             b.iter(|| {
                 let keys = derive_content_keys(&key, None, header.as_bytes());
-                let mut opener = StreamOpener::new(&keys, &header);
+                let mut opener = StreamOpener::new(&keys, &header).unwrap();
                 let mut out = Vec::with_capacity(2 * PIECE);
                 for piece in sealed.chunks(PIECE) {
                     opener.push(piece, &mut out).unwrap();
