@@ -72,5 +72,22 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Cost of one password check at the default Argon2id parameters (and two cheaper/dearer ones),
+/// to justify the default: it bounds how fast a link holder can guess, and how many checks the
+/// server can afford (each holds `memory` for this long).
+fn argon2(c: &mut Criterion) {
+    use onetimeshare::crypto::{KdfParams, Password, PasswordKey};
+    let mut group = c.benchmark_group("argon2id");
+    group.sample_size(10);
+    for (m_mib, t) in [(19u32, 2u32), (64, 3), (256, 3)] {
+        let params = KdfParams::generate(m_mib * 1024, t, 1).unwrap();
+        let password = Password::new("correct horse battery staple");
+        group.bench_function(format!("m={m_mib}MiB,t={t},p=1"), |b| {
+            b.iter(|| PasswordKey::derive_blocking(&password, &params).unwrap());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, argon2);
 criterion_main!(benches);
