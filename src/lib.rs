@@ -21,5 +21,6 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod share;
+pub mod ssh;
 pub mod store;
 pub mod telemetry;

@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     onetimeshare::telemetry::init(settings.log_format);
     let app = App::build(settings)
         .await
-        .context("could not open share storage")?;
+        .context("could not start")?;
     app.run_until(shutdown_signal()).await;
     Ok(())
 }
