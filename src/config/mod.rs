@@ -82,7 +82,11 @@ pub struct Layer {
     #[arg(long, env = "ONETIMESHARE_SSH_MAX_CONNECTIONS", value_name = "N")]
     pub ssh_max_connections: Option<usize>,
     /// Open SSH connections allowed at once from one IP address [default: 16]
-    #[arg(long, env = "ONETIMESHARE_SSH_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_SSH_MAX_CONNECTIONS_PER_IP",
+        value_name = "N"
+    )]
     pub ssh_max_connections_per_ip: Option<usize>,
     /// Open SSH connections allowed at once for one key [default: 8]
     #[arg(long, env = "ONETIMESHARE_SSH_MAX_SESSIONS_PER_KEY", value_name = "N")]
@@ -246,7 +250,9 @@ impl Settings {
         let positive = |setting: &'static str, value: Option<usize>, default: usize| {
             let value = value.unwrap_or(default);
             if value == 0 {
-                return Err(ConfigError::Invalid(format!("{setting} must be at least 1")));
+                return Err(ConfigError::Invalid(format!(
+                    "{setting} must be at least 1"
+                )));
             }
             Ok(value)
         };

@@ -52,7 +52,8 @@ impl AllowList {
 mod tests {
     use super::*;
 
-    const A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO7mZ8q8ZCw5mRkQe0yq7oUuYB0r3vJz5sJ8XKq9t0Bm a@x";
+    const A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO7mZ8q8ZCw5mRkQe0yq7oUuYB0r3vJz5sJ8XKq9t0Bm a@x";
 
     #[test]
     fn listed_keys_are_allowed_and_comments_skipped() {

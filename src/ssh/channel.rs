@@ -43,10 +43,8 @@ pub(crate) struct Context {
 impl Context {
     /// Counts an upload against the rate limits.
     pub fn allow_upload(&self) -> Result<(), LimitError> {
-        self.limits.upload(
-            self.peer,
-            self.identity.owner().map(|o| o.as_str()),
-        )
+        self.limits
+            .upload(self.peer, self.identity.owner().map(|o| o.as_str()))
     }
 
     pub fn spec(&self, kind: Kind, name: Option<ShareName>) -> UploadSpec {
@@ -162,7 +160,8 @@ impl ChannelTask {
         };
         match self.cx.shares.list(owner).await {
             Ok(shares) => {
-                self.stdout(&output::share_table(&shares, now_millis())).await;
+                self.stdout(&output::share_table(&shares, now_millis()))
+                    .await;
                 0
             }
             Err(err) => {
@@ -321,8 +320,10 @@ impl ChannelTask {
                     }
                     Input::Eof => {
                         if current.is_some() {
-                            self.stderr("the transfer ended in the middle of a file; nothing stored\n")
-                                .await;
+                            self.stderr(
+                                "the transfer ended in the middle of a file; nothing stored\n",
+                            )
+                            .await;
                             return 1;
                         }
                         return code;
@@ -385,7 +386,12 @@ impl ChannelTask {
                         return 1;
                     }
                     let shown = name.as_str().to_owned();
-                    match self.cx.shares.begin(self.cx.spec(Kind::File, Some(name))).await {
+                    match self
+                        .cx
+                        .shares
+                        .begin(self.cx.spec(Kind::File, Some(name)))
+                        .await
+                    {
                         Ok(upload) => current = Some((upload, shown)),
                         Err(err) => {
                             log_failure(&err);

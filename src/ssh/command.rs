@@ -249,7 +249,10 @@ mod tests {
             CommandError::MissingValue("--ttl")
         );
         assert!(matches!(parse("--ttl soon"), Err(CommandError::Ttl(_))));
-        assert!(matches!(parse("--name ..").unwrap_err(), CommandError::Name(_)));
+        assert!(matches!(
+            parse("--name ..").unwrap_err(),
+            CommandError::Name(_)
+        ));
         assert_eq!(
             parse("rm -rf /").unwrap_err(),
             CommandError::Unknown("rm".into())
@@ -261,7 +264,10 @@ mod tests {
     fn our_commands_are_recognised() {
         assert_eq!(parse("help").unwrap(), Command::Help);
         assert_eq!(parse("ls").unwrap(), Command::List);
-        assert_eq!(parse("revoke ab12").unwrap(), Command::Revoke("ab12".into()));
+        assert_eq!(
+            parse("revoke ab12").unwrap(),
+            Command::Revoke("ab12".into())
+        );
         assert_eq!(
             parse("").unwrap(),
             Command::Upload(UploadOptions::default())
@@ -282,7 +288,10 @@ mod tests {
             parse("scp -r -t .").unwrap(),
             Command::ScpSink(ScpOptions { recursive: true })
         );
-        assert_eq!(parse("scp -f secret").unwrap_err(), CommandError::ScpDownload);
+        assert_eq!(
+            parse("scp -f secret").unwrap_err(),
+            CommandError::ScpDownload
+        );
         assert!(matches!(parse("scp x"), Err(CommandError::Scp(_))));
     }
 }

@@ -22,7 +22,9 @@ pub enum LimitError {
     TooManyFromAddress,
     #[error("too many connections with your key at once; close some and try again")]
     TooManyForKey,
-    #[error("upload rate limit: at most {per_minute} uploads per minute; try again in {retry_secs}s")]
+    #[error(
+        "upload rate limit: at most {per_minute} uploads per minute; try again in {retry_secs}s"
+    )]
     UploadRate { per_minute: u32, retry_secs: u64 },
 }
 
@@ -220,7 +222,10 @@ mod tests {
     fn sessions_per_key_are_capped() {
         let l = limits(10, 10, 10);
         let s = l.key_session("SHA256:x").unwrap();
-        assert_eq!(l.key_session("SHA256:x").err(), Some(LimitError::TooManyForKey));
+        assert_eq!(
+            l.key_session("SHA256:x").err(),
+            Some(LimitError::TooManyForKey)
+        );
         assert!(l.key_session("SHA256:y").is_ok());
         drop(s);
         assert!(l.key_session("SHA256:x").is_ok());

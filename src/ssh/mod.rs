@@ -168,7 +168,9 @@ fn russh_config(key: PrivateKey, allow_keyless: bool) -> russh::server::Config {
         &[MethodKind::PublicKey]
     };
     russh::server::Config {
-        server_id: russh::SshId::Standard(concat!("SSH-2.0-onetimeshare_", env!("CARGO_PKG_VERSION")).into()),
+        server_id: russh::SshId::Standard(
+            concat!("SSH-2.0-onetimeshare_", env!("CARGO_PKG_VERSION")).into(),
+        ),
         methods: methods.into(),
         auth_rejection_time: Duration::from_millis(300),
         // OpenSSH probes with "none" first; refusing that probe need not be slow.

@@ -29,10 +29,7 @@ pub fn armed_details(armed: &Armed, now: Millis) -> String {
 /// stderr for a file sent with scp or sftp: the link, then its details.
 pub fn armed_file(armed: &Armed, link: &str, now: Millis) -> String {
     let name = armed.name.as_deref().unwrap_or("upload");
-    format!(
-        "{name}: {link}\n  {}\n",
-        armed_details(armed, now)
-    )
+    format!("{name}: {link}\n  {}\n", armed_details(armed, now))
 }
 
 /// `--json`: one object on one line.

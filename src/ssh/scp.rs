@@ -17,15 +17,24 @@ pub const MAX_LINE: usize = 8 * 1024;
 #[derive(Debug, PartialEq, Eq)]
 pub enum ScpEvent {
     /// A file begins; `size` content bytes follow as [`ScpEvent::Data`].
-    File { mode: u32, size: u64, name: Vec<u8> },
+    File {
+        mode: u32,
+        size: u64,
+        name: Vec<u8>,
+    },
     Data(Bytes),
     /// The file's content and its trailing `\0` have arrived.
     FileEnd,
-    Dir { name: Vec<u8> },
+    Dir {
+        name: Vec<u8>,
+    },
     EndDir,
     Times,
     /// The source could not send something (`\x01`) or gave up (`\x02`); not answered.
-    SourceError { fatal: bool, message: Vec<u8> },
+    SourceError {
+        fatal: bool,
+        message: Vec<u8>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -219,7 +228,8 @@ mod tests {
         out
     }
 
-    const STREAM: &[u8] = b"T1700000000 0 1700000000 0\nC0644 5 my file\nhello\0D0755 0 d\nE\nC0600 0 empty\n\0";
+    const STREAM: &[u8] =
+        b"T1700000000 0 1700000000 0\nC0644 5 my file\nhello\0D0755 0 d\nE\nC0600 0 empty\n\0";
 
     fn expected() -> Vec<ScpEvent> {
         vec![
@@ -231,7 +241,9 @@ mod tests {
             },
             ScpEvent::Data(Bytes::from_static(b"hello")),
             ScpEvent::FileEnd,
-            ScpEvent::Dir { name: b"d".to_vec() },
+            ScpEvent::Dir {
+                name: b"d".to_vec(),
+            },
             ScpEvent::EndDir,
             ScpEvent::File {
                 mode: 0o600,
@@ -282,7 +294,9 @@ mod tests {
         assert_eq!(run(&[&[b'C'; MAX_LINE + 2]]), Err(ScpError::LineTooLong));
         assert_eq!(run(&[b"\n"]), Err(ScpError::UnknownRecord(b'\n')));
         for seed in 0u8..=255 {
-            let junk: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(seed).wrapping_add(seed)).collect();
+            let junk: Vec<u8> = (0..64u8)
+                .map(|i| i.wrapping_mul(seed).wrapping_add(seed))
+                .collect();
             let _ = run(&[&junk]);
         }
     }

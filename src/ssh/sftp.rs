@@ -131,7 +131,10 @@ impl SftpSession {
             Packet::SetStat(s) => ok(s.id),
             Packet::FSetStat(s) => ok(s.id),
             Packet::Open(open) => self.open(open.id, &open.filename, open.pflags, step).await,
-            Packet::Write(write) => self.write(write.id, &write.handle, write.offset, &write.data, step).await,
+            Packet::Write(write) => {
+                self.write(write.id, &write.handle, write.offset, &write.data, step)
+                    .await
+            }
             Packet::Close(close) => self.close(close.id, &close.handle, step).await,
             Packet::OpenDir(o) => {
                 if normalize(&o.path) != "/" {
@@ -164,7 +167,11 @@ impl SftpSession {
             Packet::ReadLink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
             Packet::Symlink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
             Packet::Extended(e) => status(e.id, StatusCode::OpUnsupported, "unsupported"),
-            other => status(other.get_request_id(), StatusCode::BadMessage, "unexpected packet"),
+            other => status(
+                other.get_request_id(),
+                StatusCode::BadMessage,
+                "unexpected packet",
+            ),
         }
     }
 
@@ -194,7 +201,12 @@ impl SftpSession {
             self.any_failed = true;
             return status(id, StatusCode::Failure, "rate limited");
         }
-        match self.cx.shares.begin(self.cx.spec(Kind::File, Some(name))).await {
+        match self
+            .cx
+            .shares
+            .begin(self.cx.spec(Kind::File, Some(name)))
+            .await
+        {
             Ok(upload) => {
                 let handle = self.new_handle("f");
                 self.files.insert(
