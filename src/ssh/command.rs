@@ -122,8 +122,7 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
 fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
     let mut options = ScpOptions::default();
     let mut sink = false;
-    let mut rest = words.iter();
-    while let Some(word) = rest.next() {
+    for word in words {
         if word == "--" {
             break;
         }
