@@ -606,18 +606,8 @@ fn scp_in_sftp_mode_makes_one_share_per_file_with_its_link_on_stderr() {
     let files = file_links(&server, &text(&out.stderr));
     let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(names, ["a.env", "b.txt", "c d.txt"]);
-    expect_details(
-        files[0].2.trim_start(),
-        "4 B",
-        "file",
-        &files[0].1,
-    );
-    expect_details(
-        files[1].2.trim_start(),
-        "293.0 KiB",
-        "file",
-        &files[1].1,
-    );
+    expect_details(files[0].2.trim_start(), "4 B", "file", &files[0].1);
+    expect_details(files[1].2.trim_start(), "293.0 KiB", "file", &files[1].1);
     assert!(files.iter().all(|f| f.2.starts_with("  ")));
     let log = server.log();
     let data_dir = server.stop();
