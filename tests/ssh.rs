@@ -818,8 +818,10 @@ fn the_host_key_survives_a_restart() {
 
 #[test]
 fn identity_is_the_verified_key_not_an_offered_one() {
-    // soft-serve GHSA-pchf-49fh-w34r: offer the victim's public key first (without its private
-    // half), then authenticate with our own; we must act as ourselves.
+    // soft-serve GHSA-pchf-49fh-w34r: offer the victim's public key first, then authenticate
+    // with our own; we must act as ourselves. OpenSSH offers `stolen/id_ed25519.pub` (the
+    // victim's public key); once the server accepts the offer, ssh finds the private file does
+    // not match it and moves on to the attacker's own key.
     let server = server();
     let victim = Client::new(&server);
     let victims = sole_link(&server, &run(&mut victim.ssh_command_t(&[]), b"victim's"));
@@ -831,11 +833,28 @@ fn identity_is_the_verified_key_not_an_offered_one() {
         stolen.join("id_ed25519.pub"),
     )
     .unwrap();
-    attacker.extra = vec!["-i".into(), stolen.join("id_ed25519").display().to_string()];
+    std::fs::copy(&attacker.key, stolen.join("id_ed25519")).unwrap();
+    attacker.extra = vec![
+        "-o".into(),
+        "LogLevel=DEBUG1".into(),
+        "-i".into(),
+        stolen.join("id_ed25519").display().to_string(),
+    ];
     let out = run(&mut attacker.ssh_command_t(&["ls"]), b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let debug = text(&out.stderr);
+    let victim_fp = victim.fingerprint();
+    let offered = format!(
+        "Server accepts key: {} ED25519 {victim_fp}",
+        stolen.join("id_ed25519").display()
+    );
+    assert!(
+        debug.contains(&offered),
+        "the victim's key was not offered first: {debug}"
+    );
     assert_eq!(text(&out.stdout), "You have no live shares.\n");
     assert!(!text(&out.stdout).contains(victims.id().handle().as_str()));
+    attacker.extra.drain(..2);
     let handle = victims.id().handle();
     let out = run(
         &mut attacker.ssh_command_t(&["revoke", handle.as_str()]),
@@ -847,7 +866,6 @@ fn identity_is_the_verified_key_not_an_offered_one() {
         log.contains(&format!("key={}", attacker.fingerprint())),
         "{log}"
     );
-    let victim_fp = victim.fingerprint();
     assert_eq!(log.matches(&format!("key={victim_fp}")).count(), 1, "{log}");
 }
 

@@ -54,7 +54,7 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
     }
     let mut out = format!(
         "{:<10}  {:<4}  {:>9}  {:<28}  {}\n",
-        "ID", "KIND", "SIZE", "STATE", "EXPIRES IN"
+        "ID", "KIND", "STORED", "STATE", "EXPIRES IN"
     );
     for share in shares {
         let state = match share.state {
