@@ -958,3 +958,34 @@ fn the_upload_rate_limit_refuses_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_key_over_its_session_cap_is_told_why() {
+    let server = server_with(&["--ssh-max-sessions-per-key", "1"]);
+    let client = Client::new(&server);
+    // One session stays open (its stdin never closes) while a second one tries to upload.
+    let mut held = client
+        .ssh_command_t(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("ssh client authenticated") {
+        assert!(
+            Instant::now() < deadline,
+            "first session never authenticated"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = run(&mut client.ssh_command_t(&[]), b"second");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "too many connections with your key at once; close some and try again\n"
+    );
+    held.kill().unwrap();
+    let _ = held.wait();
+}
