@@ -73,6 +73,7 @@ start_ours() {
 stop_ours() {
     kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
 }
+pipe_into_ours() { ssh -T "${OPTS[@]}" -p "$OURS_PORT" 127.0.0.1 < "$T/payload" > /dev/null 2>&1; }
 hwm_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$OURS_PID/status"; }
 
 declare -A OURS_T OURS_RSS SSHD_T
@@ -82,7 +83,7 @@ for mode in scp scp-O pipe; do
     case $mode in
         scp)   OURS_T[$mode]=$(timed scp -q "${OPTS[@]}" -P "$OURS_PORT" "$T/payload" 127.0.0.1: 2>/dev/null) ;;
         scp-O) OURS_T[$mode]=$(timed scp -q -O "${OPTS[@]}" -P "$OURS_PORT" "$T/payload" 127.0.0.1: 2>/dev/null) ;;
-        pipe)  OURS_T[$mode]=$(timed ssh -T "${OPTS[@]}" -p "$OURS_PORT" 127.0.0.1 < "$T/payload" > /dev/null 2>&1) ;;
+        pipe)  OURS_T[$mode]=$(timed pipe_into_ours) ;;
     esac
     OURS_RSS[$mode]=$(hwm_mib)
     stop_ours
