@@ -354,6 +354,183 @@ fn status(id: u32, status_code: StatusCode, message: &str) -> Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::share::{KdfCost, Owner, Policy, Shares};
+    use crate::ssh::limits::{LimitConfig, Limits};
+    use crate::ssh::session::Identity;
+    use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
+
+    async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
+        let (meta, blobs) = crate::store::open(dir, &crate::store::MetaBackend::Embedded)
+            .await
+            .unwrap();
+        let policy = Policy {
+            public_url: "https://share.test".into(),
+            max_size,
+            kdf_cost: KdfCost {
+                memory_kib: 8 * 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Policy::default()
+        };
+        SftpSession::new(Context {
+            shares: Shares::new(meta, blobs, policy),
+            limits: Limits::new(LimitConfig {
+                max_connections: 10,
+                max_connections_per_ip: 10,
+                max_sessions_per_key: 10,
+                uploads_per_minute: 100,
+            }),
+            identity: Identity::Key(Owner::new("SHA256:test")),
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+            refusal: None,
+        })
+    }
+
+    fn encode(packets: Vec<Packet>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in packets {
+            out.extend_from_slice(&Bytes::try_from(p).unwrap());
+        }
+        out
+    }
+
+    fn scp_like_upload(name: &str, chunks: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut packets = vec![
+            Packet::Init(Init {
+                version: 3,
+                extensions: Default::default(),
+            }),
+            Packet::RealPath(RealPath {
+                id: 1,
+                path: ".".into(),
+            }),
+            Packet::Stat(Stat {
+                id: 2,
+                path: ".".into(),
+            }),
+            Packet::Open(Open {
+                id: 3,
+                filename: name.into(),
+                pflags: OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE,
+                attrs: FileAttributes::empty(),
+            }),
+        ];
+        for (i, (offset, data)) in chunks.iter().enumerate() {
+            packets.push(Packet::Write(Write {
+                id: 10 + i as u32,
+                handle: "f1".into(),
+                offset: *offset,
+                data: data.to_vec(),
+            }));
+        }
+        packets.push(Packet::FSetStat(FSetStat {
+            id: 98,
+            handle: "f1".into(),
+            attrs: FileAttributes::empty(),
+        }));
+        packets.push(Packet::Close(Close {
+            id: 99,
+            handle: "f1".into(),
+        }));
+        encode(packets)
+    }
+
+    /// Decodes every reply and returns the status codes (non-status replies as `None`).
+    fn statuses(mut replies: Bytes) -> Vec<Option<StatusCode>> {
+        let mut out = Vec::new();
+        while replies.len() >= 4 {
+            let len = replies.get_u32() as usize;
+            let mut packet = replies.split_to(len);
+            out.push(match Packet::try_from(&mut packet).unwrap() {
+                Packet::Status(s) => Some(s.status_code),
+                _ => None,
+            });
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn an_upload_split_at_every_byte_arms_one_share_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let input = scp_like_upload("./x.env", &[(0, b"hello "), (6, b"world")]);
+        let mut buf = BytesMut::new();
+        let mut replies = BytesMut::new();
+        let mut stderr = String::new();
+        for byte in input {
+            buf.extend_from_slice(&[byte]);
+            let step = sftp.feed(&mut buf).await;
+            assert!(step.fatal.is_none());
+            replies.extend_from_slice(&step.replies);
+            stderr.push_str(&step.stderr);
+        }
+        let ok = Some(StatusCode::Ok);
+        assert_eq!(
+            statuses(replies.freeze()),
+            [None, None, None, None, ok, ok, ok, ok]
+        );
+        assert!(
+            stderr.starts_with("x.env: https://share.test/s/"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 2);
+        assert_eq!(sftp.end(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_never_published_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 8).await;
+        let input = scp_like_upload("big", &[(0, b"12345"), (5, b"67890")]);
+        let mut buf = BytesMut::from(&input[..]);
+        let step = sftp.feed(&mut buf).await;
+        let fail = Some(StatusCode::Failure);
+        let ok = Some(StatusCode::Ok);
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [None, None, None, None, ok, fail, ok, fail]
+        );
+        assert_eq!(
+            step.stderr,
+            "big: too large: the limit is 8 B; nothing was stored\n"
+        );
+        assert_eq!(sftp.end(), 1);
+        let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert_eq!(blobs, 0);
+    }
+
+    #[tokio::test]
+    async fn out_of_order_writes_kill_the_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let input = scp_like_upload("gap", &[(0, b"ab"), (10, b"cd")]);
+        let mut buf = BytesMut::from(&input[..]);
+        let step = sftp.feed(&mut buf).await;
+        let codes = statuses(step.replies.freeze());
+        assert_eq!(codes[5], Some(StatusCode::Failure));
+        assert_eq!(codes[7], Some(StatusCode::Failure));
+        assert!(
+            step.stderr.contains("out-of-order write"),
+            "{}",
+            step.stderr
+        );
+    }
+
+    #[tokio::test]
+    async fn an_absurd_packet_length_ends_the_session_without_allocating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 1][..]);
+        let step = sftp.feed(&mut buf).await;
+        assert!(step.fatal.is_some());
+        let mut garbage = BytesMut::from(&[0, 0, 0, 3, 200, 1, 2][..]);
+        let step = sftp.feed(&mut garbage).await;
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [Some(StatusCode::BadMessage)]
+        );
+    }
 
     #[test]
     fn paths_collapse_into_the_virtual_root() {
