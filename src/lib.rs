@@ -21,6 +21,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod share;
+pub mod ssh;
 pub mod store;
 pub mod telemetry;
 pub mod tui;

@@ -67,6 +67,33 @@ pub struct Layer {
     /// Log format: pretty or json [default: pretty]
     #[arg(long, env = "ONETIMESHARE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// SSH host key (OpenSSH private key file); created as ed25519 if absent
+    /// [default: <data-dir>/ssh_host_ed25519_key]
+    #[arg(long, env = "ONETIMESHARE_SSH_HOST_KEY", value_name = "FILE")]
+    pub ssh_host_key: Option<PathBuf>,
+    /// Only keys in this authorized_keys file may connect [default: any key]
+    #[arg(long, env = "ONETIMESHARE_SSH_AUTHORIZED_KEYS", value_name = "FILE")]
+    pub ssh_authorized_keys: Option<PathBuf>,
+    /// Let clients without a key upload (ephemeral identity, no `ls`) [default: false]
+    #[arg(long, env = "ONETIMESHARE_SSH_ALLOW_KEYLESS", value_name = "BOOL",
+          num_args = 0..=1, default_missing_value = "true")]
+    pub ssh_allow_keyless: Option<bool>,
+    /// Open SSH connections allowed at once, in total [default: 512]
+    #[arg(long, env = "ONETIMESHARE_SSH_MAX_CONNECTIONS", value_name = "N")]
+    pub ssh_max_connections: Option<usize>,
+    /// Open SSH connections allowed at once from one IP address [default: 16]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_SSH_MAX_CONNECTIONS_PER_IP",
+        value_name = "N"
+    )]
+    pub ssh_max_connections_per_ip: Option<usize>,
+    /// Open SSH connections allowed at once for one key [default: 8]
+    #[arg(long, env = "ONETIMESHARE_SSH_MAX_SESSIONS_PER_KEY", value_name = "N")]
+    pub ssh_max_sessions_per_key: Option<usize>,
+    /// Uploads allowed per minute from one key and from one IP address [default: 60]
+    #[arg(long, env = "ONETIMESHARE_SSH_UPLOADS_PER_MINUTE", value_name = "N")]
+    pub ssh_uploads_per_minute: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -96,6 +123,17 @@ impl Layer {
             argon2_concurrency: self.argon2_concurrency.or(lower.argon2_concurrency),
             sweep_interval: self.sweep_interval.or(lower.sweep_interval),
             log_format: self.log_format.or(lower.log_format),
+            ssh_host_key: self.ssh_host_key.or(lower.ssh_host_key),
+            ssh_authorized_keys: self.ssh_authorized_keys.or(lower.ssh_authorized_keys),
+            ssh_allow_keyless: self.ssh_allow_keyless.or(lower.ssh_allow_keyless),
+            ssh_max_connections: self.ssh_max_connections.or(lower.ssh_max_connections),
+            ssh_max_connections_per_ip: self
+                .ssh_max_connections_per_ip
+                .or(lower.ssh_max_connections_per_ip),
+            ssh_max_sessions_per_key: self
+                .ssh_max_sessions_per_key
+                .or(lower.ssh_max_sessions_per_key),
+            ssh_uploads_per_minute: self.ssh_uploads_per_minute.or(lower.ssh_uploads_per_minute),
         }
     }
 
@@ -139,6 +177,19 @@ pub struct Settings {
     pub policy: Policy,
     pub sweep_interval: Duration,
     pub log_format: LogFormat,
+    pub ssh: SshSettings,
+}
+
+/// The SSH ingress: who may connect and how much.
+#[derive(Clone, Debug)]
+pub struct SshSettings {
+    pub host_key: PathBuf,
+    pub authorized_keys: Option<PathBuf>,
+    pub allow_keyless: bool,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_sessions_per_key: usize,
+    pub uploads_per_minute: u32,
 }
 
 impl Settings {
@@ -195,8 +246,41 @@ impl Settings {
             },
             None => MetaBackend::Embedded,
         };
+        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let positive = |setting: &'static str, value: Option<usize>, default: usize| {
+            let value = value.unwrap_or(default);
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{setting} must be at least 1"
+                )));
+            }
+            Ok(value)
+        };
+        let ssh = SshSettings {
+            host_key: layer
+                .ssh_host_key
+                .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key")),
+            authorized_keys: layer.ssh_authorized_keys,
+            allow_keyless: layer.ssh_allow_keyless.unwrap_or(false),
+            max_connections: positive("ssh-max-connections", layer.ssh_max_connections, 512)?,
+            max_connections_per_ip: positive(
+                "ssh-max-connections-per-ip",
+                layer.ssh_max_connections_per_ip,
+                16,
+            )?,
+            max_sessions_per_key: positive(
+                "ssh-max-sessions-per-key",
+                layer.ssh_max_sessions_per_key,
+                8,
+            )?,
+            uploads_per_minute: positive(
+                "ssh-uploads-per-minute",
+                layer.ssh_uploads_per_minute.map(|n| n as usize),
+                60,
+            )? as u32,
+        };
         Ok(Settings {
-            data_dir: layer.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir,
             ssh_addr: layer
                 .ssh_addr
                 .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222))),
@@ -220,6 +304,7 @@ impl Settings {
             },
             sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
+            ssh,
         })
     }
 }

@@ -1,0 +1,546 @@
+//! One session channel, owned by one task from open to close.
+//!
+//! The task is the channel's only consumer (russh queues every event for it; an unread channel
+//! stalls the connection), and it routes by what the client *requested*, never by guessing from
+//! bytes: pty + shell → the interactive screen (for now: usage text), shell without a pty → a
+//! piped upload, `exec` → [`Command`], subsystem `sftp` → [`super::sftp`]. Every path ends with
+//! exit-status, EOF and close, in that order (OpenSSH's scp and sftp rely on it).
+//!
+//! Output contract: the link alone on stdout, details on stderr, no escape sequences; with a pty
+//! the client's terminal is raw, so line feeds are sent as CR LF.
+
+use std::net::IpAddr;
+
+use bytes::{Bytes, BytesMut};
+use russh::server::Msg;
+use russh::{Channel, ChannelMsg};
+use tracing::{debug, info, warn};
+
+use super::command::{Command, ScpOptions, UploadOptions};
+use super::limits::{LimitError, Limits};
+use super::output;
+use super::scp::{self, ScpEvent, ScpParser};
+use super::session::Identity;
+use super::sftp::SftpSession;
+use crate::config::format_size;
+use crate::crypto::{Kind, Password};
+use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
+
+/// Longest password line accepted by `--password-stdin`.
+const MAX_PASSWORD_LINE: usize = 1024;
+
+/// What a channel task knows about its connection.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub shares: Shares,
+    pub limits: std::sync::Arc<Limits>,
+    pub identity: Identity,
+    pub peer: IpAddr,
+    /// The key is over its session cap: every request is answered with this and exit 1.
+    pub refusal: Option<LimitError>,
+}
+
+impl Context {
+    /// Counts an upload against the rate limits.
+    pub fn allow_upload(&self) -> Result<(), LimitError> {
+        self.limits
+            .upload(self.peer, self.identity.owner().map(|o| o.as_str()))
+    }
+
+    pub fn spec(&self, kind: Kind, name: Option<ShareName>) -> UploadSpec {
+        UploadSpec {
+            kind,
+            name,
+            content_type: None,
+            owner: self.identity.owner().cloned(),
+            ttl: None,
+            password: None,
+        }
+    }
+}
+
+/// What the client sent next on the channel's input.
+enum Input {
+    Data(Bytes),
+    Eof,
+    /// The channel closed (or the connection dropped) before EOF.
+    Gone,
+}
+
+pub(crate) struct ChannelTask {
+    channel: Channel<Msg>,
+    cx: Context,
+    pty: bool,
+}
+
+impl ChannelTask {
+    pub fn new(channel: Channel<Msg>, cx: Context) -> Self {
+        Self {
+            channel,
+            cx,
+            pty: false,
+        }
+    }
+
+    pub async fn run(mut self) {
+        while let Some(msg) = self.channel.wait().await {
+            let code = match msg {
+                ChannelMsg::RequestPty { .. } => {
+                    self.pty = true;
+                    continue;
+                }
+                ChannelMsg::RequestShell { .. } if self.refused().await => 1,
+                ChannelMsg::RequestShell { .. } if self.pty => self.interactive().await,
+                ChannelMsg::RequestShell { .. } => self.pipe(UploadOptions::default()).await,
+                ChannelMsg::Exec { command, .. } if self.refused().await => {
+                    drop(command);
+                    1
+                }
+                ChannelMsg::Exec { command, .. } => self.exec(&command).await,
+                ChannelMsg::RequestSubsystem { name, .. } if name == "sftp" => {
+                    if self.refused().await {
+                        1
+                    } else {
+                        self.sftp().await
+                    }
+                }
+                ChannelMsg::RequestSubsystem { .. } => {
+                    self.stderr("only the sftp subsystem is available\n").await;
+                    1
+                }
+                ChannelMsg::Eof | ChannelMsg::Close => return,
+                _ => continue,
+            };
+            self.exit(code).await;
+            return;
+        }
+    }
+
+    async fn refused(&self) -> bool {
+        match &self.cx.refusal {
+            Some(refusal) => {
+                self.stderr(&format!("{refusal}\n")).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// pty + shell. The full-screen interface plugs in here; until then a short usage text.
+    async fn interactive(&mut self) -> u32 {
+        self.stdout(output::USAGE_ON_TERMINAL).await;
+        0
+    }
+
+    async fn exec(&mut self, raw: &[u8]) -> u32 {
+        let command = match Command::parse(raw) {
+            Ok(command) => command,
+            Err(err) => {
+                self.stderr(&format!("{err}\n")).await;
+                return 2;
+            }
+        };
+        match command {
+            Command::Help => {
+                self.stdout(output::HELP).await;
+                0
+            }
+            Command::List => self.list().await,
+            Command::Revoke(id) => self.revoke(&id).await,
+            Command::Upload(options) => self.pipe(options).await,
+            Command::ScpSink(options) => self.scp_sink(options).await,
+        }
+    }
+
+    async fn list(&mut self) -> u32 {
+        let Some(owner) = self.cx.identity.owner() else {
+            self.stderr("ls needs an SSH key: keyless sessions have no shares to list\n")
+                .await;
+            return 1;
+        };
+        match self.cx.shares.list(owner).await {
+            Ok(shares) => {
+                self.stdout(&output::share_table(&shares, now_millis()))
+                    .await;
+                0
+            }
+            Err(err) => {
+                self.stderr(&format!("{}\n", err)).await;
+                1
+            }
+        }
+    }
+
+    async fn revoke(&mut self, id: &str) -> u32 {
+        let Some(owner) = self.cx.identity.owner() else {
+            self.stderr("revoke needs an SSH key: keyless sessions own no shares\n")
+                .await;
+            return 1;
+        };
+        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.stderr("revoke needs at least 4 characters of a share id (see `ls`)\n")
+                .await;
+            return 1;
+        }
+        match self.cx.shares.revoke(owner, &id.to_ascii_lowercase()).await {
+            Ok(status) => {
+                self.stdout(&format!("revoked {}\n", status.handle)).await;
+                0
+            }
+            Err(ShareError::NotFound) => {
+                self.stderr(&format!("you have no live share with id {id}\n"))
+                    .await;
+                1
+            }
+            Err(err) => {
+                self.stderr(&format!("{}\n", err)).await;
+                1
+            }
+        }
+    }
+
+    /// stdin → one share; the link alone on stdout.
+    async fn pipe(&mut self, options: UploadOptions) -> u32 {
+        if let Err(refusal) = self.cx.allow_upload() {
+            self.stderr(&format!("{refusal}\n")).await;
+            return 1;
+        }
+        let mut pending = BytesMut::new();
+        let password = if options.password_stdin {
+            match self.read_password_line(&mut pending).await {
+                Ok(password) => Some(password),
+                Err(message) => {
+                    self.stderr(&format!("{message}\n")).await;
+                    return 1;
+                }
+            }
+        } else {
+            None
+        };
+        let kind = if options.name.is_some() {
+            Kind::File
+        } else {
+            Kind::Text
+        };
+        let mut spec = self.cx.spec(kind, options.name.clone());
+        spec.ttl = options.ttl;
+        spec.password = password;
+        let mut upload = match self.cx.shares.begin(spec).await {
+            Ok(upload) => upload,
+            Err(err) => return self.upload_failed(&err).await,
+        };
+        if !pending.is_empty()
+            && let Err(err) = upload.write(&pending).await
+        {
+            return self.upload_failed(&err).await;
+        }
+        loop {
+            match self.next_input().await {
+                Input::Data(data) => {
+                    if let Err(err) = upload.write(&data).await {
+                        return self.upload_failed(&err).await;
+                    }
+                }
+                Input::Eof => break,
+                Input::Gone => {
+                    debug!("client left mid-upload; nothing stored");
+                    return 1;
+                }
+            }
+        }
+        match upload.finish().await {
+            Ok(armed) => {
+                let link = armed.link.expose();
+                if options.json {
+                    self.stdout(&output::armed_json(&armed, &link)).await;
+                } else {
+                    self.stdout(&format!("{}\n", link.as_str())).await;
+                    let details = output::armed_details(&armed, now_millis());
+                    self.stderr(&format!("{details}\n")).await;
+                }
+                0
+            }
+            Err(err) => self.upload_failed(&err).await,
+        }
+    }
+
+    async fn upload_failed(&self, err: &ShareError) -> u32 {
+        log_failure(err);
+        self.stderr(&format!("{}\n", describe(err))).await;
+        1
+    }
+
+    /// `--password-stdin`: the first line of input is the password; the rest is the payload.
+    async fn read_password_line(&mut self, pending: &mut BytesMut) -> Result<Password, String> {
+        loop {
+            if let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line = pending.split_to(end + 1);
+                let mut line = &line[..end];
+                if line.last() == Some(&b'\r') {
+                    line = &line[..line.len() - 1];
+                }
+                let text = std::str::from_utf8(line)
+                    .map_err(|_| "--password-stdin: the password is not valid UTF-8".to_owned())?;
+                if text.is_empty() {
+                    return Err("--password-stdin: the first line (the password) is empty".into());
+                }
+                return Ok(Password::new(text));
+            }
+            if pending.len() > MAX_PASSWORD_LINE {
+                return Err(format!(
+                    "--password-stdin: no line break in the first {MAX_PASSWORD_LINE} bytes; \
+                     the first line must be the password"
+                ));
+            }
+            match self.next_input().await {
+                Input::Data(data) => pending.extend_from_slice(&data),
+                Input::Eof | Input::Gone => {
+                    return Err(
+                        "--password-stdin: expected a password line, then the secret".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `scp -t`: the legacy protocol, one share per file, each link on stderr.
+    async fn scp_sink(&mut self, options: ScpOptions) -> u32 {
+        let mut parser = ScpParser::new();
+        let mut buf = BytesMut::new();
+        let mut current: Option<(Upload, String)> = None;
+        let mut code = 0;
+        self.stdout_bytes(Bytes::from_static(b"\0")).await;
+        loop {
+            let event = match parser.next(&mut buf) {
+                Ok(Some(event)) => event,
+                Ok(None) => match self.next_input().await {
+                    Input::Data(data) => {
+                        buf.extend_from_slice(&data);
+                        continue;
+                    }
+                    Input::Eof => {
+                        if current.is_some() {
+                            self.stderr(
+                                "the transfer ended in the middle of a file; nothing stored\n",
+                            )
+                            .await;
+                            return 1;
+                        }
+                        return code;
+                    }
+                    Input::Gone => return 1,
+                },
+                Err(err) => {
+                    self.stdout_bytes(scp::fatal(&err.to_string())).await;
+                    return 1;
+                }
+            };
+            match event {
+                ScpEvent::Times | ScpEvent::EndDir => {
+                    self.stdout_bytes(Bytes::from_static(b"\0")).await;
+                }
+                ScpEvent::Dir { .. } => {
+                    let why = if options.recursive {
+                        "directories cannot be shared: send the files one by one (or a tar archive)"
+                    } else {
+                        "directories cannot be shared"
+                    };
+                    self.stdout_bytes(scp::fatal(why)).await;
+                    return 1;
+                }
+                ScpEvent::SourceError { fatal, .. } => {
+                    // scp already printed its own message on the client side.
+                    code = 1;
+                    if fatal {
+                        return 1;
+                    }
+                }
+                ScpEvent::File { size, name, .. } => {
+                    let limit = self.cx.shares.policy().max_size;
+                    let shown = display_name(&name);
+                    if size > limit {
+                        self.stdout_bytes(scp::fatal(&format!(
+                            "{shown}: too large ({}); the limit is {}, nothing was stored",
+                            format_size(size),
+                            format_size(limit)
+                        )))
+                        .await;
+                        return 1;
+                    }
+                    if size == 0 {
+                        self.stdout_bytes(scp::fatal(&format!(
+                            "{shown}: is empty; there is nothing to share"
+                        )))
+                        .await;
+                        return 1;
+                    }
+                    let name = match ShareName::sanitize(&name) {
+                        Ok(name) => name,
+                        Err(err) => {
+                            self.stdout_bytes(scp::fatal(&err.to_string())).await;
+                            return 1;
+                        }
+                    };
+                    if let Err(refusal) = self.cx.allow_upload() {
+                        self.stdout_bytes(scp::fatal(&refusal.to_string())).await;
+                        return 1;
+                    }
+                    let shown = name.as_str().to_owned();
+                    match self
+                        .cx
+                        .shares
+                        .begin(self.cx.spec(Kind::File, Some(name)))
+                        .await
+                    {
+                        Ok(upload) => current = Some((upload, shown)),
+                        Err(err) => {
+                            log_failure(&err);
+                            self.stdout_bytes(scp::fatal(&describe(&err))).await;
+                            return 1;
+                        }
+                    }
+                    self.stdout_bytes(Bytes::from_static(b"\0")).await;
+                }
+                ScpEvent::Data(data) => {
+                    let Some((upload, shown)) = current.as_mut() else {
+                        return 1;
+                    };
+                    if let Err(err) = upload.write(&data).await {
+                        log_failure(&err);
+                        let message = format!("{shown}: {}", describe(&err));
+                        self.stdout_bytes(scp::fatal(&message)).await;
+                        return 1;
+                    }
+                }
+                ScpEvent::FileEnd => {
+                    let Some((upload, shown)) = current.take() else {
+                        return 1;
+                    };
+                    match upload.finish().await {
+                        Ok(armed) => {
+                            self.report_file(&armed).await;
+                            self.stdout_bytes(Bytes::from_static(b"\0")).await;
+                        }
+                        Err(err) => {
+                            log_failure(&err);
+                            let message = format!("{shown}: {}", describe(&err));
+                            self.stdout_bytes(scp::fatal(&message)).await;
+                            return 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Subsystem `sftp`: frames SFTP packets from the channel and answers them in order.
+    async fn sftp(&mut self) -> u32 {
+        let mut session = SftpSession::new(self.cx.clone());
+        let mut buf = BytesMut::new();
+        loop {
+            match self.next_input().await {
+                Input::Data(data) => buf.extend_from_slice(&data),
+                Input::Eof => return session.end(),
+                Input::Gone => {
+                    session.end();
+                    return 1;
+                }
+            }
+            let step = session.feed(&mut buf).await;
+            if !step.stderr.is_empty() {
+                self.stderr(&step.stderr).await;
+            }
+            if !step.replies.is_empty() {
+                self.stdout_bytes(step.replies.freeze()).await;
+            }
+            if let Some(fatal) = step.fatal {
+                self.stderr(&format!("{fatal}\n")).await;
+                session.end();
+                return 1;
+            }
+        }
+    }
+
+    async fn report_file(&self, armed: &Armed) {
+        let link = armed.link.expose();
+        self.stderr(&output::armed_file(armed, &link, now_millis()))
+            .await;
+    }
+
+    async fn next_input(&mut self) -> Input {
+        loop {
+            match self.channel.wait().await {
+                Some(ChannelMsg::Data { data }) => return Input::Data(data),
+                Some(ChannelMsg::Eof) => return Input::Eof,
+                Some(ChannelMsg::Close) | None => return Input::Gone,
+                Some(_) => continue,
+            }
+        }
+    }
+
+    async fn stdout(&self, text: &str) {
+        self.stdout_bytes(self.terminal_text(text)).await;
+    }
+
+    async fn stdout_bytes(&self, bytes: Bytes) {
+        if let Err(err) = self.channel.data_bytes(bytes).await {
+            debug!(error = %err, "client stopped reading stdout");
+        }
+    }
+
+    async fn stderr(&self, text: &str) {
+        let bytes = self.terminal_text(text);
+        if let Err(err) = self.channel.extended_data_bytes(1, bytes).await {
+            debug!(error = %err, "client stopped reading stderr");
+        }
+    }
+
+    fn terminal_text(&self, text: &str) -> Bytes {
+        if self.pty {
+            Bytes::from(text.replace('\n', "\r\n"))
+        } else {
+            Bytes::copy_from_slice(text.as_bytes())
+        }
+    }
+
+    /// exit-status, EOF, close: in that order, or OpenSSH's scp reports failure.
+    async fn exit(&self, code: u32) {
+        let _ = self.channel.exit_status(code).await;
+        let _ = self.channel.eof().await;
+        let _ = self.channel.close().await;
+    }
+}
+
+/// A client-influenced name made safe for a message (not for storage).
+fn display_name(raw: &[u8]) -> String {
+    ShareName::sanitize(raw)
+        .map(ShareName::into_string)
+        .unwrap_or_else(|_| "file".into())
+}
+
+/// What the client is told about a failed share operation.
+pub(crate) fn describe(err: &ShareError) -> String {
+    match err {
+        ShareError::TooLarge { limit } => format!(
+            "too large: the limit is {}; nothing was stored",
+            format_size(*limit)
+        ),
+        ShareError::Empty => "nothing to share: the input was empty; nothing was stored".into(),
+        ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
+            "the server could not store the share; nothing was stored".into()
+        }
+        other => format!("{other}; nothing was stored"),
+    }
+}
+
+/// Internal failures are logged once here (with no names, links or content).
+pub(crate) fn log_failure(err: &ShareError) {
+    match err {
+        ShareError::Storage(_)
+        | ShareError::Crypto(_)
+        | ShareError::Corrupt(_)
+        | ShareError::StoreUnavailable
+        | ShareError::StorageFull => warn!(error = %err, "upload failed"),
+        other => info!(reason = %other, "upload refused"),
+    }
+}

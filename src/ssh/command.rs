@@ -1,0 +1,296 @@
+//! What an `exec` request asks for, parsed once from the raw command bytes (sans-IO).
+//!
+//! The command line arrives as one string (OpenSSH joins the words after the host with spaces),
+//! so it is split here with POSIX-shell-like quoting and then matched against a closed set:
+//! `help`, `ls`, `revoke ID`, `scp -t …` (legacy sink), or upload options. Anything else is a
+//! readable error — never a guess. Values are validated on the way in (expiry parsed, names
+//! sanitized), so the channel code only sees typed options.
+
+use std::time::Duration;
+
+use crate::config::parse_duration;
+use crate::share::ShareName;
+
+/// A parsed request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    List,
+    Revoke(String),
+    Upload(UploadOptions),
+    ScpSink(ScpOptions),
+}
+
+/// Options of a piped upload.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UploadOptions {
+    pub ttl: Option<Duration>,
+    pub name: Option<ShareName>,
+    pub json: bool,
+    /// The first line of stdin is the password; the payload follows it.
+    pub password_stdin: bool,
+}
+
+/// Flags of `scp -t` that change what the sink accepts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScpOptions {
+    pub recursive: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandError {
+    #[error("unterminated quote in the command")]
+    UnterminatedQuote,
+    #[error("unknown command or option {0:?}; run `help` to see what is possible")]
+    Unknown(String),
+    #[error("{0} needs a value")]
+    MissingValue(&'static str),
+    #[error("--ttl: {0}")]
+    Ttl(String),
+    #[error("--name: {0}")]
+    Name(String),
+    #[error("revoke needs the id of one of your shares (see `ls`)")]
+    RevokeWithoutId,
+    #[error("downloads are not possible over SSH: open the link in a browser or with curl")]
+    ScpDownload,
+    #[error("unsupported scp invocation: {0}")]
+    Scp(String),
+}
+
+impl Command {
+    pub fn parse(raw: &[u8]) -> Result<Command, CommandError> {
+        let text = String::from_utf8_lossy(raw);
+        let mut words = split(&text)?;
+        if words.first().is_some_and(|w| w == "--") {
+            words.remove(0);
+        }
+        let Some(first) = words.first() else {
+            return Ok(Command::Upload(UploadOptions::default()));
+        };
+        match first.as_str() {
+            "help" | "--help" | "-h" => Ok(Command::Help),
+            "ls" | "list" => match words.len() {
+                1 => Ok(Command::List),
+                _ => Err(CommandError::Unknown(words[1].clone())),
+            },
+            "revoke" => match words.as_slice() {
+                [_, id] => Ok(Command::Revoke(id.clone())),
+                [_] => Err(CommandError::RevokeWithoutId),
+                [_, _, extra, ..] => Err(CommandError::Unknown(extra.clone())),
+                [] => Err(CommandError::RevokeWithoutId),
+            },
+            "scp" => parse_scp(&words[1..]),
+            _ => parse_upload(&words).map(Command::Upload),
+        }
+    }
+}
+
+fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
+    let mut options = UploadOptions::default();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (word.as_str(), None),
+        };
+        let mut value = |name: &'static str| {
+            inline
+                .clone()
+                .or_else(|| words.next().cloned())
+                .ok_or(CommandError::MissingValue(name))
+        };
+        match flag {
+            "--ttl" | "-t" => {
+                let text = value("--ttl")?;
+                let ttl = parse_duration(&text).map_err(|e| CommandError::Ttl(e.to_string()))?;
+                options.ttl = Some(ttl);
+            }
+            "--name" | "-n" => {
+                let text = value("--name")?;
+                let name = ShareName::sanitize(text.as_bytes())
+                    .map_err(|e| CommandError::Name(e.to_string()))?;
+                options.name = Some(name);
+            }
+            "--json" => options.json = true,
+            "--password-stdin" => options.password_stdin = true,
+            other => return Err(CommandError::Unknown(other.to_owned())),
+        }
+    }
+    Ok(options)
+}
+
+fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
+    let mut options = ScpOptions::default();
+    let mut sink = false;
+    for word in words {
+        if word == "--" {
+            break;
+        }
+        let Some(flags) = word.strip_prefix('-') else {
+            // The target: files land in shares, never on a path, so it is not used.
+            continue;
+        };
+        for flag in flags.chars() {
+            match flag {
+                't' => sink = true,
+                'f' => return Err(CommandError::ScpDownload),
+                'r' => options.recursive = true,
+                'd' | 'p' | 'v' | 'q' | 'O' => {}
+                other => return Err(CommandError::Scp(format!("option -{other}"))),
+            }
+        }
+    }
+    if sink {
+        Ok(Command::ScpSink(options))
+    } else {
+        Err(CommandError::Scp("expected `scp -t`".into()))
+    }
+}
+
+/// Splits a command line like a POSIX shell would for words and quotes (no expansion).
+pub fn split(text: &str) -> Result<Vec<String>, CommandError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err(CommandError::UnterminatedQuote),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err(CommandError::UnterminatedQuote),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err(CommandError::UnterminatedQuote),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    word.push(c);
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Command, CommandError> {
+        Command::parse(text.as_bytes())
+    }
+
+    #[test]
+    fn words_split_like_a_shell_without_expansion() {
+        assert_eq!(
+            split(r#"a 'b c' "d \"e\"" f\ g  $HOME"#).unwrap(),
+            ["a", "b c", "d \"e\"", "f g", "$HOME"]
+        );
+        assert_eq!(split("'open").unwrap_err(), CommandError::UnterminatedQuote);
+        assert!(split("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn upload_options_are_typed_on_the_way_in() {
+        let Command::Upload(opts) = parse("-- --ttl 1h --name 'db env' --json").unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.ttl, Some(Duration::from_secs(3600)));
+        assert_eq!(opts.name.unwrap().as_str(), "db env");
+        assert!(opts.json);
+        assert!(!opts.password_stdin);
+        let Command::Upload(opts) = parse("--ttl=5m --password-stdin").unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.ttl, Some(Duration::from_secs(300)));
+        assert!(opts.password_stdin);
+    }
+
+    #[test]
+    fn bad_options_are_readable_errors() {
+        assert_eq!(
+            parse("--ttl").unwrap_err(),
+            CommandError::MissingValue("--ttl")
+        );
+        assert!(matches!(parse("--ttl soon"), Err(CommandError::Ttl(_))));
+        assert!(matches!(
+            parse("--name ..").unwrap_err(),
+            CommandError::Name(_)
+        ));
+        assert_eq!(
+            parse("rm -rf /").unwrap_err(),
+            CommandError::Unknown("rm".into())
+        );
+        assert_eq!(parse("revoke").unwrap_err(), CommandError::RevokeWithoutId);
+    }
+
+    #[test]
+    fn our_commands_are_recognised() {
+        assert_eq!(parse("help").unwrap(), Command::Help);
+        assert_eq!(parse("ls").unwrap(), Command::List);
+        assert_eq!(
+            parse("revoke ab12").unwrap(),
+            Command::Revoke("ab12".into())
+        );
+        assert_eq!(
+            parse("").unwrap(),
+            Command::Upload(UploadOptions::default())
+        );
+    }
+
+    #[test]
+    fn scp_sink_invocations_are_recognised_and_downloads_refused() {
+        assert_eq!(
+            parse("scp -t .").unwrap(),
+            Command::ScpSink(ScpOptions::default())
+        );
+        assert_eq!(
+            parse("scp -d -p -t -- dir").unwrap(),
+            Command::ScpSink(ScpOptions::default())
+        );
+        assert_eq!(
+            parse("scp -r -t .").unwrap(),
+            Command::ScpSink(ScpOptions { recursive: true })
+        );
+        assert_eq!(
+            parse("scp -f secret").unwrap_err(),
+            CommandError::ScpDownload
+        );
+        assert!(matches!(parse("scp x"), Err(CommandError::Scp(_))));
+    }
+}

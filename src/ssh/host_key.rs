@@ -1,0 +1,95 @@
+//! The server's SSH host key: an ed25519 key generated on first start and reused afterwards, so
+//! clients' `known_hosts` entries stay valid across restarts; replicas that must present one
+//! identity point `--ssh-host-key` at the same file. A new key file is written with mode 0600
+//! before any byte of the key reaches it, and only its SHA256 fingerprint is ever logged.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use russh::keys::PrivateKey;
+use russh::keys::ssh_key::LineEnding;
+use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
+
+use super::SshError;
+
+/// Loads the key at `path`, or creates an ed25519 key there if no file exists.
+pub fn load_or_create(path: &Path) -> Result<PrivateKey, SshError> {
+    match std::fs::read(path) {
+        Ok(bytes) => PrivateKey::from_openssh(&bytes).map_err(|e| SshError::HostKey {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => create(path),
+        Err(err) => Err(SshError::HostKey {
+            path: path.to_owned(),
+            message: err.to_string(),
+        }),
+    }
+}
+
+fn create(path: &Path) -> Result<PrivateKey, SshError> {
+    let fail = |message: String| SshError::HostKey {
+        path: path.to_owned(),
+        message,
+    };
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(|e| fail(e.to_string()))?;
+    let keypair = Ed25519Keypair::from_seed(&seed);
+    let key = PrivateKey::new(KeypairData::Ed25519(keypair), "onetimeshare host key")
+        .map_err(|e| fail(e.to_string()))?;
+    let text = key
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| fail(e.to_string()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(key)
+}
+
+/// `SHA256:…`, as `ssh-keygen -lf` and OpenSSH's prompts print it.
+pub fn fingerprint(key: &PrivateKey) -> String {
+    key.public_key()
+        .fingerprint(russh::keys::HashAlg::Sha256)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_key_is_private_to_its_owner_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/host_key");
+        let first = load_or_create(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let second = load_or_create(&path).unwrap();
+        assert_eq!(fingerprint(&first), fingerprint(&second));
+        assert!(fingerprint(&first).starts_with("SHA256:"));
+    }
+
+    #[test]
+    fn a_corrupt_key_file_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "not a key").unwrap();
+        let err = load_or_create(&path).unwrap_err().to_string();
+        assert!(err.contains("key"), "{err}");
+    }
+}

@@ -1,0 +1,201 @@
+//! The SSH ingress: uploads by pipe, `scp` (both protocols) and `sftp`; `ls` and `revoke` by key.
+//!
+//! [`SshServer::bind`] loads the host key and binds the listener (so a bad address fails
+//! start-up); [`SshServer::serve`] accepts connections under the connection caps. Each
+//! connection gets a [`session::Connection`] — a thin russh handler that authenticates and binds
+//! the identity, and only after the signature was verified (`auth_publickey`, never
+//! `auth_publickey_offered`). Each session channel gets ONE task ([`channel::ChannelTask`]) that
+//! is its only consumer: an unread russh channel stalls the whole connection once its queue
+//! fills. Handler callbacks never await channel output (that deadlocks the session loop); they
+//! only acknowledge requests, and the channel task does the work.
+
+mod allow_list;
+mod channel;
+pub mod command;
+mod host_key;
+mod limits;
+pub mod output;
+pub mod scp;
+mod session;
+mod sftp;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::keys::PrivateKey;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+pub use allow_list::AllowList;
+pub use limits::{LimitConfig, LimitError, Limits};
+
+use crate::config::SshSettings;
+use crate::share::Shares;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    #[error("SSH host key {path}: {message}")]
+    HostKey { path: PathBuf, message: String },
+    #[error("SSH authorized keys file {path}: {message}")]
+    AllowList { path: PathBuf, message: String },
+    #[error("cannot listen for SSH on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// What every connection of one server shares.
+pub(crate) struct Shared {
+    pub shares: Shares,
+    pub limits: Arc<Limits>,
+    pub allow_list: Option<AllowList>,
+    pub allow_keyless: bool,
+}
+
+/// A bound SSH listener with its configuration, ready to serve.
+pub struct SshServer {
+    listener: TcpListener,
+    config: Arc<russh::server::Config>,
+    shared: Arc<Shared>,
+    fingerprint: String,
+}
+
+/// A client that has not finished the handshake and authentication by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl SshServer {
+    pub async fn bind(
+        addr: SocketAddr,
+        settings: &SshSettings,
+        shares: Shares,
+    ) -> Result<SshServer, SshError> {
+        let key = host_key::load_or_create(&settings.host_key)?;
+        let fingerprint = host_key::fingerprint(&key);
+        let allow_list = settings
+            .authorized_keys
+            .as_deref()
+            .map(AllowList::load)
+            .transpose()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SshError::Bind { addr, source })?;
+        Ok(SshServer {
+            listener,
+            config: Arc::new(russh_config(key, settings.allow_keyless)),
+            shared: Arc::new(Shared {
+                shares,
+                limits: Limits::new(LimitConfig::from(settings)),
+                allow_list,
+                allow_keyless: settings.allow_keyless,
+            }),
+            fingerprint,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// `SHA256:…` of the host key, for operators to publish.
+    pub fn host_key_fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Accepts connections until `shutdown` resolves.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let (socket, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        // Usually out of file descriptors: back off instead of spinning.
+                        warn!(error = %err, "ssh accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let slot = match self.shared.limits.connect(peer.ip()) {
+                Ok(slot) => slot,
+                Err(refusal) => {
+                    info!(peer = %peer.ip(), reason = %refusal, "ssh connection refused");
+                    tokio::spawn(refuse(socket, refusal));
+                    continue;
+                }
+            };
+            let config = self.config.clone();
+            let handler = session::Connection::new(self.shared.clone(), peer, slot);
+            tokio::spawn(async move {
+                let _ = socket.set_nodelay(true);
+                let running = tokio::time::timeout(
+                    HANDSHAKE_TIMEOUT,
+                    russh::server::run_stream(config, socket, handler),
+                )
+                .await;
+                match running {
+                    Ok(Ok(session)) => {
+                        if let Err(err) = session.await {
+                            debug!(peer = %peer.ip(), error = %err, "ssh connection ended with an error");
+                        }
+                    }
+                    Ok(Err(err)) => debug!(peer = %peer.ip(), error = %err, "ssh handshake failed"),
+                    Err(_) => debug!(peer = %peer.ip(), "ssh handshake timed out"),
+                }
+            });
+        }
+    }
+}
+
+/// RFC 4253 §4.2 lets a server send text lines before its version line; OpenSSH shows them
+/// with `-v`, and anything reading the socket sees why it was closed.
+async fn refuse(mut socket: tokio::net::TcpStream, refusal: LimitError) {
+    let line = format!("onetimeshare: {refusal}\r\n");
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.write_all(line.as_bytes())).await;
+}
+
+fn russh_config(key: PrivateKey, allow_keyless: bool) -> russh::server::Config {
+    use russh::MethodKind;
+    let methods: &[MethodKind] = if allow_keyless {
+        &[MethodKind::PublicKey, MethodKind::KeyboardInteractive]
+    } else {
+        &[MethodKind::PublicKey]
+    };
+    russh::server::Config {
+        server_id: russh::SshId::Standard(
+            concat!("SSH-2.0-onetimeshare_", env!("CARGO_PKG_VERSION")).into(),
+        ),
+        methods: methods.into(),
+        auth_rejection_time: Duration::from_millis(300),
+        // OpenSSH probes with "none" first; refusing that probe need not be slow.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        max_auth_attempts: 6,
+        inactivity_timeout: Some(Duration::from_secs(300)),
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 3,
+        keys: vec![key],
+        // Large windows let a fast client keep the pipe full; memory stays bounded because the
+        // channel task applies backpressure through russh's per-channel queue.
+        window_size: 8 * 1024 * 1024,
+        maximum_packet_size: 65_535,
+        channel_buffer_size: 64,
+        nodelay: true,
+        preferred: russh::Preferred {
+            cipher: std::borrow::Cow::Borrowed(&[
+                russh::cipher::CHACHA20_POLY1305,
+                russh::cipher::AES_256_GCM,
+                russh::cipher::AES_128_GCM,
+                russh::cipher::AES_256_CTR,
+                russh::cipher::AES_128_CTR,
+            ]),
+            ..russh::Preferred::DEFAULT
+        },
+        ..Default::default()
+    }
+}

@@ -1,0 +1,199 @@
+//! One SSH connection: authentication, identity, and handing each session channel to its own
+//! task. Deliberately thin — it decides *who* the client is and acknowledges requests; the
+//! channel task decides what happens.
+//!
+//! Identity is the SHA256 fingerprint of the key whose signature russh verified, bound in
+//! `auth_publickey` only. `auth_publickey_offered` may say "no" early (allow-list) but never
+//! records anything: a client can offer any public key it has seen (soft-serve
+//! GHSA-pchf-49fh-w34r was exactly that bug).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use russh::keys::HashAlg;
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use tracing::{Instrument as _, debug, info, info_span};
+
+use super::Shared;
+use super::channel::{ChannelTask, Context};
+use super::limits::{ConnectionSlot, KeySlot, LimitError};
+use crate::share::Owner;
+
+/// Who is on the other end, once authenticated.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    /// A verified key; `Owner` holds its `SHA256:…` fingerprint.
+    Key(Owner),
+    /// Keyless access (when the operator allows it): no identity, no `ls`.
+    Keyless,
+}
+
+impl Identity {
+    pub fn owner(&self) -> Option<&Owner> {
+        match self {
+            Identity::Key(owner) => Some(owner),
+            Identity::Keyless => None,
+        }
+    }
+}
+
+pub struct Connection {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    identity: Option<Identity>,
+    /// Set when the key authenticated but is over its session cap: every channel explains.
+    refusal: Option<LimitError>,
+    _key_slot: Option<KeySlot>,
+    _slot: ConnectionSlot,
+}
+
+impl Connection {
+    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr, slot: ConnectionSlot) -> Self {
+        Self {
+            shared,
+            peer,
+            identity: None,
+            refusal: None,
+            _key_slot: None,
+            _slot: slot,
+        }
+    }
+
+    fn reject_to_methods(&self) -> Auth {
+        let methods: &[MethodKind] = if self.shared.allow_keyless {
+            &[MethodKind::PublicKey, MethodKind::KeyboardInteractive]
+        } else {
+            &[MethodKind::PublicKey]
+        };
+        Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(methods)),
+            partial_success: false,
+        }
+    }
+}
+
+impl russh::server::Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
+        Ok(self.reject_to_methods())
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        _user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // No state changes here: ownership of this key is not proven yet.
+        match &self.shared.allow_list {
+            Some(list) if !list.allows(offer.public_key) => Ok(self.reject_to_methods()),
+            _ => Ok(Auth::Accept),
+        }
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        if let Some(list) = &self.shared.allow_list
+            && !list.allows(key.public_key)
+        {
+            return Ok(self.reject_to_methods());
+        }
+        let fingerprint = key.public_key.fingerprint(HashAlg::Sha256).to_string();
+        match self.shared.limits.key_session(&fingerprint) {
+            Ok(slot) => self._key_slot = Some(slot),
+            Err(refusal) => self.refusal = Some(refusal),
+        }
+        info!(peer = %self.peer.ip(), key = %fingerprint, "ssh client authenticated");
+        self.identity = Some(Identity::Key(Owner::new(fingerprint)));
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        _user: &str,
+        _submethods: &str,
+        _response: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        if !self.shared.allow_keyless {
+            return Ok(self.reject_to_methods());
+        }
+        info!(peer = %self.peer.ip(), "ssh client authenticated without a key");
+        self.identity = Some(Identity::Keyless);
+        Ok(Auth::Accept)
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(identity) = self.identity.clone() else {
+            // Unreachable in practice: russh opens channels only after authentication.
+            reply
+                .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        };
+        reply.accept().await;
+        let context = Context {
+            shares: self.shared.shares.clone(),
+            limits: self.shared.limits.clone(),
+            identity,
+            peer: self.peer.ip(),
+            refusal: self.refusal.clone(),
+        };
+        let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
+        tokio::spawn(ChannelTask::new(channel, context).run().instrument(span));
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _col_width: u32,
+        _row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_success(channel)
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_success(channel)
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_success(channel)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        debug!(subsystem = name, "subsystem requested");
+        if name == "sftp" {
+            session.channel_success(channel)
+        } else {
+            session.channel_failure(channel)
+        }
+    }
+}

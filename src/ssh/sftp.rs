@@ -1,0 +1,556 @@
+//! Write-only SFTP (what `scp` speaks by default since OpenSSH 9, and what `sftp put` uses):
+//! every file written is one share, its link printed on stderr when the file is closed.
+//!
+//! Packets are framed here from the channel's bytes (length-capped, so a client cannot make us
+//! allocate more than [`MAX_PACKET`]) and decoded with russh-sftp's protocol types; requests are
+//! answered strictly in order. Invariants:
+//! - a file is published only at `CLOSE`, and only if every write succeeded; a failed write (size
+//!   limit, out-of-order offset) kills the upload, and the `CLOSE` that follows gets a failure;
+//! - reads are refused — the only way to open a share is its link;
+//! - `STAT`/`LSTAT` of `.` and `/` say "directory" (scp checks its target is one), `FSETSTAT` and
+//!   `SETSTAT` succeed silently (scp truncates to the final size after the last write);
+//! - SFTP status texts are never shown by OpenSSH's clients, so every readable explanation also
+//!   goes to stderr;
+//! - files still open when the client leaves are discarded, never published.
+
+use std::collections::HashMap;
+
+use bytes::{Buf, Bytes, BytesMut};
+use russh_sftp::protocol::{
+    Attrs, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode, Version,
+};
+
+use super::channel::{Context, describe, log_failure};
+use super::output;
+use crate::crypto::Kind;
+use crate::share::{ShareName, Upload, now_millis};
+
+/// Largest SFTP packet accepted (OpenSSH sends writes of 32 KiB + a small header).
+pub const MAX_PACKET: usize = 256 * 1024;
+/// Files one SFTP session may have open for writing at once.
+const MAX_OPEN_FILES: usize = 16;
+
+/// What one call to [`SftpSession::feed`] produced.
+#[derive(Default)]
+pub struct Step {
+    /// Encoded replies, in request order.
+    pub replies: BytesMut,
+    /// Human text for the client's stderr (links of closed files, readable errors).
+    pub stderr: String,
+    /// The stream is broken; end the session after sending the above.
+    pub fatal: Option<String>,
+}
+
+struct OpenFile {
+    name: String,
+    upload: Option<Upload>,
+    /// Why the upload died, if it did (already reported on stderr).
+    failed: bool,
+}
+
+pub struct SftpSession {
+    cx: Context,
+    files: HashMap<String, OpenFile>,
+    dirs: HashMap<String, bool>,
+    next_handle: u64,
+    any_failed: bool,
+}
+
+impl SftpSession {
+    pub(crate) fn new(cx: Context) -> Self {
+        Self {
+            cx,
+            files: HashMap::new(),
+            dirs: HashMap::new(),
+            next_handle: 0,
+            any_failed: false,
+        }
+    }
+
+    /// Handles every complete packet in `buf`, leaving a partial one for later.
+    pub async fn feed(&mut self, buf: &mut BytesMut) -> Step {
+        let mut step = Step::default();
+        loop {
+            if buf.len() < 4 {
+                return step;
+            }
+            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if len == 0 || len > MAX_PACKET {
+                step.fatal = Some(format!("sftp: packet of {len} bytes refused"));
+                return step;
+            }
+            if buf.len() < 4 + len {
+                buf.reserve(4 + len - buf.len());
+                return step;
+            }
+            buf.advance(4);
+            let mut packet = buf.split_to(len).freeze();
+            let reply = match Packet::try_from(&mut packet) {
+                Ok(request) => self.handle(request, &mut step).await,
+                Err(_) => Packet::error(0, StatusCode::BadMessage),
+            };
+            match Bytes::try_from(reply) {
+                Ok(bytes) => step.replies.extend_from_slice(&bytes),
+                Err(err) => {
+                    step.fatal = Some(format!("sftp: cannot encode a reply: {err}"));
+                    return step;
+                }
+            }
+        }
+    }
+
+    /// The client sent EOF: discard anything unfinished. Returns the exit status.
+    pub fn end(&mut self) -> u32 {
+        if !self.files.is_empty() {
+            self.any_failed = true;
+        }
+        self.files.clear();
+        u32::from(self.any_failed)
+    }
+
+    async fn handle(&mut self, request: Packet, step: &mut Step) -> Packet {
+        match request {
+            Packet::Init(_) => Packet::Version(Version::new()),
+            Packet::RealPath(r) => Packet::Name(Name {
+                id: r.id,
+                files: vec![File::dummy(normalize(&r.path))],
+            }),
+            Packet::Stat(s) => stat(s.id, &s.path),
+            Packet::Lstat(s) => stat(s.id, &s.path),
+            Packet::Fstat(s) => match self.files.get(&s.handle) {
+                Some(file) => Packet::Attrs(Attrs {
+                    id: s.id,
+                    attrs: file_attrs(file.upload.as_ref().map_or(0, Upload::size)),
+                }),
+                None if self.dirs.contains_key(&s.handle) => Packet::Attrs(Attrs {
+                    id: s.id,
+                    attrs: FileAttributes::dummy(),
+                }),
+                None => status(s.id, StatusCode::Failure, "no such handle"),
+            },
+            Packet::SetStat(s) => ok(s.id),
+            Packet::FSetStat(s) => ok(s.id),
+            Packet::Open(open) => self.open(open.id, &open.filename, open.pflags, step).await,
+            Packet::Write(write) => {
+                self.write(write.id, &write.handle, write.offset, &write.data, step)
+                    .await
+            }
+            Packet::Close(close) => self.close(close.id, &close.handle, step).await,
+            Packet::OpenDir(o) => {
+                if normalize(&o.path) != "/" {
+                    return status(o.id, StatusCode::NoSuchFile, "no such directory");
+                }
+                let handle = self.new_handle("d");
+                self.dirs.insert(handle.clone(), false);
+                Packet::Handle(Handle { id: o.id, handle })
+            }
+            Packet::ReadDir(r) => match self.dirs.get_mut(&r.handle) {
+                // Shares are not files: the directory always reads as empty.
+                Some(_) => status(r.id, StatusCode::Eof, "end of directory"),
+                None => status(r.id, StatusCode::Failure, "no such handle"),
+            },
+            // Clients that upload to a temporary name rename it afterwards; the share keeps the
+            // name it was armed with, and the rename succeeds so the client reports success.
+            Packet::Rename(r) => ok(r.id),
+            Packet::Read(r) => {
+                step.stderr
+                    .push_str("downloads are not possible over SSH: open the link instead\n");
+                status(r.id, StatusCode::PermissionDenied, "write-only")
+            }
+            Packet::Remove(r) => status(r.id, StatusCode::PermissionDenied, "write-only"),
+            Packet::MkDir(r) => {
+                step.stderr
+                    .push_str("directories cannot be shared: send the files one by one\n");
+                status(r.id, StatusCode::PermissionDenied, "no directories")
+            }
+            Packet::RmDir(r) => status(r.id, StatusCode::PermissionDenied, "write-only"),
+            Packet::ReadLink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
+            Packet::Symlink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
+            Packet::Extended(e) => status(e.id, StatusCode::OpUnsupported, "unsupported"),
+            other => status(
+                other.get_request_id(),
+                StatusCode::BadMessage,
+                "unexpected packet",
+            ),
+        }
+    }
+
+    async fn open(&mut self, id: u32, path: &str, flags: OpenFlags, step: &mut Step) -> Packet {
+        if !flags.contains(OpenFlags::WRITE) {
+            step.stderr
+                .push_str("downloads are not possible over SSH: open the link instead\n");
+            return status(id, StatusCode::PermissionDenied, "write-only");
+        }
+        let name = match ShareName::sanitize(path.as_bytes()) {
+            Ok(name) => name,
+            Err(err) => {
+                step.stderr.push_str(&format!("{err}\n"));
+                self.any_failed = true;
+                return status(id, StatusCode::Failure, "bad name");
+            }
+        };
+        let shown = name.as_str().to_owned();
+        if self.files.len() >= MAX_OPEN_FILES {
+            step.stderr
+                .push_str(&format!("{shown}: too many files open at once\n"));
+            self.any_failed = true;
+            return status(id, StatusCode::Failure, "too many open files");
+        }
+        if let Err(refusal) = self.cx.allow_upload() {
+            step.stderr.push_str(&format!("{shown}: {refusal}\n"));
+            self.any_failed = true;
+            return status(id, StatusCode::Failure, "rate limited");
+        }
+        match self
+            .cx
+            .shares
+            .begin(self.cx.spec(Kind::File, Some(name)))
+            .await
+        {
+            Ok(upload) => {
+                let handle = self.new_handle("f");
+                self.files.insert(
+                    handle.clone(),
+                    OpenFile {
+                        name: shown,
+                        upload: Some(upload),
+                        failed: false,
+                    },
+                );
+                Packet::Handle(Handle { id, handle })
+            }
+            Err(err) => {
+                log_failure(&err);
+                step.stderr
+                    .push_str(&format!("{shown}: {}\n", describe(&err)));
+                self.any_failed = true;
+                status(id, StatusCode::Failure, "upload refused")
+            }
+        }
+    }
+
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: &str,
+        offset: u64,
+        data: &[u8],
+        step: &mut Step,
+    ) -> Packet {
+        let Some(file) = self.files.get_mut(handle) else {
+            return status(id, StatusCode::Failure, "no such handle");
+        };
+        let Some(upload) = file.upload.as_mut() else {
+            return status(id, StatusCode::Failure, "upload failed earlier");
+        };
+        if offset != upload.size() {
+            // Shares are streamed through encryption: only sequential writes can be accepted.
+            step.stderr.push_str(&format!(
+                "{}: out-of-order write (offset {offset}, expected {}); nothing was stored\n",
+                file.name,
+                upload.size()
+            ));
+            file.upload = None;
+            file.failed = true;
+            self.any_failed = true;
+            return status(id, StatusCode::Failure, "out-of-order write");
+        }
+        match upload.write(data).await {
+            Ok(()) => ok(id),
+            Err(err) => {
+                log_failure(&err);
+                step.stderr
+                    .push_str(&format!("{}: {}\n", file.name, describe(&err)));
+                file.upload = None;
+                file.failed = true;
+                self.any_failed = true;
+                status(id, StatusCode::Failure, "write failed")
+            }
+        }
+    }
+
+    async fn close(&mut self, id: u32, handle: &str, step: &mut Step) -> Packet {
+        if self.dirs.remove(handle).is_some() {
+            return ok(id);
+        }
+        let Some(file) = self.files.remove(handle) else {
+            return status(id, StatusCode::Failure, "no such handle");
+        };
+        let Some(upload) = file.upload else {
+            // The failure was reported when it happened; never publish a failed upload.
+            return status(id, StatusCode::Failure, "upload failed");
+        };
+        debug_assert!(!file.failed);
+        match upload.finish().await {
+            Ok(armed) => {
+                let link = armed.link.expose();
+                step.stderr
+                    .push_str(&output::armed_file(&armed, &link, now_millis()));
+                ok(id)
+            }
+            Err(err) => {
+                log_failure(&err);
+                step.stderr
+                    .push_str(&format!("{}: {}\n", file.name, describe(&err)));
+                self.any_failed = true;
+                status(id, StatusCode::Failure, "upload failed")
+            }
+        }
+    }
+
+    fn new_handle(&mut self, prefix: &str) -> String {
+        self.next_handle += 1;
+        format!("{prefix}{}", self.next_handle)
+    }
+}
+
+/// Paths are only ever names here: everything lives in one flat, virtual `/`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." | "~" => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn stat(id: u32, path: &str) -> Packet {
+    if normalize(path) == "/" {
+        Packet::Attrs(Attrs {
+            id,
+            attrs: FileAttributes::dummy(),
+        })
+    } else {
+        status(id, StatusCode::NoSuchFile, "no such file")
+    }
+}
+
+fn file_attrs(size: u64) -> FileAttributes {
+    FileAttributes {
+        size: Some(size),
+        permissions: Some(0o100600),
+        ..FileAttributes::empty()
+    }
+}
+
+fn ok(id: u32) -> Packet {
+    status(id, StatusCode::Ok, "ok")
+}
+
+fn status(id: u32, status_code: StatusCode, message: &str) -> Packet {
+    Packet::Status(Status {
+        id,
+        status_code,
+        error_message: message.to_owned(),
+        language_tag: "en".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share::{KdfCost, Owner, Policy, Shares};
+    use crate::ssh::limits::{LimitConfig, Limits};
+    use crate::ssh::session::Identity;
+    use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
+
+    async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
+        let (meta, blobs) = crate::store::open(dir, &crate::store::MetaBackend::Embedded)
+            .await
+            .unwrap();
+        let policy = Policy {
+            public_url: "https://share.test".into(),
+            max_size,
+            kdf_cost: KdfCost {
+                memory_kib: 8 * 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Policy::default()
+        };
+        SftpSession::new(Context {
+            shares: Shares::new(meta, blobs, policy),
+            limits: Limits::new(LimitConfig {
+                max_connections: 10,
+                max_connections_per_ip: 10,
+                max_sessions_per_key: 10,
+                uploads_per_minute: 100,
+            }),
+            identity: Identity::Key(Owner::new("SHA256:test")),
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+            refusal: None,
+        })
+    }
+
+    fn encode(packets: Vec<Packet>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in packets {
+            out.extend_from_slice(&Bytes::try_from(p).unwrap());
+        }
+        out
+    }
+
+    fn scp_like_upload(name: &str, chunks: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut packets = vec![
+            Packet::Init(Init {
+                version: 3,
+                extensions: Default::default(),
+            }),
+            Packet::RealPath(RealPath {
+                id: 1,
+                path: ".".into(),
+            }),
+            Packet::Stat(Stat {
+                id: 2,
+                path: ".".into(),
+            }),
+            Packet::Open(Open {
+                id: 3,
+                filename: name.into(),
+                pflags: OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE,
+                attrs: FileAttributes::empty(),
+            }),
+        ];
+        for (i, (offset, data)) in chunks.iter().enumerate() {
+            packets.push(Packet::Write(Write {
+                id: 10 + i as u32,
+                handle: "f1".into(),
+                offset: *offset,
+                data: data.to_vec(),
+            }));
+        }
+        packets.push(Packet::FSetStat(FSetStat {
+            id: 98,
+            handle: "f1".into(),
+            attrs: FileAttributes::empty(),
+        }));
+        packets.push(Packet::Close(Close {
+            id: 99,
+            handle: "f1".into(),
+        }));
+        encode(packets)
+    }
+
+    /// Decodes every reply and returns the status codes (non-status replies as `None`).
+    fn statuses(mut replies: Bytes) -> Vec<Option<StatusCode>> {
+        let mut out = Vec::new();
+        while replies.len() >= 4 {
+            let len = replies.get_u32() as usize;
+            let mut packet = replies.split_to(len);
+            out.push(match Packet::try_from(&mut packet).unwrap() {
+                Packet::Status(s) => Some(s.status_code),
+                _ => None,
+            });
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn an_upload_split_at_every_byte_arms_one_share_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let input = scp_like_upload("./x.env", &[(0, b"hello "), (6, b"world")]);
+        let mut buf = BytesMut::new();
+        let mut replies = BytesMut::new();
+        let mut stderr = String::new();
+        for byte in input {
+            buf.extend_from_slice(&[byte]);
+            let step = sftp.feed(&mut buf).await;
+            assert!(step.fatal.is_none());
+            replies.extend_from_slice(&step.replies);
+            stderr.push_str(&step.stderr);
+        }
+        let ok = Some(StatusCode::Ok);
+        assert_eq!(
+            statuses(replies.freeze()),
+            [None, None, None, None, ok, ok, ok, ok]
+        );
+        assert!(
+            stderr.starts_with("x.env: https://share.test/s/"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 2);
+        assert_eq!(sftp.end(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_never_published_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 8).await;
+        let input = scp_like_upload("big", &[(0, b"12345"), (5, b"67890")]);
+        let mut buf = BytesMut::from(&input[..]);
+        let step = sftp.feed(&mut buf).await;
+        let fail = Some(StatusCode::Failure);
+        let ok = Some(StatusCode::Ok);
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [None, None, None, None, ok, fail, ok, fail]
+        );
+        assert_eq!(
+            step.stderr,
+            "big: too large: the limit is 8 B; nothing was stored\n"
+        );
+        assert_eq!(sftp.end(), 1);
+        let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert_eq!(blobs, 0);
+    }
+
+    #[tokio::test]
+    async fn out_of_order_writes_kill_the_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let input = scp_like_upload("gap", &[(0, b"ab"), (10, b"cd")]);
+        let mut buf = BytesMut::from(&input[..]);
+        let step = sftp.feed(&mut buf).await;
+        let codes = statuses(step.replies.freeze());
+        assert_eq!(codes[5], Some(StatusCode::Failure));
+        assert_eq!(codes[7], Some(StatusCode::Failure));
+        assert!(
+            step.stderr.contains("out-of-order write"),
+            "{}",
+            step.stderr
+        );
+    }
+
+    #[tokio::test]
+    async fn an_absurd_packet_length_ends_the_session_without_allocating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 1][..]);
+        let step = sftp.feed(&mut buf).await;
+        assert!(step.fatal.is_some());
+        let mut garbage = BytesMut::from(&[0, 0, 0, 3, 200, 1, 2][..]);
+        let step = sftp.feed(&mut garbage).await;
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [Some(StatusCode::BadMessage)]
+        );
+    }
+
+    #[test]
+    fn paths_collapse_into_the_virtual_root() {
+        assert_eq!(normalize("."), "/");
+        assert_eq!(normalize(""), "/");
+        assert_eq!(normalize("/"), "/");
+        assert_eq!(normalize("~/"), "/");
+        assert_eq!(normalize("./a"), "/a");
+        assert_eq!(normalize("../../etc/passwd"), "/etc/passwd");
+    }
+
+    #[test]
+    fn the_root_is_a_directory_and_anything_else_is_missing() {
+        match stat(7, ".") {
+            Packet::Attrs(a) => assert!(a.attrs.is_dir()),
+            other => panic!("{other:?}"),
+        }
+        match stat(8, "/x") {
+            Packet::Status(s) => assert_eq!(s.status_code, StatusCode::NoSuchFile),
+            other => panic!("{other:?}"),
+        }
+    }
+}

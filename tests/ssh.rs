@@ -1,0 +1,991 @@
+//! The SSH ingress end to end: the real OpenSSH client (`ssh`, `scp`, `sftp`) against the real
+//! binary on a free port. Each test has its own server, client keys and `known_hosts`; it checks
+//! exit codes, exactly what lands on stdout and stderr, and that every printed link claims the
+//! exact bytes once (the server is stopped and its stores opened in-process to claim).
+
+#[allow(unused_imports)]
+mod support;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use onetimeshare::crypto::Password;
+use onetimeshare::share::{KdfCost, Link, Owner, Policy, ShareError, Shares};
+use onetimeshare::store::{self, MetaBackend};
+use support::{ServerOptions, TestServer, require_tool, temp_dir};
+
+// ---------------------------------------------------------------------------------------------
+// Harness: one OpenSSH client identity per test.
+
+struct Client {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    port: u16,
+    /// Extra `-o` options (e.g. other identities) placed before ours.
+    extra: Vec<String>,
+}
+
+impl Client {
+    fn new(server: &TestServer) -> Self {
+        require_tool("ssh", "openssh-client");
+        require_tool("ssh-keygen", "openssh-client");
+        let dir = temp_dir();
+        let key = dir.path().join("id_ed25519");
+        keygen(&key);
+        Self {
+            dir,
+            key,
+            port: server.ssh_addr.port(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// A client with no key at all (keyless access).
+    fn keyless(server: &TestServer) -> Self {
+        let mut client = Self::new(server);
+        client.extra = vec!["-o".into(), "PubkeyAuthentication=no".into()];
+        client
+    }
+
+    fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
+    fn options(&self) -> Vec<String> {
+        let mut o: Vec<String> = vec!["-F".into(), "/dev/null".into()];
+        o.extend(self.extra.iter().cloned());
+        for opt in [
+            format!("UserKnownHostsFile={}", self.known_hosts().display()),
+            "StrictHostKeyChecking=accept-new".into(),
+            "IdentitiesOnly=yes".into(),
+            "BatchMode=yes".into(),
+            "LogLevel=ERROR".into(),
+            "ConnectTimeout=10".into(),
+        ] {
+            o.push("-o".into());
+            o.push(opt);
+        }
+        o.push("-i".into());
+        o.push(self.key.display().to_string());
+        o
+    }
+
+    fn fingerprint(&self) -> String {
+        fingerprint_of(&self.key.with_extension("pub"))
+    }
+
+    /// `ssh -T host ARGS` (stdin is given to `run`).
+    fn ssh_command_t(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ssh");
+        cmd.args(self.options())
+            .args(["-T", "-p", &self.port.to_string()])
+            .arg("127.0.0.1")
+            .args(args);
+        cmd
+    }
+
+    fn scp(&self, flags: &[&str], files: &[&Path]) -> Output {
+        require_tool("scp", "openssh-client");
+        let mut cmd = Command::new("scp");
+        cmd.args(self.options())
+            .args(["-P", &self.port.to_string()])
+            .args(flags)
+            .args(files)
+            .arg("127.0.0.1:");
+        run(&mut cmd, b"")
+    }
+
+    fn sftp_batch(&self, batch: &str) -> Output {
+        require_tool("sftp", "openssh-client");
+        let file = self.dir.path().join("batch");
+        std::fs::write(&file, batch).unwrap();
+        let mut cmd = Command::new("sftp");
+        cmd.args(self.options())
+            .args(["-P", &self.port.to_string()])
+            .arg("-b")
+            .arg(&file)
+            .arg("127.0.0.1");
+        run(&mut cmd, b"")
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn fingerprint_of(public_key: &Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(public_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().nth(1).unwrap().to_owned()
+}
+
+fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run the OpenSSH client");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A server whose data dir outlives it, so its stores can be opened after it stopped.
+struct Server {
+    server: TestServer,
+    data: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+/// The data dir of a stopped server (removed on drop).
+struct DataDir {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for DataDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Server {
+    /// SIGTERM, then hands over the data dir.
+    fn stop(self) -> DataDir {
+        let status = self.server.terminate();
+        assert!(status.success(), "server exit status {status:?}");
+        DataDir {
+            path: self.data.path().join("data"),
+            _dir: self.data,
+        }
+    }
+}
+
+fn server() -> Server {
+    server_with(&[])
+}
+
+fn server_with(args: &[&str]) -> Server {
+    let data = temp_dir();
+    let server = TestServer::start(ServerOptions {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        data_dir: Some(data.path().join("data")),
+        ..ServerOptions::default()
+    });
+    Server { server, data }
+}
+
+/// The stdout of a pipe upload: exactly one link and a newline.
+fn sole_link(server: &TestServer, out: &Output) -> Link {
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("stdout is not one line: {stdout:?}"));
+    assert!(
+        !line.contains('\n'),
+        "stdout has more than the link: {stdout:?}"
+    );
+    assert!(
+        line.starts_with(&format!("{}/s/", server.http_url())),
+        "not a link: {line:?}"
+    );
+    Link::parse(line).unwrap_or_else(|| panic!("unparseable link {line:?}"))
+}
+
+/// Parses scp/sftp stderr: per file `NAME: LINK` then an indented details line.
+fn file_links(server: &TestServer, stderr: &str) -> Vec<(String, Link, String)> {
+    let mut lines = stderr.lines();
+    let mut found = Vec::new();
+    let prefix = format!(": {}/s/", server.http_url());
+    while let Some(line) = lines.next() {
+        let Some(at) = line.find(&prefix) else {
+            panic!("unexpected stderr line {line:?} in {stderr:?}");
+        };
+        let name = line[..at].to_owned();
+        let link = Link::parse(&line[at + 2..]).expect("link");
+        let details = lines.next().expect("details line").to_owned();
+        found.push((name, link, details));
+    }
+    found
+}
+
+fn expect_details(details: &str, size: &str, kind: &str, link: &Link) {
+    let handle = link.id().handle();
+    assert!(
+        details.starts_with(&format!("{size} {kind}, expires in 1d (")),
+        "{details:?}"
+    );
+    assert!(
+        details.ends_with(&format!("UTC), works once, id {handle}")),
+        "{details:?}"
+    );
+}
+
+fn test_policy() -> Policy {
+    Policy {
+        kdf_cost: KdfCost {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..Policy::default()
+    }
+}
+
+/// Opens the stopped server's stores in-process.
+fn open_shares(data_dir: &Path) -> (tokio::runtime::Runtime, Shares) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let shares = rt.block_on(async {
+        let (meta, blobs) = store::open(data_dir, &MetaBackend::Embedded)
+            .await
+            .expect("open stores");
+        Shares::new(meta, blobs, test_policy())
+    });
+    (rt, shares)
+}
+
+/// Claims `link` twice: the first gets the content, the second is refused.
+fn claim_once(
+    shares: &(tokio::runtime::Runtime, Shares),
+    link: &Link,
+    password: Option<&str>,
+) -> Vec<u8> {
+    let (rt, shares) = shares;
+    rt.block_on(async {
+        let password = password.map(Password::new);
+        let claimed = shares
+            .claim(link.id(), link.key(), password.as_ref())
+            .await
+            .expect("first claim");
+        let body = claimed.body.read_to_end().await.expect("content");
+        let again = shares.claim(link.id(), link.key(), password.as_ref()).await;
+        assert!(
+            matches!(again, Err(ShareError::AlreadyOpened { .. })),
+            "second claim was not refused"
+        );
+        body
+    })
+}
+
+/// No share, no blob, no temp file.
+fn assert_nothing_stored(data_dir: &Path, owner: Option<&str>) {
+    let blobs: Vec<_> = std::fs::read_dir(data_dir.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(blobs.is_empty(), "blob dir not empty: {blobs:?}");
+    if let Some(owner) = owner {
+        let shares = open_shares(data_dir);
+        let list = shares
+            .0
+            .block_on(shares.1.list(&Owner::new(owner)))
+            .unwrap();
+        assert!(list.is_empty(), "{list:?}");
+    }
+}
+
+/// Waits until no temp blob is left (the server drops uploads asynchronously).
+fn wait_no_temp_files(data_dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let temps: Vec<_> = std::fs::read_dir(data_dir.join("blobs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".tmp-"))
+            .collect();
+        if temps.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "temp files left: {temps:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_log_has_no_secrets(log: &str, links: &[&Link], secrets: &[&str]) {
+    for link in links {
+        let full = link.expose();
+        assert!(!log.contains(full.as_str()), "log contains a link");
+        assert!(!log.contains(link.id().as_str()), "log contains a share id");
+        assert!(
+            !log.contains(link.key().expose_base64().as_str()),
+            "log contains a key"
+        );
+    }
+    for secret in secrets {
+        assert!(!log.contains(secret), "log contains {secret:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipes and commands.
+
+#[test]
+fn a_piped_secret_prints_only_the_link_on_stdout_and_details_on_stderr() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(&mut client.ssh_command_t(&[]), b"db-password-hunter2\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = sole_link(&server, &out);
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    expect_details(stderr.trim_end(), "20 B", "text", &link);
+    assert!(!stderr.contains('\x1b') && !text(&out.stdout).contains('\x1b'));
+    let log = server.log();
+    let data_dir = server.stop();
+    assert_log_has_no_secrets(&log, &[&link], &["hunter2"]);
+    let shares = open_shares(&data_dir);
+    assert_eq!(claim_once(&shares, &link, None), b"db-password-hunter2\n");
+}
+
+#[test]
+fn ttl_and_json_options_print_one_json_object() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--ttl", "1m", "--json"]),
+        b"API_KEY=abc\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let link = Link::parse(json["link"].as_str().unwrap()).unwrap();
+    assert_eq!(json["kind"], "text");
+    assert_eq!(json["size"], 12);
+    assert_eq!(json["password"], false);
+    assert_eq!(json["id"], link.id().handle().as_str());
+    let expires = json["expires_at_ms"].as_u64().unwrap();
+    let now = onetimeshare::share::now_millis();
+    assert!(
+        expires > now + 50_000 && expires <= now + 60_000,
+        "{expires} vs {now}"
+    );
+    let data_dir = server.stop();
+    assert_eq!(
+        claim_once(&open_shares(&data_dir), &link, None),
+        b"API_KEY=abc\n"
+    );
+}
+
+#[test]
+fn a_named_upload_is_a_file_share_with_that_name() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--name", "db.env", "--json"]),
+        b"X=1\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["kind"], "file");
+    assert_eq!(json["name"], "db.env");
+}
+
+#[test]
+fn empty_input_is_refused_and_stores_nothing() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(&mut client.ssh_command_t(&[]), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "nothing to share: the input was empty; nothing was stored\n"
+    );
+    let data_dir = server.stop();
+    assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
+}
+
+#[test]
+fn a_pipe_over_the_size_limit_is_refused_while_streaming() {
+    let server = server_with(&["--max-size", "64KiB"]);
+    let client = Client::new(&server);
+    let out = run(&mut client.ssh_command_t(&[]), &vec![b'x'; 200 * 1024]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "too large: the limit is 64.0 KiB; nothing was stored\n"
+    );
+    wait_no_temp_files(server.data_dir());
+    let data_dir = server.stop();
+    assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
+}
+
+#[test]
+fn unknown_commands_and_bad_options_are_explained() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(&mut client.ssh_command_t(&["rm", "-rf", "/"]), b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "unknown command or option \"rm\"; run `help` to see what is possible\n"
+    );
+    let out = run(&mut client.ssh_command_t(&["--", "--ttl", "30d"]), b"x");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "expiry too long: the maximum is 7d; nothing was stored\n"
+    );
+    let out = run(&mut client.ssh_command_t(&["help"]), b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), onetimeshare::ssh::output::HELP);
+}
+
+#[test]
+fn ls_lists_only_the_callers_shares_and_revoke_destroys_one() {
+    let server = server();
+    let alice = Client::new(&server);
+    let bob = Client::new(&server);
+    let first = sole_link(&server, &run(&mut alice.ssh_command_t(&[]), b"one"));
+    let second = sole_link(&server, &run(&mut alice.ssh_command_t(&[]), b"two"));
+    let bobs = sole_link(&server, &run(&mut bob.ssh_command_t(&[]), b"bob"));
+
+    let out = run(&mut alice.ssh_command_t(&["ls"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("ID "), "{table}");
+    // Newest first.
+    assert!(
+        lines[1].starts_with(second.id().handle().as_str()),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with(first.id().handle().as_str()),
+        "{table}"
+    );
+    assert!(
+        lines[1].contains(" armed ") && lines[1].ends_with("  1d"),
+        "{table}"
+    );
+    assert!(!table.contains(bobs.id().handle().as_str()));
+
+    let handle = first.id().handle();
+    let out = run(&mut bob.ssh_command_t(&["revoke", handle.as_str()]), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("you have no live share with id {handle}\n")
+    );
+    let out = run(&mut alice.ssh_command_t(&["revoke", handle.as_str()]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("revoked {handle}\n"));
+
+    let out = run(&mut alice.ssh_command_t(&["ls"]), b"");
+    let table = text(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(handle.as_str()) && l.contains(" revoked ")),
+        "{table}"
+    );
+
+    let data_dir = server.stop();
+    let shares = open_shares(&data_dir);
+    let claim = shares
+        .0
+        .block_on(shares.1.claim(first.id(), first.key(), None));
+    assert!(matches!(claim, Err(ShareError::Revoked { .. })));
+    assert_eq!(claim_once(&shares, &second, None), b"two");
+}
+
+#[test]
+fn a_password_is_read_from_the_first_line_of_stdin_never_the_command_line() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--password-stdin"]),
+        b"correct horse\nthe secret\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = sole_link(&server, &out);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(", password required, id "), "{stderr}");
+    expect_details(
+        &stderr.trim_end().replace(", password required", ""),
+        "11 B",
+        "text",
+        &link,
+    );
+    // Without a password line, nothing is stored.
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--password-stdin"]),
+        b"no newline",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "--password-stdin: expected a password line, then the secret\n"
+    );
+    let log = server.log();
+    let data_dir = server.stop();
+    assert_log_has_no_secrets(&log, &[&link], &["correct horse", "the secret"]);
+    let shares = open_shares(&data_dir);
+    let without = shares
+        .0
+        .block_on(shares.1.claim(link.id(), link.key(), None));
+    assert!(matches!(without, Err(ShareError::PasswordRequired)));
+    assert_eq!(
+        claim_once(&shares, &link, Some("correct horse")),
+        b"the secret\n"
+    );
+}
+
+#[test]
+fn a_terminal_session_gets_the_usage_text_and_exit_zero() {
+    let server = server();
+    let client = Client::new(&server);
+    let mut cmd = Command::new("ssh");
+    cmd.args(client.options())
+        .args(["-tt", "-p", &client.port.to_string(), "127.0.0.1"]);
+    let out = run(&mut cmd, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected = onetimeshare::ssh::output::USAGE_ON_TERMINAL.replace('\n', "\r\n");
+    assert!(
+        text(&out.stdout).starts_with(&expected),
+        "{:?}",
+        text(&out.stdout)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// scp (both protocols) and sftp.
+
+#[test]
+fn scp_in_sftp_mode_makes_one_share_per_file_with_its_link_on_stderr() {
+    let server = server();
+    let client = Client::new(&server);
+    let a = client.file("a.env", b"A=1\n");
+    let b = client.file("b.txt", &vec![7u8; 300_000]);
+    let c = client.file("c d.txt", b"spaced");
+    let out = client.scp(&[], &[&a, &b, &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let files = file_links(&server, &text(&out.stderr));
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, ["a.env", "b.txt", "c d.txt"]);
+    expect_details(files[0].2.trim_start(), "4 B", "file", &files[0].1);
+    expect_details(files[1].2.trim_start(), "293.0 KiB", "file", &files[1].1);
+    assert!(files.iter().all(|f| f.2.starts_with("  ")));
+    let log = server.log();
+    let data_dir = server.stop();
+    assert_log_has_no_secrets(&log, &[&files[0].1, &files[1].1], &["a.env", "c d.txt"]);
+    let shares = open_shares(&data_dir);
+    assert_eq!(claim_once(&shares, &files[0].1, None), b"A=1\n");
+    assert_eq!(claim_once(&shares, &files[1].1, None), vec![7u8; 300_000]);
+    assert_eq!(claim_once(&shares, &files[2].1, None), b"spaced");
+}
+
+#[test]
+fn legacy_scp_with_preserve_makes_one_share_per_file() {
+    let server = server();
+    let client = Client::new(&server);
+    let a = client.file("one", b"first");
+    let b = client.file("two", &vec![1u8; 100_000]);
+    let out = client.scp(&["-O", "-p"], &[&a, &b]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let files = file_links(&server, &text(&out.stderr));
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].0, "one");
+    assert_eq!(files[1].0, "two");
+    expect_details(files[0].2.trim_start(), "5 B", "file", &files[0].1);
+    let data_dir = server.stop();
+    let shares = open_shares(&data_dir);
+    assert_eq!(claim_once(&shares, &files[0].1, None), b"first");
+    assert_eq!(claim_once(&shares, &files[1].1, None), vec![1u8; 100_000]);
+}
+
+#[test]
+fn legacy_scp_refuses_directories_clearly() {
+    let server = server();
+    let client = Client::new(&server);
+    let dir = client.dir.path().join("folder");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("x"), b"x").unwrap();
+    let out = client.scp(&["-O", "-r"], &[&dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "directories cannot be shared: send the files one by one (or a tar archive)\n"
+    );
+}
+
+#[test]
+fn sftp_batch_put_makes_a_share_and_exits_zero() {
+    let server = server();
+    let client = Client::new(&server);
+    let f = client.file("note.txt", b"put me");
+    let out = client.sftp_batch(&format!(
+        "put {}\nput {} renamed.txt\n",
+        f.display(),
+        f.display()
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = file_links(&server, &text(&out.stderr));
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, ["note.txt", "renamed.txt"]);
+    let data_dir = server.stop();
+    let shares = open_shares(&data_dir);
+    assert_eq!(claim_once(&shares, &files[0].1, None), b"put me");
+    assert_eq!(claim_once(&shares, &files[1].1, None), b"put me");
+}
+
+#[test]
+fn sftp_refuses_downloads() {
+    let server = server();
+    let client = Client::new(&server);
+    let out = client.sftp_batch("get secret\n");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn oversize_files_are_refused_in_every_mode_and_nothing_is_stored() {
+    let server = server_with(&["--max-size", "64KiB"]);
+    let client = Client::new(&server);
+    let big = client.file("big.bin", &vec![9u8; 300 * 1024]);
+
+    let out = client.scp(&[], &[&big]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("big.bin: too large: the limit is 64.0 KiB; nothing was stored\n"),
+        "{stderr}"
+    );
+
+    let out = client.scp(&["-O"], &[&big]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "big.bin: too large (300.0 KiB); the limit is 64.0 KiB, nothing was stored\n"
+    );
+
+    let out = client.sftp_batch(&format!("put {}\n", big.display()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .contains("big.bin: too large: the limit is 64.0 KiB; nothing was stored\n"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    wait_no_temp_files(server.data_dir());
+    let data_dir = server.stop();
+    assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
+}
+
+#[test]
+fn hostile_file_names_are_cleaned_before_anyone_sees_them() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+    let server = server();
+    let client = Client::new(&server);
+    let raw: &[u8] = b"e\x1b[31mvil\nna\xffme.txt";
+    let path = client.dir.path().join(OsStr::from_bytes(raw));
+    std::fs::write(&path, b"hostile").unwrap();
+    let out = client.scp(&[], &[&path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    let files = file_links(&server, &stderr);
+    assert_eq!(files[0].0, "e[31mvilname.txt");
+
+    // `../x` as the remote name: only the basename survives.
+    let f = client.file("plain", b"dots");
+    let out = client.sftp_batch(&format!("put {} ../../x\n", f.display()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files2 = file_links(&server, &text(&out.stderr));
+    assert_eq!(files2[0].0, "x");
+
+    let data_dir = server.stop();
+    let shares = open_shares(&data_dir);
+    let (rt, s) = &shares;
+    let claimed = rt
+        .block_on(s.claim(files[0].1.id(), files[0].1.key(), None))
+        .unwrap();
+    assert_eq!(claimed.meta.name.as_deref(), Some("e[31mvilname.txt"));
+    assert_eq!(claim_once(&shares, &files2[0].1, None), b"dots");
+}
+
+#[test]
+fn a_client_killed_mid_upload_leaves_no_share_and_no_temp_file() {
+    let server = server();
+    let client = Client::new(&server);
+    let mut child = client
+        .ssh_command_t(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&vec![b'z'; 2 << 20]).unwrap();
+    stdin.flush().unwrap();
+    // Wait until the server has started writing the temp blob, then kill the client.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(server.data_dir().join("blobs"))
+        .unwrap()
+        .count()
+        == 0
+    {
+        assert!(Instant::now() < deadline, "upload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    wait_no_temp_files(server.data_dir());
+    let data_dir = server.stop();
+    assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity, access control, host key.
+
+#[test]
+fn the_host_key_survives_a_restart() {
+    let server = server();
+    let mut client = Client::new(&server);
+    // One alias for both servers' ports, so the second connection checks the same entry.
+    client.extra = vec!["-o".into(), "HostKeyAlias=onetimeshare-test".into()];
+    let out = run(&mut client.ssh_command_t(&["help"]), b"");
+    assert_eq!(out.status.code(), Some(0));
+    let key_file = server.data_dir().join("ssh_host_ed25519_key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let first_log = server.log();
+    let data_dir = server.stop();
+    let fp = |log: &str| {
+        let at = log.find("host_key=").expect("fingerprint logged");
+        log[at..].split_whitespace().next().unwrap().to_owned()
+    };
+    let again = TestServer::start(ServerOptions {
+        data_dir: Some(data_dir.to_path_buf()),
+        ..ServerOptions::default()
+    });
+    assert_eq!(fp(&first_log), fp(&again.log()));
+    // The client's known_hosts entry still matches, strictly.
+    client.port = again.ssh_addr.port();
+    client
+        .extra
+        .extend(["-o".into(), "StrictHostKeyChecking=yes".into()]);
+    let out = run(&mut client.ssh_command_t(&["help"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn identity_is_the_verified_key_not_an_offered_one() {
+    // soft-serve GHSA-pchf-49fh-w34r: offer the victim's public key first, then authenticate
+    // with our own; we must act as ourselves. OpenSSH offers `stolen/id_ed25519.pub` (the
+    // victim's public key); once the server accepts the offer, ssh finds the private file does
+    // not match it and moves on to the attacker's own key.
+    let server = server();
+    let victim = Client::new(&server);
+    let victims = sole_link(&server, &run(&mut victim.ssh_command_t(&[]), b"victim's"));
+    let mut attacker = Client::new(&server);
+    let stolen = attacker.dir.path().join("stolen");
+    std::fs::create_dir(&stolen).unwrap();
+    std::fs::copy(
+        victim.key.with_extension("pub"),
+        stolen.join("id_ed25519.pub"),
+    )
+    .unwrap();
+    std::fs::copy(&attacker.key, stolen.join("id_ed25519")).unwrap();
+    attacker.extra = vec![
+        "-o".into(),
+        "LogLevel=DEBUG1".into(),
+        "-i".into(),
+        stolen.join("id_ed25519").display().to_string(),
+    ];
+    let out = run(&mut attacker.ssh_command_t(&["ls"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let debug = text(&out.stderr);
+    let victim_fp = victim.fingerprint();
+    let offered = format!(
+        "Server accepts key: {} ED25519 {victim_fp}",
+        stolen.join("id_ed25519").display()
+    );
+    assert!(
+        debug.contains(&offered),
+        "the victim's key was not offered first: {debug}"
+    );
+    assert_eq!(text(&out.stdout), "You have no live shares.\n");
+    assert!(!text(&out.stdout).contains(victims.id().handle().as_str()));
+    attacker.extra.drain(..2);
+    let handle = victims.id().handle();
+    let out = run(
+        &mut attacker.ssh_command_t(&["revoke", handle.as_str()]),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log = server.log();
+    assert!(
+        log.contains(&format!("key={}", attacker.fingerprint())),
+        "{log}"
+    );
+    assert_eq!(log.matches(&format!("key={victim_fp}")).count(), 1, "{log}");
+}
+
+#[test]
+fn an_allow_list_admits_listed_keys_only() {
+    let dir = temp_dir();
+    let listed = dir.path().join("listed");
+    keygen(&listed);
+    let list = dir.path().join("authorized_keys");
+    std::fs::copy(listed.with_extension("pub"), &list).unwrap();
+    let server = server_with(&["--ssh-authorized-keys", list.to_str().unwrap()]);
+    let mut ok = Client::new(&server);
+    ok.key = listed;
+    let out = run(&mut ok.ssh_command_t(&["help"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stranger = Client::new(&server);
+    let out = run(&mut stranger.ssh_command_t(&["help"]), b"");
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).contains("Permission denied (publickey)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn keyless_clients_are_refused_by_default() {
+    let server = server();
+    let client = Client::keyless(&server);
+    let out = run(&mut client.ssh_command_t(&[]), b"x");
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).contains("Permission denied (publickey)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn keyless_clients_may_upload_when_allowed_but_have_no_ls() {
+    let server = server_with(&["--ssh-allow-keyless"]);
+    let mut client = Client::keyless(&server);
+    // Keyboard-interactive with no prompts: BatchMode would disable it.
+    client
+        .extra
+        .extend(["-o".into(), "KbdInteractiveAuthentication=yes".into()]);
+    let opts: Vec<String> = client
+        .options()
+        .into_iter()
+        .map(|o| {
+            if o == "BatchMode=yes" {
+                "BatchMode=no".into()
+            } else {
+                o
+            }
+        })
+        .collect();
+    let mut cmd = Command::new("ssh");
+    cmd.args(&opts)
+        .args(["-T", "-p", &client.port.to_string(), "127.0.0.1"]);
+    let out = run(&mut cmd, b"anon");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = sole_link(&server, &out);
+    let mut cmd = Command::new("ssh");
+    cmd.args(&opts)
+        .args(["-T", "-p", &client.port.to_string(), "127.0.0.1", "ls"]);
+    let out = run(&mut cmd, b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "ls needs an SSH key: keyless sessions have no shares to list\n"
+    );
+    let data_dir = server.stop();
+    assert_eq!(claim_once(&open_shares(&data_dir), &link, None), b"anon");
+}
+
+#[test]
+fn the_upload_rate_limit_refuses_with_a_clear_message() {
+    let server = server_with(&["--ssh-uploads-per-minute", "2"]);
+    let client = Client::new(&server);
+    for _ in 0..2 {
+        let out = run(&mut client.ssh_command_t(&[]), b"x");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = run(&mut client.ssh_command_t(&[]), b"x");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("upload rate limit: at most 2 uploads per minute; try again in "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_key_over_its_session_cap_is_told_why() {
+    let server = server_with(&["--ssh-max-sessions-per-key", "1"]);
+    let client = Client::new(&server);
+    // One session stays open (its stdin never closes) while a second one tries to upload.
+    let mut held = client
+        .ssh_command_t(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("ssh client authenticated") {
+        assert!(
+            Instant::now() < deadline,
+            "first session never authenticated"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = run(&mut client.ssh_command_t(&[]), b"second");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "too many connections with your key at once; close some and try again\n"
+    );
+    held.kill().unwrap();
+    let _ = held.wait();
+}
