@@ -6,20 +6,34 @@ use std::future::Future;
 use tracing::info;
 
 use crate::config::Settings;
+use crate::http::{HttpError, HttpServer};
 use crate::share::{ShareError, Shares};
 use crate::store::{self, MetaBackend};
 
 pub struct App {
     settings: Settings,
     shares: Shares,
+    http: HttpServer,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("could not open share storage: {0}")]
+    Share(#[from] ShareError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
 }
 
 impl App {
     /// Opens the stores and runs start-up cleanup (expired shares, orphan blobs and temp files
-    /// older than the grace period; never a live share).
-    pub async fn build(settings: Settings) -> Result<App, ShareError> {
+    /// older than the grace period; never a live share), then binds the HTTP listener (so a
+    /// taken port or a bad certificate fails start-up).
+    pub async fn build(settings: Settings) -> Result<App, AppError> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| ShareError::Storage(e.into()))?;
-        let (meta, blobs) = store::open(&settings.data_dir, &settings.meta_backend).await?;
+        let (meta, blobs) = store::open(&settings.data_dir, &settings.meta_backend)
+            .await
+            .map_err(ShareError::from)?;
         let shares = Shares::new(meta, blobs, settings.policy.clone());
         let report = shares.sweep().await?;
         info!(
@@ -32,7 +46,17 @@ impl App {
             orphans = report.orphans,
             "stores ready"
         );
-        Ok(App { settings, shares })
+        let http = HttpServer::bind(&settings).await?;
+        Ok(App {
+            settings,
+            shares,
+            http,
+        })
+    }
+
+    /// The bound HTTP address (the real port when the settings asked for port 0).
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http.local_addr()
     }
 
     pub fn shares(&self) -> &Shares {
@@ -46,10 +70,26 @@ impl App {
     /// Runs background work until `shutdown` resolves. Logs "onetimeshare ready" once every
     /// listener is bound (the test harness and operators' scripts wait for that line).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
-        info!("onetimeshare ready");
-        self.shares
-            .run_sweeper(self.settings.sweep_interval, shutdown)
-            .await;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(());
+        };
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+            // Err means the sender is gone, which also means: stop.
+            let _ = rx.changed().await;
+        };
+        info!(
+            http = %self.http.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            tls = self.http.is_tls(),
+            "onetimeshare ready"
+        );
+        tokio::join!(
+            signal,
+            self.shares
+                .run_sweeper(self.settings.sweep_interval, until_stopped(stopped.clone())),
+            self.http.serve(self.shares.clone(), until_stopped(stopped)),
+        );
         info!("shut down");
     }
 }

@@ -20,6 +20,8 @@
 pub mod app;
 pub mod config;
 pub mod crypto;
+pub mod http;
 pub mod share;
 pub mod store;
 pub mod telemetry;
+pub mod theme;

@@ -48,9 +48,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let settings = Settings::resolve(args.layer.over(file))?;
     onetimeshare::telemetry::init(settings.log_format);
-    let app = App::build(settings)
-        .await
-        .context("could not open share storage")?;
+    let app = App::build(settings).await.context("could not start")?;
     app.run_until(shutdown_signal()).await;
     Ok(())
 }

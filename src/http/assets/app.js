@@ -1,0 +1,41 @@
+// onetimeshare's only script. It moves the link key from the URL fragment (which browsers never
+// send) into the claim form when OPEN is pressed, and copies claimed text. Without scripts the
+// key field stays visible for pasting.
+"use strict";
+(function () {
+  var form = document.getElementById("claim");
+  var key = document.getElementById("key");
+  var field = document.getElementById("key-field");
+  var fragment = (location.hash || "").replace(/^#/, "");
+  try { fragment = decodeURIComponent(fragment); } catch (e) { /* keys are base64url: keep as is */ }
+  if (form && key) {
+    if (fragment) {
+      field.hidden = true;
+    }
+    form.addEventListener("submit", function () {
+      if (fragment && !key.value) {
+        key.value = fragment;
+      }
+      var button = document.getElementById("open");
+      if (button) {
+        setTimeout(function () { button.disabled = true; }, 0);
+      }
+    });
+  }
+  var copy = document.getElementById("copy");
+  if (copy) {
+    copy.addEventListener("click", function () {
+      var target = document.getElementById(copy.getAttribute("data-target"));
+      var done = function () { document.getElementById("copied").hidden = false; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(target.value).then(done, function () {
+          target.select(); document.execCommand("copy"); done();
+        });
+      } else {
+        target.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
+  }
+})();
