@@ -745,6 +745,9 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
             .unwrap()
             .contains("ATTEMPTS LEFT")
     );
+    assert_eq!(seen["keyFieldHiddenOnRetry"], true);
+    assert_eq!(seen["rightPasswordStatus"], 200);
+    assert_eq!(seen["passwordText"], "pw protected");
     assert_eq!(seen["keyFieldVisibleWithoutScript"], true);
     assert_eq!(seen["noJsClaimStatus"], 200);
     assert_eq!(seen["noJsText"], "no script needed");

@@ -102,6 +102,12 @@ try {
     result.wrongPasswordStatus = nav.status();
     result.wrongPasswordProblem = await page.textContent(".problem");
     await shot(page, "wrong-password");
+    // The fragment survived the POST: the key is still there, only the password is asked again.
+    result.keyFieldHiddenOnRetry = await page.isHidden("#key-field");
+    await page.fill("#password", "right");
+    const [retry] = await Promise.all([page.waitForNavigation(), page.click("#open")]);
+    result.rightPasswordStatus = retry.status();
+    result.passwordText = await page.inputValue("#secret");
     await context.close();
   }
   // Without scripts: the key field is there to paste into.

@@ -16,6 +16,11 @@
       if (fragment && !key.value) {
         key.value = fragment;
       }
+      // Keep the fragment on the page the POST returns (a wrong password asks again); browsers
+      // never send a fragment to the server.
+      if (fragment) {
+        form.setAttribute("action", form.getAttribute("action").replace(/#.*$/, "") + location.hash);
+      }
       var button = document.getElementById("open");
       if (button) {
         setTimeout(function () { button.disabled = true; }, 0);
