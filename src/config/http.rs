@@ -144,6 +144,20 @@ mod tests {
     }
 
     #[test]
+    fn the_toml_file_and_flags_name_http_settings_alike() {
+        let layer: super::super::Layer = toml::from_str(
+            "trusted-proxies = [\"10.0.0.0/8\", \"::1\"]\nclaims-per-minute = 0\ntls-cert = \"c.pem\"\ntls-key = \"k.pem\"",
+        )
+        .unwrap();
+        let s = super::super::Settings::resolve(layer).unwrap();
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+        assert_eq!(s.http.claims_per_minute, 0);
+        assert_eq!(s.http.tls.unwrap().cert, PathBuf::from("c.pem"));
+        let defaults = super::super::Settings::resolve(Default::default()).unwrap();
+        assert_eq!(defaults.http, HttpSettings::default());
+    }
+
+    #[test]
     fn tls_files_come_in_pairs() {
         assert!(resolve(Some("c".into()), None, None, None, None).is_err());
         assert!(
