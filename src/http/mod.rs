@@ -28,6 +28,7 @@ mod index;
 mod rate_limit;
 mod router;
 mod server;
+mod stall;
 mod status;
 mod templates;
 mod tls;

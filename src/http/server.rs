@@ -1,6 +1,6 @@
 //! Sockets: the listener bound at start-up, the accept loop, optional TLS, and the limits that
 //! protect the process from slow or numerous clients (header size and read timeout, TLS
-//! handshake timeout, a cap on open connections). Everything above this file sees only requests.
+//! handshake timeout, a stalled-reader write timeout, a cap on open connections). Everything above this file sees only requests.
 //!
 //! Why our own loop rather than `axum::serve`: built-in TLS and hyper's header limits and
 //! timeouts need the connection builder, and axum's helper hides it.
@@ -25,6 +25,7 @@ use tower::Service as _;
 use tracing::{debug, info, warn};
 
 use super::router::{SiteInfo, router};
+use super::stall::StallGuard;
 use crate::config::Settings;
 use crate::share::Shares;
 
@@ -35,6 +36,8 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line + headers) accepted.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
+/// A client that reads nothing of a response for this long is disconnected.
+const WRITE_STALL: Duration = Duration::from_secs(60);
 /// In-flight responses get this long to finish after shutdown is requested.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -185,6 +188,7 @@ impl Connection {
             let mut app = app.clone();
             async move { Ok::<_, Infallible>(app.call(request).await.unwrap_or_else(|e| match e {})) }
         });
+        let stream = StallGuard::new(stream, WRITE_STALL);
         let connection = self
             .builder
             .serve_connection(TokioIo::new(stream), service)
