@@ -48,10 +48,10 @@ async fn main() -> anyhow::Result<()> {
             let path = url.rsplit_once("/s/").map(|(_, id)| id).unwrap_or("");
             Ok::<_, anyhow::Error>(format!("/s/{path} {key}"))
         });
-        if tasks.len() >= 256 {
-            if let Some(done) = tasks.join_next().await {
-                lines.push(done??);
-            }
+        if tasks.len() >= 256
+            && let Some(done) = tasks.join_next().await
+        {
+            lines.push(done??);
         }
     }
     while let Some(done) = tasks.join_next().await {
