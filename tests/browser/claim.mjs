@@ -88,7 +88,9 @@ try {
     result.banner = await page.textContent(".banner");
     result.injectedElements = await page.locator("#secret ~ script, b#injected").count();
     await page.click("#copy");
-    result.copiedShown = await page.isVisible("#copied");
+    result.copiedShown = await page
+      .waitForSelector("#copied", { state: "visible", timeout: 5000 })
+      .then(() => true, () => false);
     await shot(page, "text-opened");
     await context.close();
   }

@@ -32,14 +32,15 @@
     copy.addEventListener("click", function () {
       var target = document.getElementById(copy.getAttribute("data-target"));
       var done = function () { document.getElementById("copied").hidden = false; };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(target.value).then(done, function () {
-          target.select(); document.execCommand("copy"); done();
-        });
-      } else {
-        target.select();
-        document.execCommand("copy");
+      // The synchronous copy works everywhere a click does; the async clipboard API is the
+      // fallback (it can wait on a permission prompt).
+      target.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      if (copied) {
         done();
+      } else if (navigator.clipboard) {
+        navigator.clipboard.writeText(target.value).then(done, function () {});
       }
     });
   }
