@@ -792,3 +792,71 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
         );
     }
 }
+
+#[test]
+fn a_recipient_who_disconnects_mid_download_has_used_the_share_and_the_blob_is_removed() {
+    use std::io::{Read, Write};
+    let fx = Fixture::start(&[]);
+    let content = random_bytes(24 << 20);
+    let (link, blob) = file_with_blob(&fx, "large.bin", &content);
+    let server_pid = pid_serving(fx.server.data_dir());
+    let fds_before = open_fds(server_pid);
+
+    let body = link.key_field();
+    let request = format!(
+        "POST /s/{} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        link.id,
+        body.len()
+    );
+    let mut socket = std::net::TcpStream::connect(fx.server.http_addr).unwrap();
+    socket.write_all(request.as_bytes()).unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < first.len() {
+        let n = socket.read(&mut first[got..]).unwrap();
+        assert!(n > 0, "the server closed early");
+        got += n;
+    }
+    assert!(String::from_utf8_lossy(&first[..12]).contains("200"));
+    drop(socket);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while blob.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the blob was not removed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let page = curl(&[&link.url]);
+    assert_eq!(page.status, 410, "a started download has used the share");
+    assert_eq!(claim(&link, &[]).status, 410);
+    // Curl's connections above are closed too; nothing the download opened may stay open.
+    std::thread::sleep(Duration::from_millis(200));
+    let fds_after = open_fds(server_pid);
+    assert!(
+        fds_after <= fds_before,
+        "file descriptors leaked: {fds_before} → {fds_after}"
+    );
+}
+
+/// The server process whose command line names `data_dir` (the harness keeps its pid private).
+fn pid_serving(data_dir: &Path) -> u32 {
+    let needle = data_dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .expect("the server process")
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
