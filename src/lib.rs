@@ -20,8 +20,10 @@
 pub mod app;
 pub mod config;
 pub mod crypto;
+pub mod http;
 pub mod share;
 pub mod ssh;
 pub mod store;
 pub mod telemetry;
+pub mod theme;
 pub mod tui;

@@ -5,6 +5,7 @@
 //! TOML file schema, so a setting cannot exist in one and be forgotten in the other. Every field
 //! is optional there; [`Settings::resolve`] applies precedence and defaults and validates.
 
+mod http;
 mod units;
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
 use crate::share::{KdfCost, Policy};
@@ -94,6 +96,26 @@ pub struct Layer {
     /// Uploads allowed per minute from one key and from one IP address [default: 60]
     #[arg(long, env = "ONETIMESHARE_SSH_UPLOADS_PER_MINUTE", value_name = "N")]
     pub ssh_uploads_per_minute: Option<u32>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key) [default: plain HTTP]
+    #[arg(long, env = "ONETIMESHARE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "ONETIMESHARE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed [default: none]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_TRUSTED_PROXIES",
+        value_name = "CIDR,...",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Claims per client address per minute; 0 disables the limit [default: 30]
+    #[arg(long, env = "ONETIMESHARE_CLAIMS_PER_MINUTE", value_name = "N")]
+    pub claims_per_minute: Option<u32>,
+    /// Claims a client may make at once before the per-minute rate applies [default: 10]
+    #[arg(long, env = "ONETIMESHARE_CLAIM_BURST", value_name = "N")]
+    pub claim_burst: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -134,6 +156,11 @@ impl Layer {
                 .ssh_max_sessions_per_key
                 .or(lower.ssh_max_sessions_per_key),
             ssh_uploads_per_minute: self.ssh_uploads_per_minute.or(lower.ssh_uploads_per_minute),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            claims_per_minute: self.claims_per_minute.or(lower.claims_per_minute),
+            claim_burst: self.claim_burst.or(lower.claim_burst),
         }
     }
 
@@ -178,6 +205,7 @@ pub struct Settings {
     pub sweep_interval: Duration,
     pub log_format: LogFormat,
     pub ssh: SshSettings,
+    pub http: HttpSettings,
 }
 
 /// The SSH ingress: who may connect and how much.
@@ -279,6 +307,13 @@ impl Settings {
                 60,
             )? as u32,
         };
+        let http = http::resolve(
+            layer.tls_cert,
+            layer.tls_key,
+            layer.trusted_proxies,
+            layer.claims_per_minute,
+            layer.claim_burst,
+        )?;
         Ok(Settings {
             data_dir,
             ssh_addr: layer
@@ -305,6 +340,7 @@ impl Settings {
             sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
             ssh,
+            http,
         })
     }
 }

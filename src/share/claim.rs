@@ -25,6 +25,9 @@ use super::{
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
+/// Largest read buffer per open blob (bounded memory per download).
+const READ_AHEAD_BYTES: usize = 1024 * 1024;
+
 /// A claimed share: its metadata and its content, still to be streamed.
 pub struct Claimed {
     pub meta: ShareMeta,
@@ -157,7 +160,13 @@ async fn open_blob(
     blobs: &dyn BlobStore,
     entry: &ShareEntry,
 ) -> Result<(BlobReader, Header), ShareError> {
-    let mut reader = blobs.open(&entry.record.blob).await?;
+    let reader = blobs.open(&entry.record.blob).await?;
+    // File readers hop to a blocking thread per read: read up to 1 MiB per hop, not one chunk.
+    let capacity = entry
+        .record
+        .stored_size
+        .clamp(4096, READ_AHEAD_BYTES as u64) as usize;
+    let mut reader: BlobReader = Box::new(tokio::io::BufReader::with_capacity(capacity, reader));
     let header = read_header(&mut reader).await?;
     Ok((reader, header))
 }

@@ -1,0 +1,170 @@
+//! HTTP settings: built-in TLS files, the proxies whose `X-Forwarded-For` may be believed, and the
+//! per-IP claim rate. Resolved here from the raw [`Layer`](super::Layer) strings so the HTTP
+//! module receives only validated, typed values.
+//!
+//! Invariant: with no `trusted-proxies` configured, no forwarded header is ever trusted.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use super::ConfigError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Serve HTTPS with these PEM files; `None` serves plain HTTP (behind a TLS proxy).
+    pub tls: Option<TlsFiles>,
+    pub trusted_proxies: Vec<IpNet>,
+    /// Claims (POST /s/…) per client address per minute; 0 disables the limit.
+    pub claims_per_minute: u32,
+    /// Claims a client may make in a burst before the per-minute rate applies.
+    pub claim_burst: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            trusted_proxies: Vec::new(),
+            claims_per_minute: 30,
+            claim_burst: 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// An address block such as `10.0.0.0/8` or a single address (`::1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Option<IpNet> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr.parse::<IpAddr>().ok()?, Some(prefix.parse().ok()?)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let rest = prefix % 8;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    (a[full] & mask) == (b[full] & mask)
+}
+
+pub(super) fn resolve(
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
+    claims_per_minute: Option<u32>,
+    claim_burst: Option<u32>,
+) -> Result<HttpSettings, ConfigError> {
+    let defaults = HttpSettings::default();
+    let tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Invalid(
+                "tls-cert and tls-key must be given together".into(),
+            ));
+        }
+    };
+    let trusted_proxies = trusted_proxies
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            IpNet::parse(s).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "trusted-proxies: {s:?} is not an address or CIDR block"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpSettings {
+        tls,
+        trusted_proxies,
+        claims_per_minute: claims_per_minute.unwrap_or(defaults.claims_per_minute),
+        claim_burst: claim_burst.unwrap_or(defaults.claim_burst).max(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_contain_what_they_should() {
+        let net = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
+        let one = IpNet::parse("::1").unwrap();
+        assert!(one.contains("::1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.1".parse().unwrap()));
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(IpNet::parse("nonsense").is_none());
+        let odd = IpNet::parse("192.168.0.0/23").unwrap();
+        assert!(odd.contains("192.168.1.7".parse().unwrap()));
+        assert!(!odd.contains("192.168.2.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_toml_file_and_flags_name_http_settings_alike() {
+        let layer: super::super::Layer = toml::from_str(
+            "trusted-proxies = [\"10.0.0.0/8\", \"::1\"]\nclaims-per-minute = 0\ntls-cert = \"c.pem\"\ntls-key = \"k.pem\"",
+        )
+        .unwrap();
+        let s = super::super::Settings::resolve(layer).unwrap();
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+        assert_eq!(s.http.claims_per_minute, 0);
+        assert_eq!(s.http.tls.unwrap().cert, PathBuf::from("c.pem"));
+        let defaults = super::super::Settings::resolve(Default::default()).unwrap();
+        assert_eq!(defaults.http, HttpSettings::default());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs() {
+        assert!(resolve(Some("c".into()), None, None, None, None).is_err());
+        assert!(
+            resolve(None, None, Some(vec!["bogus".into()]), None, None)
+                .unwrap_err()
+                .to_string()
+                .contains("trusted-proxies")
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! Static assets, embedded in the binary: the stylesheet (theme colours prepended as CSS
+//! variables from [`Theme`]) and the one small script. No third-party fonts or CDNs: the CSP
+//! would refuse them anyway.
+
+use std::sync::LazyLock;
+
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+
+use crate::theme::Theme;
+
+static CSS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\n{}",
+        Theme::industrial_urgency().css_variables(),
+        include_str!("assets/app.css")
+    )
+});
+
+const JS: &str = include_str!("assets/app.js");
+
+pub(super) async fn css() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS.as_str())
+}
+
+pub(super) async fn js() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], JS)
+}
+
+/// Browsers ask for it on every page; an empty 204 keeps the log free of 404 noise.
+pub(super) async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,214 @@
+//! `POST /s/{id}`: the claim. Rate limit first (per client address), then the form, then the one
+//! call to [`Shares::claim`] — which checks the link key, counts a password attempt and flips the
+//! share to opened atomically — and only then the content.
+//!
+//! Delivery guards the "a failed download never looks complete" rule: the first chunk is
+//! decrypted before the response head is sent (so early damage becomes an honest error page);
+//! after that, a chunk that fails authentication ends the stream with an error, which makes
+//! hyper abort the connection short of its `Content-Length` instead of finishing the body.
+//! A client that disconnects mid-download drops the body, which removes the blob: the share
+//! was claimed, and stays used (at most once beats at least once).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use serde::Deserialize;
+use tracing::{error, warn};
+use zeroize::Zeroize;
+
+use super::client_ip::client_ip;
+use super::disposition;
+use super::error::{Audience, Problem};
+use super::router::AppState;
+use super::{status, templates, when};
+use crate::crypto::{Kind, Password, ShareKey};
+use crate::share::{Claimed, Handle, ShareError, ShareId, Shares};
+
+/// Text shares larger than this are downloaded by browsers instead of rendered into a page.
+const TEXT_PAGE_MAX: u64 = 1024 * 1024;
+
+/// The claim form. Wiped on drop: it holds the link key and the password.
+#[derive(Deserialize)]
+pub(super) struct ClaimForm {
+    key: Option<String>,
+    password: Option<String>,
+}
+
+impl Drop for ClaimForm {
+    fn drop(&mut self) {
+        self.key.zeroize();
+        self.password.zeroize();
+    }
+}
+
+pub(super) async fn claim(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ClaimForm>, FormRejection>,
+) -> Response {
+    let audience = Audience::of(&headers);
+    let ip = client_ip(peer, &headers, &state.trusted_proxies);
+    if let Err(wait) = state.limiter.check(ip) {
+        return Problem::too_many(wait.as_secs().max(1)).respond(audience);
+    }
+    let Some(id) = ShareId::parse(&id) else {
+        return Problem::not_found().respond(audience);
+    };
+    let Ok(Form(form)) = form else {
+        return Problem::missing_key().respond(audience);
+    };
+    let Some(key_text) = form.key.as_deref().and_then(key_of) else {
+        return Problem::missing_key().respond(audience);
+    };
+    // A malformed key is just a wrong key: same answer as a missing share.
+    let Ok(key) = ShareKey::from_base64(key_text) else {
+        return Problem::not_found().respond(audience);
+    };
+    let password = form
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Password::new);
+    drop(form);
+    match state.shares.claim(&id, &key, password.as_ref()).await {
+        Ok(claimed) => deliver(claimed, audience, id.handle()).await,
+        Err(err @ (ShareError::WrongPassword { .. } | ShareError::PasswordRequired))
+            if audience == Audience::Browser =>
+        {
+            ask_again(&state.shares, &id, &err).await
+        }
+        Err(err) => Problem::from_share_error(&err).respond(audience),
+    }
+}
+
+/// The key from what was typed or pasted: a bare key, `#key`, or a whole link.
+fn key_of(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let key = text.rsplit_once('#').map(|(_, k)| k).unwrap_or(text).trim();
+    (!key.is_empty()).then_some(key)
+}
+
+/// A wrong or missing password in a browser: the form again, with what went wrong.
+async fn ask_again(shares: &Shares, id: &ShareId, err: &ShareError) -> Response {
+    let problem = match err {
+        ShareError::WrongPassword { remaining } => {
+            format!("WRONG PASSWORD — {remaining} ATTEMPTS LEFT. NOTHING WAS BURNED.")
+        }
+        _ => "THIS SHARE NEEDS A PASSWORD.".to_owned(),
+    };
+    match shares.peek(id).await {
+        Ok(Some(current)) => {
+            let mut response = status::render(id, &current, Some(problem));
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::FORBIDDEN;
+            }
+            response
+        }
+        Ok(None) => Problem::not_found().respond(Audience::Browser),
+        Err(e) => Problem::from_share_error(&e).respond(Audience::Browser),
+    }
+}
+
+async fn deliver(claimed: Claimed, audience: Audience, handle: Handle) -> Response {
+    let Claimed {
+        meta,
+        opened_at,
+        body,
+    } = claimed;
+    match (meta.kind, audience) {
+        (Kind::Text, Audience::Browser) if meta.size <= TEXT_PAGE_MAX => {
+            match body.read_to_end().await {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let page = templates::text(&text, &when::utc(opened_at));
+                    Html(page.into_string()).into_response()
+                }
+                Err(err) => {
+                    error!(share = %handle, error = %err, "text share failed authentication");
+                    Problem::corrupt().respond(audience)
+                }
+            }
+        }
+        (Kind::Text, Audience::Program) => {
+            let head = Head {
+                content_type: "text/plain; charset=utf-8",
+                disposition: None,
+                size: meta.size,
+            };
+            stream_body(body, head, audience, handle).await
+        }
+        (Kind::Text, Audience::Browser) | (Kind::File, _) => {
+            let name = match meta.kind {
+                Kind::Text => Some("share.txt"),
+                Kind::File => meta.name.as_deref(),
+            };
+            let head = Head {
+                content_type: "application/octet-stream",
+                disposition: Some(disposition::attachment(name)),
+                size: meta.size,
+            };
+            stream_body(body, head, audience, handle).await
+        }
+    }
+}
+
+struct Head {
+    content_type: &'static str,
+    disposition: Option<HeaderValue>,
+    size: u64,
+}
+
+async fn stream_body(
+    body: crate::share::ClaimBody,
+    head: Head,
+    audience: Audience,
+    handle: Handle,
+) -> Response {
+    let mut chunks = Box::pin(body.into_stream());
+    let first = match chunks.next().await {
+        Some(Ok(bytes)) => bytes,
+        None => Bytes::new(),
+        Some(Err(err)) => {
+            error!(share = %handle, error = %err, "share failed authentication before delivery");
+            return Problem::corrupt().respond(audience);
+        }
+    };
+    let rest = chunks.map(move |item| {
+        item.map_err(|err| {
+            warn!(share = %handle, error = %err, "download aborted: content failed authentication");
+            std::io::Error::other("share content failed authentication")
+        })
+    });
+    let body = stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(rest);
+    let mut response = Response::new(Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(head.content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(head.size));
+    if let Some(disposition) = head.disposition {
+        headers.insert(CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_of;
+
+    #[test]
+    fn keys_are_found_in_what_people_paste() {
+        assert_eq!(key_of(" abc "), Some("abc"));
+        assert_eq!(key_of("#abc"), Some("abc"));
+        assert_eq!(key_of("https://x/s/id#abc"), Some("abc"));
+        assert_eq!(key_of("  "), None);
+        assert_eq!(key_of("https://x/s/id#"), None);
+    }
+}

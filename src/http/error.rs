@@ -1,0 +1,236 @@
+//! Share outcomes as HTTP responses. What a client sees is what it may know: a missing, expired
+//! and wrong-key share all get the same 404 page. Internal causes are logged here, once, with
+//! the share's handle at most.
+//!
+//! Browsers (`Accept: text/html`) get a page; other clients (`curl`) get one line of
+//! `text/plain`, so scripts can read the reason.
+
+use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use tracing::{error, warn};
+
+use super::templates::{self, Notice, Tone};
+use super::when;
+use crate::share::ShareError;
+
+/// Which form a response takes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Audience {
+    Browser,
+    Program,
+}
+
+impl Audience {
+    pub fn of(headers: &HeaderMap) -> Audience {
+        let html = headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"));
+        if html {
+            Audience::Browser
+        } else {
+            Audience::Program
+        }
+    }
+}
+
+/// A page that explains a state: the HTML notice, or its one-line plain form.
+pub struct Problem {
+    pub status: StatusCode,
+    pub label: &'static str,
+    pub tone: Tone,
+    pub headline: String,
+    pub lines: Vec<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    fn new(
+        status: StatusCode,
+        label: &'static str,
+        tone: Tone,
+        headline: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            label,
+            tone,
+            headline: headline.into(),
+            lines: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    fn line(mut self, line: impl Into<String>) -> Self {
+        self.lines.push(line.into());
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "NOT FOUND",
+            Tone::Muted,
+            "THIS SHARE DOES NOT EXIST OR HAS EXPIRED",
+        )
+        .line("Expired shares are deleted for good. Ask the sender for a new link.")
+    }
+
+    pub fn opened(at: u64) -> Self {
+        Problem::new(
+            StatusCode::GONE,
+            "ALREADY OPENED",
+            Tone::Danger,
+            format!("ALREADY OPENED AT {}", when::utc(at)),
+        )
+        .line("This link worked once and has been used. If that was not you, someone else opened it first: tell the sender.")
+    }
+
+    pub fn revoked(at: u64) -> Self {
+        Problem::new(
+            StatusCode::GONE,
+            "REVOKED",
+            Tone::Danger,
+            format!("REVOKED BY ITS SENDER AT {}", when::utc(at)),
+        )
+        .line("The sender withdrew this share; its content is deleted.")
+    }
+
+    pub fn locked(attempts: u32) -> Self {
+        Problem::new(
+            StatusCode::LOCKED,
+            "LOCKED",
+            Tone::Danger,
+            format!("LOCKED AFTER {attempts} WRONG PASSWORDS"),
+        )
+        .line("No more attempts are accepted, the right password included. Ask the sender for a new link.")
+    }
+
+    pub fn missing_key() -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "BAD REQUEST",
+            Tone::Warning,
+            "THE CLAIM NEEDS THE LINK KEY",
+        )
+        .line("Send the part of the link after # as the form field `key`.")
+    }
+
+    pub fn too_many(retry_after: u64) -> Self {
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO MANY ATTEMPTS",
+            Tone::Warning,
+            "SLOW DOWN: TOO MANY ATTEMPTS FROM YOUR ADDRESS",
+        )
+        .line(format!(
+            "Try again in {retry_after} seconds. Nothing was opened or burned."
+        ));
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    pub fn unavailable() -> Self {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            Tone::Warning,
+            "SHARE STORAGE IS UNAVAILABLE",
+        )
+        .line("The server cannot reach its storage right now. Nothing was opened: try again in a minute.");
+        p.retry_after = Some(30);
+        p
+    }
+
+    pub fn internal() -> Self {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERROR",
+            Tone::Danger,
+            "SOMETHING WENT WRONG ON THE SERVER",
+        )
+        .line("The problem was logged. Try again later.")
+    }
+
+    pub fn corrupt() -> Self {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "CORRUPT",
+            Tone::Danger,
+            "THE SHARE FAILED ITS INTEGRITY CHECK",
+        )
+        .line("Its stored content was damaged or tampered with, so nothing was delivered. The share is used up: ask the sender to send it again.")
+    }
+
+    /// The claim-time outcome of a share error. Wrong passwords are handled by the claim page
+    /// (it shows the form again); here they become plain 403s.
+    pub fn from_share_error(err: &ShareError) -> Self {
+        match err {
+            ShareError::NotFound => Problem::not_found(),
+            ShareError::AlreadyOpened { at } => Problem::opened(*at),
+            ShareError::Revoked { at } => Problem::revoked(*at),
+            ShareError::Locked { attempts } => Problem::locked(*attempts),
+            ShareError::PasswordRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "PASSWORD REQUIRED",
+                Tone::Warning,
+                "THIS SHARE NEEDS A PASSWORD",
+            )
+            .line("Send it as the form field `password`. Nothing was burned."),
+            ShareError::WrongPassword { remaining } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "WRONG PASSWORD",
+                Tone::Warning,
+                format!("WRONG PASSWORD: {remaining} ATTEMPTS LEFT"),
+            )
+            .line("Nothing was burned."),
+            ShareError::StoreUnavailable => {
+                warn!("share storage unavailable");
+                Problem::unavailable()
+            }
+            ShareError::Corrupt(cause) => {
+                error!(error = %cause, "share failed authentication at claim");
+                Problem::corrupt()
+            }
+            other => {
+                error!(error = %other, "claim failed");
+                Problem::internal()
+            }
+        }
+    }
+
+    pub fn respond(self, audience: Audience) -> Response {
+        let mut response = match audience {
+            Audience::Browser => Html(
+                templates::notice(&Notice {
+                    code: self.status.as_u16(),
+                    label: self.label,
+                    tone: self.tone,
+                    headline: &self.headline,
+                    lines: self.lines,
+                })
+                .into_string(),
+            )
+            .into_response(),
+            Audience::Program => {
+                let mut text = self.headline.to_lowercase();
+                text.push('\n');
+                let mut r = text.into_response();
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                r
+            }
+        };
+        *response.status_mut() = self.status;
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

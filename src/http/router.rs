@@ -1,0 +1,85 @@
+//! Routes and the layers every response passes through. The route table is the whole public
+//! surface: nothing else answers but the 404 page.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::get;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use super::rate_limit::RateLimiter;
+use super::{access_log, assets, claim, headers, index, status};
+use crate::config::{HttpSettings, IpNet, Settings};
+use crate::share::Shares;
+
+/// A claim body holds a 43-character key and a password: anything bigger is not a claim.
+const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Slow-body clients are cut off after this.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the home page tells visitors about reaching the SSH side.
+#[derive(Clone, Debug)]
+pub struct SiteInfo {
+    pub public_url: String,
+    pub ssh_host: String,
+    pub ssh_port: u16,
+    /// `SHA256:…` of the SSH host key, once the SSH server knows it.
+    pub host_key_fingerprint: Option<String>,
+}
+
+impl SiteInfo {
+    pub fn from_settings(settings: &Settings) -> SiteInfo {
+        let public_url = settings.policy.public_url.clone();
+        let authority = public_url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&public_url);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or(v6)),
+            None => authority.split(':').next().unwrap_or(authority).to_owned(),
+        };
+        SiteInfo {
+            public_url,
+            ssh_host: host,
+            ssh_port: settings.ssh_addr.port(),
+            host_key_fingerprint: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct AppState {
+    pub shares: Shares,
+    pub site: Arc<SiteInfo>,
+    pub limiter: Arc<RateLimiter>,
+    pub trusted_proxies: Arc<[IpNet]>,
+}
+
+/// The application: every route, with security headers and the access log on every response.
+pub fn router(shares: Shares, site: SiteInfo, http: &HttpSettings, tls: bool) -> Router {
+    let state = AppState {
+        shares,
+        site: Arc::new(site),
+        limiter: Arc::new(RateLimiter::new(http.claims_per_minute, http.claim_burst)),
+        trusted_proxies: http.trusted_proxies.clone().into(),
+    };
+    Router::new()
+        .route("/", get(index::page))
+        .route("/healthz", get(index::healthz))
+        .route("/s/{id}", get(status::page).post(claim::claim))
+        .route("/static/app.css", get(assets::css))
+        .route("/static/app.js", get(assets::js))
+        .route("/favicon.ico", get(assets::favicon))
+        .fallback(index::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(middleware::from_fn(access_log::record))
+        .layer(middleware::map_response(move |response| {
+            headers::secure(response, tls)
+        }))
+        .with_state(state)
+}

@@ -1,0 +1,201 @@
+//! Sockets: the listener bound at start-up, the accept loop, optional TLS, and the limits that
+//! protect the process from slow or numerous clients (header size and read timeout, TLS
+//! handshake timeout, a stalled-reader write timeout, a cap on open connections). Everything above this file sees only requests.
+//!
+//! Why our own loop rather than `axum::serve`: built-in TLS and hyper's header limits and
+//! timeouts need the connection builder, and axum's helper hides it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tower::Service as _;
+use tracing::{debug, info, warn};
+
+use super::router::{SiteInfo, router};
+use super::stall::StallGuard;
+use crate::config::Settings;
+use crate::share::Shares;
+
+/// Open connections allowed at once; more are closed on accept.
+const MAX_CONNECTIONS: usize = 4096;
+/// A client must finish its request headers (and a TLS handshake) within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line + headers) accepted.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 64;
+/// A client that reads nothing of a response for this long is disconnected.
+const WRITE_STALL: Duration = Duration::from_secs(60);
+/// In-flight responses get this long to finish after shutdown is requested.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// A bound HTTP(S) listener, ready to serve.
+pub struct HttpServer {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    site: SiteInfo,
+    settings: crate::config::HttpSettings,
+}
+
+impl HttpServer {
+    /// Binds `settings.http_addr` and loads TLS files, so a bad address or certificate fails
+    /// start-up rather than the first request.
+    pub async fn bind(settings: &Settings) -> Result<HttpServer, HttpError> {
+        let addr = settings.http_addr;
+        let tls = match &settings.http.tls {
+            Some(files) => Some(super::tls::acceptor(files)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| HttpError::Bind { addr, source })?;
+        Ok(HttpServer {
+            listener,
+            tls,
+            site: SiteInfo::from_settings(settings),
+            settings: settings.http.clone(),
+        })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Sets what the home page says about the SSH side (e.g. the host key fingerprint).
+    pub fn set_site(&mut self, site: SiteInfo) {
+        self.site = site;
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight responses finish (bounded).
+    pub async fn serve(self, shares: Shares, shutdown: impl Future<Output = ()>) {
+        let app = router(shares, self.site, &self.settings, self.tls.is_some());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_headers(MAX_HEADERS);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(MAX_HEAD_BYTES as u32)
+            .max_concurrent_streams(64);
+        let builder = Arc::new(builder);
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                debug!("connection limit reached; closing a new connection");
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let connection = Connection {
+                app: app.clone(),
+                builder: builder.clone(),
+                peer,
+            };
+            let tls = self.tls.clone();
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let _slot = slot;
+                connection.run(stream, tls, watcher).await;
+            });
+        }
+        drop(self.listener);
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            info!("HTTP connections still open after the drain timeout; closing them");
+        }
+    }
+}
+
+struct Connection {
+    app: Router,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    async fn run(
+        self,
+        stream: TcpStream,
+        tls: Option<TlsAcceptor>,
+        watcher: hyper_util::server::graceful::Watcher,
+    ) {
+        match tls {
+            None => self.serve(stream, watcher).await,
+            Some(acceptor) => {
+                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => self.serve(stream, watcher).await,
+                    Ok(Err(err)) => debug!(error = %err, "TLS handshake failed"),
+                    Err(_) => debug!("TLS handshake timed out"),
+                }
+            }
+        }
+    }
+
+    async fn serve<S>(self, stream: S, watcher: hyper_util::server::graceful::Watcher)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = self.peer;
+        let app = self.app;
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut app = app.clone();
+            async move { Ok::<_, Infallible>(app.call(request).await.unwrap_or_else(|e| match e {})) }
+        });
+        let stream = StallGuard::new(stream, WRITE_STALL);
+        let connection = self
+            .builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        if let Err(err) = watcher.watch(connection).await {
+            // Client resets, aborted downloads, timeouts: routine, and never carry request data.
+            debug!(error = %err, "HTTP connection ended with an error");
+        }
+    }
+}

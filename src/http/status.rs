@@ -1,0 +1,49 @@
+//! `GET /s/{id}` (and `HEAD`, which axum answers from the same handler without a body): the
+//! status page. It only ever calls [`Shares::peek`](crate::share::Shares::peek), so link
+//! previewers, scanners and prefetchers cannot consume a share.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::{Audience, Problem};
+use super::router::AppState;
+use super::templates::{self, ArmedView};
+use super::when;
+use crate::share::{ShareId, ShareStatus, StatusState, now_millis};
+
+pub(super) async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(id) = ShareId::parse(&id) else {
+        return Problem::not_found().respond(Audience::Browser);
+    };
+    match state.shares.peek(&id).await {
+        Ok(Some(status)) => render(&id, &status, None),
+        Ok(None) => Problem::not_found().respond(Audience::Browser),
+        Err(err) => Problem::from_share_error(&err).respond(Audience::Browser),
+    }
+}
+
+/// The page for a share's current state; `problem` is shown above the form of an armed share.
+pub(super) fn render(id: &ShareId, status: &ShareStatus, problem: Option<String>) -> Response {
+    match status.state {
+        StatusState::Armed => {
+            let action = format!("/s/{}", id.as_str());
+            let kind = match status.kind {
+                crate::crypto::Kind::Text => "TEXT",
+                crate::crypto::Kind::File => "FILE",
+            };
+            let view = ArmedView {
+                action: &action,
+                kind,
+                size_class: when::size_class(status.stored_size),
+                expires_in: when::span(status.expires_at.saturating_sub(now_millis())),
+                expires_at: when::utc(status.expires_at),
+                password: status.password,
+                problem,
+            };
+            Html(templates::armed(&view).into_string()).into_response()
+        }
+        StatusState::Opened { at } => Problem::opened(at).respond(Audience::Browser),
+        StatusState::Revoked { at } => Problem::revoked(at).respond(Audience::Browser),
+        StatusState::Locked => Problem::locked(status.max_attempts).respond(Audience::Browser),
+    }
+}

@@ -1,0 +1,182 @@
+//! Every page, as compiled maud templates.
+//!
+//! Why maud over askama: templates are plain Rust checked by the compiler (a missing field or a
+//! typo is a build error, not a runtime one), everything interpolated is HTML-escaped unless
+//! wrapped in `PreEscaped` (used nowhere here), and there are no template files to embed or keep
+//! in sync. Pages carry no inline script or style at all — the CSP forbids both — only
+//! `/static/app.css` and `/static/app.js`.
+
+use maud::{DOCTYPE, Markup, html};
+
+/// How a notice is coloured: the Industrial Urgency roles.
+#[derive(Clone, Copy)]
+pub enum Tone {
+    Warning,
+    Danger,
+    Muted,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Warning => "tone-warning",
+            Tone::Danger => "tone-danger",
+            Tone::Muted => "tone-muted",
+        }
+    }
+}
+
+fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " · ONETIMESHARE" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                header.bar {
+                    a.brand href="/" { "ONETIME" span.accent { "SHARE" } }
+                    span.tagline { "THIS LINK WORKS ONCE" }
+                }
+                main { (content) }
+                footer.foot {
+                    "END-TO-END: THE KEY LIVES IN THE LINK, NEVER ON THE SERVER."
+                }
+            }
+        }
+    }
+}
+
+/// One state, one message: the page for everything except the armed form and the text view.
+pub struct Notice<'a> {
+    pub code: u16,
+    pub label: &'a str,
+    pub tone: Tone,
+    pub headline: &'a str,
+    pub lines: Vec<String>,
+}
+
+pub fn notice(n: &Notice<'_>) -> Markup {
+    layout(
+        n.label,
+        html! {
+            section.card.(n.tone.class()) {
+                p.status { span.code { (n.code) } " " (n.label) }
+                h1 { (n.headline) }
+                @for line in &n.lines { p { (line) } }
+                p.actions { a.button.secondary href="/" { "WHAT IS THIS?" } }
+            }
+        },
+    )
+}
+
+/// What the armed status page shows. Nothing here needs the key.
+pub struct ArmedView<'a> {
+    pub action: &'a str,
+    pub kind: &'a str,
+    pub size_class: &'a str,
+    pub expires_in: String,
+    pub expires_at: String,
+    pub password: bool,
+    /// A problem with the previous attempt (wrong password…), shown above the form.
+    pub problem: Option<String>,
+}
+
+pub fn armed(v: &ArmedView<'_>) -> Markup {
+    layout(
+        "READY",
+        html! {
+            section.card.tone-success {
+                p.status { span.code { "ARMED" } " ONE-TIME SHARE" }
+                h1 { "SOMEONE SENT YOU A SECRET " (v.kind) }
+                dl.facts {
+                    dt { "KIND" } dd { (v.kind) }
+                    dt { "SIZE" } dd { (v.size_class) }
+                    dt { "EXPIRES IN" } dd.warn { (v.expires_in) " " small { "(" (v.expires_at) ")" } }
+                    dt { "PASSWORD" } dd { @if v.password { span.warn { "REQUIRED" } } @else { "NONE" } }
+                }
+                @if let Some(problem) = &v.problem {
+                    p.problem role="alert" { (problem) }
+                }
+                form id="claim" method="post" action=(v.action) {
+                    div.field id="key-field" {
+                        label for="key" { "LINK KEY " small { "(THE PART AFTER # IN YOUR LINK)" } }
+                        input id="key" type="text" name="key" autocomplete="off" spellcheck="false"
+                            autocapitalize="off" placeholder="paste the key here";
+                    }
+                    @if v.password {
+                        div.field {
+                            label for="password" { "PASSWORD" }
+                            input id="password" type="password" name="password" autocomplete="off" required;
+                        }
+                    }
+                    button.button.primary id="open" type="submit" { "OPEN — THIS DESTROYS IT" }
+                    p.hint { "Opening shows the content once and deletes it from the server. "
+                        "Link previews do not open it." }
+                }
+            }
+        },
+    )
+}
+
+/// A claimed text share, escaped, with a copy button.
+pub fn text(content: &str, opened_at: &str) -> Markup {
+    layout(
+        "OPENED",
+        html! {
+            section.card.tone-danger {
+                p.banner role="status" {
+                    "DESTROYED ON THE SERVER — THIS PAGE IS THE ONLY COPY. COPY IT NOW."
+                }
+                p.status { span.code { "OPENED" } " " (opened_at) }
+                // The HTML parser drops one newline right after <textarea>: give it one to drop.
+                textarea.secret id="secret" readonly rows="12" spellcheck="false" { "\n" (content) }
+                p.actions {
+                    button.button.primary id="copy" type="button" data-target="secret" { "COPY" }
+                    span.copied id="copied" hidden { "COPIED" }
+                }
+            }
+        },
+    )
+}
+
+/// The home page: what this is and how to send.
+pub struct IndexView<'a> {
+    /// `ssh -p 2222 share.host`
+    pub ssh: String,
+    /// `scp -P 2222 secret.env share.host:`
+    pub scp: String,
+    pub host_key: Option<&'a str>,
+}
+
+pub fn index(v: &IndexView<'_>) -> Markup {
+    layout(
+        "HAND A SECRET TO ONE PERSON",
+        html! {
+            section.card {
+                p.status { span.code { "ONETIMESHARE" } }
+                h1 { "HAND A SECRET TO " span.accent { "ONE" } " PERSON" }
+                p { "Send an API key, a password or a .env file over SSH. You get a link that "
+                    "works exactly once: opening it shows the secret and deletes it. Previews "
+                    "by chat apps do not count as opening." }
+                h2.label { "SEND" }
+                pre.cmd { (v.ssh) "    # interactive\n"
+                    "cat secret.env | " (v.ssh) "    # link on stdout\n"
+                    (v.scp) }
+                h2.label { "RECEIVE" }
+                p { "Open the link in a browser and press OPEN, or:" }
+                pre.cmd { "curl -X POST -d key=<part after #> <link without #…>" }
+                @if let Some(fp) = v.host_key {
+                    h2.label { "SSH HOST KEY" }
+                    pre.cmd { (fp) }
+                }
+            }
+        },
+    )
+}
