@@ -3,7 +3,6 @@
 //! exit codes, exactly what lands on stdout and stderr, and that every printed link claims the
 //! exact bytes once (the server is stopped and its stores opened in-process to claim).
 
-#[allow(unused_imports)]
 mod support;
 
 use std::io::Write as _;
