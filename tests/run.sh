@@ -18,6 +18,8 @@ tools=(
   "tmux:tmux"
   "chromium:chromium"
   "openssl:openssl"
+  "node:nodejs"
+  "npm:npm"
 )
 missing=()
 for entry in "${tools[@]}"; do
@@ -40,7 +42,7 @@ fi
 
 # Browser tests drive Chromium through playwright-core (an npm package, no browser download).
 if [ -f tests/browser/package.json ]; then
-  (cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; })
+  (cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then

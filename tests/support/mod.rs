@@ -29,10 +29,21 @@ pub fn require_tool(program: &str, package: &str) -> PathBuf {
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free TCP port on 127.0.0.1")
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct TCP ports that were free a moment ago on 127.0.0.1 (all listeners are held until
+/// every port is chosen, so the kernel cannot hand out the same one twice).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("no free TCP port on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| {
+        listeners[i]
+            .local_addr()
+            .expect("bound listener has an address")
+            .port()
+    })
 }
 
 pub fn temp_dir() -> tempfile::TempDir {

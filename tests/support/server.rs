@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::{free_port, temp_dir};
+use super::{free_ports, temp_dir};
 
 /// How to start a server. `args` are appended last, so they override the harness defaults.
 #[derive(Default, Clone)]
@@ -32,6 +32,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Starts the server; a port taken between choosing and binding it (another test won the
+    /// race) is retried on fresh ports.
     pub fn start(options: ServerOptions) -> Self {
         let (owned_dir, data_dir) = match options.data_dir.clone() {
             Some(dir) => (None, dir),
@@ -41,8 +43,30 @@ impl TestServer {
                 (Some(dir), path)
             }
         };
-        let http_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let ssh_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut owned_dir = owned_dir;
+        for attempt in 1.. {
+            let [http_port, ssh_port] = free_ports::<2>();
+            let http_addr: SocketAddr = ([127, 0, 0, 1], http_port).into();
+            let ssh_addr: SocketAddr = ([127, 0, 0, 1], ssh_port).into();
+            let mut server = Self::spawn(&options, data_dir.clone(), http_addr, ssh_addr);
+            match server.wait_until_ready(Duration::from_secs(30)) {
+                Ok(()) => {
+                    server._owned_dir = owned_dir.take();
+                    return server;
+                }
+                Err(log) if attempt < 5 && log.contains("Address already in use") => continue,
+                Err(log) => panic!("server did not become ready; its log:\n{log}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    fn spawn(
+        options: &ServerOptions,
+        data_dir: PathBuf,
+        http_addr: SocketAddr,
+        ssh_addr: SocketAddr,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_onetimeshare"));
         command
             .arg("serve")
@@ -79,16 +103,35 @@ impl TestServer {
             }
             sink.1.notify_all();
         });
-        let server = Self {
+        Self {
             child,
             http_addr,
             ssh_addr,
             data_dir,
-            _owned_dir: owned_dir,
+            _owned_dir: None,
             log,
-        };
-        server.wait_for_log("onetimeshare ready", Duration::from_secs(30));
-        server
+        }
+    }
+
+    /// Waits for the "ready" line; on exit or timeout returns the log.
+    fn wait_until_ready(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if self.log().contains("onetimeshare ready") {
+                return Ok(());
+            }
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            if exited || std::time::Instant::now() >= deadline {
+                // Let the reader thread drain what the process wrote before it exited.
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(self.log());
+            }
+            let (text, changed) = &*self.log;
+            let guard = text.lock().unwrap();
+            let _ = changed
+                .wait_timeout(guard, Duration::from_millis(50))
+                .unwrap();
+        }
     }
 
     pub fn http_url(&self) -> String {
