@@ -24,6 +24,9 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Exit 0 if the server configured by the same settings answers /healthz with 200
+    /// (for container HEALTHCHECKs).
+    Healthcheck(ServeArgs),
 }
 
 #[derive(clap::Args, Default)]
@@ -38,15 +41,23 @@ struct ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let (args, healthcheck) = match cli.command {
+        Some(Command::Serve(args)) => (args, false),
+        Some(Command::Healthcheck(args)) => (args, true),
+        None => (cli.serve, false),
     };
     let file = match &args.config {
         Some(path) => Layer::from_toml_file(path)?,
         None => Layer::default(),
     };
     let settings = Settings::resolve(args.layer.over(file))?;
+    if healthcheck {
+        let addr = onetimeshare::http::probe_addr(settings.http_addr);
+        let tls = settings.http.tls.is_some();
+        onetimeshare::http::probe(addr, tls, std::time::Duration::from_secs(5)).await?;
+        println!("healthy: {addr}");
+        return Ok(());
+    }
     onetimeshare::telemetry::init(settings.log_format);
     let app = App::build(settings).await.context("could not start")?;
     app.run_until(shutdown_signal()).await;

@@ -14,6 +14,28 @@ fn the_server_starts_on_a_fresh_data_dir_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn healthcheck_reports_a_running_server_healthy_and_a_stopped_one_not() {
+    let server = TestServer::start(ServerOptions::default());
+    let addr = server.http_addr.to_string();
+    let check = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_onetimeshare"))
+            .args(["healthcheck", "--http-addr", &addr])
+            .output()
+            .unwrap()
+    };
+    let healthy = check();
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("healthy"));
+    assert!(server.terminate().success());
+    let down = check();
+    assert!(!down.status.success());
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("cannot connect"),
+        "{down:?}"
+    );
+}
+
+#[test]
 fn a_bad_setting_is_refused_with_a_readable_message() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_onetimeshare"))
         .args(["serve", "--max-size", "lots"])

@@ -25,6 +25,7 @@ mod disposition;
 mod error;
 mod headers;
 mod index;
+mod probe;
 mod rate_limit;
 mod router;
 mod server;
@@ -34,5 +35,6 @@ mod templates;
 mod tls;
 mod when;
 
+pub use probe::{ProbeError, probe, probe_addr};
 pub use router::{SiteInfo, router};
 pub use server::{HttpError, HttpServer};
