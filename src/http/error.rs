@@ -215,7 +215,7 @@ impl Problem {
             )
             .into_response(),
             Audience::Program => {
-                let mut text = self.headline.to_lowercase();
+                let mut text = plain_headline(&self.headline);
                 text.push('\n');
                 let mut r = text.into_response();
                 r.headers_mut().insert(
@@ -232,5 +232,32 @@ impl Problem {
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+/// The page headline ("ALREADY OPENED AT 2026-11-23 10:38:03 UTC") as a plain-text line for
+/// programs: lower case, but the time zone stays "UTC".
+fn plain_headline(headline: &str) -> String {
+    let lower = headline.to_lowercase();
+    match lower.strip_suffix(" utc") {
+        Some(rest) => format!("{rest} UTC"),
+        None => lower,
+    }
+}
+
+#[cfg(test)]
+mod plain_headline_tests {
+    use super::plain_headline;
+
+    #[test]
+    fn program_headlines_are_lower_case_but_keep_utc() {
+        assert_eq!(
+            plain_headline("ALREADY OPENED AT 2026-11-23 10:38:03 UTC"),
+            "already opened at 2026-11-23 10:38:03 UTC"
+        );
+        assert_eq!(
+            plain_headline("LOCKED AFTER 3 WRONG PASSWORDS"),
+            "locked after 3 wrong passwords"
+        );
     }
 }
