@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod client_group;
 pub mod config;
 pub mod crypto;
 pub mod http;

@@ -284,6 +284,13 @@ impl Settings {
             }
             Ok(value)
         };
+        if layer.ssh_authorized_keys.is_some() && layer.ssh_allow_keyless == Some(true) {
+            return Err(ConfigError::Invalid(
+                "ssh-allow-keyless would let anyone in despite ssh-authorized-keys: \
+                 choose one"
+                    .into(),
+            ));
+        }
         let ssh = SshSettings {
             host_key: layer
                 .ssh_host_key
@@ -384,6 +391,17 @@ mod tests {
             toml::from_str("max-size = \"1MiB\"\nredis-url = \"redis://x\"").unwrap();
         assert_eq!(layer.max_size.as_deref(), Some("1MiB"));
         assert!(toml::from_str::<Layer>("max_sise = 1").is_err());
+    }
+
+    #[test]
+    fn an_allow_list_and_keyless_access_together_are_refused() {
+        let both = Layer {
+            ssh_authorized_keys: Some(PathBuf::from("keys")),
+            ssh_allow_keyless: Some(true),
+            ..Layer::default()
+        };
+        let err = Settings::resolve(both).unwrap_err().to_string();
+        assert!(err.contains("ssh-allow-keyless"), "{err}");
     }
 
     #[test]

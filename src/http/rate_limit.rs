@@ -40,7 +40,7 @@ impl RateLimiter {
             return Ok(());
         }
         let now = Instant::now();
-        let key = bucket_key(ip);
+        let key = crate::client_group::client_group(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&key) {
             self.evict(&mut buckets, now);
@@ -70,20 +70,6 @@ impl RateLimiter {
             let cutoff = ages[ages.len() / 2];
             buckets.retain(|_, b| b.updated > cutoff);
         }
-    }
-}
-
-fn bucket_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut octets = v6.octets();
-                octets[8..].fill(0);
-                IpAddr::from(octets)
-            }
-        },
-        v4 => v4,
     }
 }
 

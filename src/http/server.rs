@@ -37,6 +37,10 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// A client that reads nothing of a response for this long is disconnected.
+/// Open connections one client (an IPv4 address or an IPv6 /64) may hold at once.
+const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+/// Keep-alive pings for HTTP/2: a peer that stops answering is disconnected.
+const H2_KEEPALIVE: Duration = Duration::from_secs(30);
 const WRITE_STALL: Duration = Duration::from_secs(60);
 /// In-flight responses get this long to finish after shutdown is requested.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,9 +111,12 @@ impl HttpServer {
             .http2()
             .timer(TokioTimer::new())
             .max_header_list_size(MAX_HEAD_BYTES as u32)
-            .max_concurrent_streams(64);
+            .max_concurrent_streams(64)
+            .keep_alive_interval(Some(H2_KEEPALIVE))
+            .keep_alive_timeout(HEADER_TIMEOUT);
         let builder = Arc::new(builder);
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let per_client = ClientSlots::new(MAX_CONNECTIONS_PER_CLIENT);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -129,6 +136,10 @@ impl HttpServer {
                 debug!("connection limit reached; closing a new connection");
                 continue;
             };
+            let Some(client_slot) = per_client.take(peer.ip()) else {
+                debug!("per-client connection limit reached; closing a new connection");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let connection = Connection {
                 app: app.clone(),
@@ -138,7 +149,7 @@ impl HttpServer {
             let tls = self.tls.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let _slot = slot;
+                let _slots = (slot, client_slot);
                 connection.run(stream, tls, watcher).await;
             });
         }
@@ -165,6 +176,17 @@ impl Connection {
         tls: Option<TlsAcceptor>,
         watcher: hyper_util::server::graceful::Watcher,
     ) {
+        // hyper waits for the first bytes (to tell HTTP/1 from HTTP/2) with no timer of its own:
+        // a client that connects and says nothing must not hold a slot for ever.
+        let mut first = [0u8; 1];
+        match tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return,
+            Err(_) => {
+                debug!("client sent nothing before the header timeout; closing");
+                return;
+            }
+        }
         match tls {
             None => self.serve(stream, watcher).await,
             Some(acceptor) => {
@@ -197,5 +219,70 @@ impl Connection {
             // Client resets, aborted downloads, timeouts: routine, and never carry request data.
             debug!(error = %err, "HTTP connection ended with an error");
         }
+    }
+}
+
+/// Counts open connections per client group; a slot gives its count back when dropped.
+#[derive(Clone)]
+struct ClientSlots {
+    limit: usize,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+struct ClientSlot {
+    slots: ClientSlots,
+    client: std::net::IpAddr,
+}
+
+impl ClientSlots {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Arc::default(),
+        }
+    }
+
+    fn take(&self, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let client = crate::client_group::client_group(ip);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(client).or_default();
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            slots: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod client_slot_tests {
+    use super::ClientSlots;
+
+    #[test]
+    fn a_client_gets_at_most_its_share_of_connections_and_gets_them_back() {
+        let slots = ClientSlots::new(2);
+        let ip = "2001:db8::1".parse().unwrap();
+        let same_64 = "2001:db8::2".parse().unwrap();
+        let a = slots.take(ip).unwrap();
+        let _b = slots.take(same_64).unwrap();
+        assert!(slots.take(ip).is_none());
+        assert!(slots.take("192.0.2.1".parse().unwrap()).is_some());
+        drop(a);
+        assert!(slots.take(same_64).is_some());
     }
 }

@@ -81,6 +81,7 @@ impl Limits {
 
     /// Takes a connection slot for `ip`, or says why not.
     pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, LimitError> {
+        let ip = crate::client_group::client_group(ip);
         let mut c = self.counters();
         if c.total >= self.config.max_connections {
             return Err(LimitError::Busy);
@@ -117,6 +118,7 @@ impl Limits {
     }
 
     fn upload_at(&self, ip: IpAddr, key: Option<&str>, now: Instant) -> Result<(), LimitError> {
+        let ip = crate::client_group::client_group(ip);
         let per_minute = self.config.uploads_per_minute;
         let mut c = self.counters();
         let mut keys = vec![RateKey::Ip(ip)];

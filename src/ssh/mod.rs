@@ -131,7 +131,8 @@ impl SshServer {
                 }
             };
             let config = self.config.clone();
-            let handler = session::Connection::new(self.shared.clone(), peer, slot);
+            let (authenticated, auth_done) = tokio::sync::oneshot::channel();
+            let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
             tokio::spawn(async move {
                 let _ = socket.set_nodelay(true);
                 let running = tokio::time::timeout(
@@ -139,14 +140,44 @@ impl SshServer {
                     russh::server::run_stream(config, socket, handler),
                 )
                 .await;
-                match running {
-                    Ok(Ok(session)) => {
-                        if let Err(err) = session.await {
+                let session = match running {
+                    Ok(Ok(session)) => session,
+                    Ok(Err(err)) => {
+                        debug!(peer = %peer.ip(), error = %err, "ssh handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        debug!(peer = %peer.ip(), "ssh handshake timed out");
+                        return;
+                    }
+                };
+                // run_stream returns once versions are exchanged: key exchange and
+                // authentication run inside `session`, and must also finish in time, or an
+                // unauthenticated client could hold a connection slot for as long as it likes.
+                tokio::pin!(session);
+                let auth_deadline = async {
+                    if let Ok(Ok(())) = tokio::time::timeout(HANDSHAKE_TIMEOUT, auth_done).await {
+                        std::future::pending::<()>().await
+                    }
+                };
+                tokio::select! {
+                    ended = &mut session => {
+                        if let Err(err) = ended {
                             debug!(peer = %peer.ip(), error = %err, "ssh connection ended with an error");
                         }
                     }
-                    Ok(Err(err)) => debug!(peer = %peer.ip(), error = %err, "ssh handshake failed"),
-                    Err(_) => debug!(peer = %peer.ip(), "ssh handshake timed out"),
+                    () = auth_deadline => {
+                        debug!(peer = %peer.ip(), "ssh authentication not completed in time; disconnecting");
+                        // Dropping `session` would only detach its task: tell it to end.
+                        let _ = session
+                            .handle()
+                            .disconnect(
+                                russh::Disconnect::ByApplication,
+                                "authentication timed out".into(),
+                                "en".into(),
+                            )
+                            .await;
+                    }
                 }
             });
         }

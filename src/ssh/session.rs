@@ -46,10 +46,22 @@ pub struct Connection {
     refusal: Option<LimitError>,
     _key_slot: Option<KeySlot>,
     _slot: ConnectionSlot,
+    /// Session channels open at once on this connection; each task holds a permit.
+    channels: Arc<tokio::sync::Semaphore>,
+    /// Fired once authentication succeeds, so the accept loop can stop its auth deadline.
+    authenticated: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Session channels one connection may have open at once (OpenSSH multiplexing uses a few).
+pub(crate) const MAX_CHANNELS_PER_CONNECTION: usize = 4;
+
 impl Connection {
-    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr, slot: ConnectionSlot) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        peer: SocketAddr,
+        slot: ConnectionSlot,
+        authenticated: tokio::sync::oneshot::Sender<()>,
+    ) -> Self {
         Self {
             shared,
             peer,
@@ -57,6 +69,8 @@ impl Connection {
             refusal: None,
             _key_slot: None,
             _slot: slot,
+            channels: Arc::new(tokio::sync::Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
+            authenticated: Some(authenticated),
         }
     }
 
@@ -139,6 +153,13 @@ impl russh::server::Handler for Connection {
                 .await;
             return Ok(());
         };
+        let Ok(permit) = self.channels.clone().try_acquire_owned() else {
+            debug!(peer = %self.peer.ip(), "channel refused: too many open on this connection");
+            reply
+                .reject(russh::ChannelOpenFailure::ResourceShortage)
+                .await;
+            return Ok(());
+        };
         reply.accept().await;
         let context = Context {
             shares: self.shared.shares.clone(),
@@ -148,7 +169,20 @@ impl russh::server::Handler for Connection {
             refusal: self.refusal.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
-        tokio::spawn(ChannelTask::new(channel, context).run().instrument(span));
+        tokio::spawn(
+            async move {
+                ChannelTask::new(channel, context).run().await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
+        Ok(())
+    }
+
+    async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
+        if let Some(done) = self.authenticated.take() {
+            let _ = done.send(());
+        }
         Ok(())
     }
 

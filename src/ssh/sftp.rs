@@ -129,7 +129,7 @@ impl SftpSession {
                 None => status(s.id, StatusCode::Failure, "no such handle"),
             },
             Packet::SetStat(s) => ok(s.id),
-            Packet::FSetStat(s) => ok(s.id),
+            Packet::FSetStat(s) => self.fsetstat(s.id, &s.handle, s.attrs.size, step),
             Packet::Open(open) => self.open(open.id, &open.filename, open.pflags, step).await,
             Packet::Write(write) => {
                 self.write(write.id, &write.handle, write.offset, &write.data, step)
@@ -139,6 +139,9 @@ impl SftpSession {
             Packet::OpenDir(o) => {
                 if normalize(&o.path) != "/" {
                     return status(o.id, StatusCode::NoSuchFile, "no such directory");
+                }
+                if self.dirs.len() >= MAX_OPEN_FILES {
+                    return status(o.id, StatusCode::Failure, "too many open directories");
                 }
                 let handle = self.new_handle("d");
                 self.dirs.insert(handle.clone(), false);
@@ -269,6 +272,34 @@ impl SftpSession {
         }
     }
 
+    /// scp (SFTP mode) truncates the file to its final size after the last write. That size
+    /// must be exactly what arrived: anything else means the client meant a different content
+    /// than the bytes we hold (an interrupted or resumed transfer), so the upload dies rather
+    /// than publish the wrong secret. Other attributes (modes, times) are accepted silently.
+    fn fsetstat(&mut self, id: u32, handle: &str, size: Option<u64>, step: &mut Step) -> Packet {
+        let Some(file) = self.files.get_mut(handle) else {
+            return if self.dirs.contains_key(handle) {
+                ok(id)
+            } else {
+                status(id, StatusCode::Failure, "no such handle")
+            };
+        };
+        let received = file.upload.as_ref().map(Upload::size);
+        match (size, received) {
+            (Some(wanted), Some(received)) if wanted != received => {
+                file.upload = None;
+                file.failed = true;
+                self.any_failed = true;
+                step.stderr.push_str(&format!(
+                    "{}: the client set the size to {wanted} bytes but sent {received}; nothing was stored\n",
+                    file.name
+                ));
+                status(id, StatusCode::Failure, "size mismatch")
+            }
+            _ => ok(id),
+        }
+    }
+
     async fn close(&mut self, id: u32, handle: &str, step: &mut Step) -> Packet {
         if self.dirs.remove(handle).is_some() {
             return ok(id);
@@ -396,6 +427,12 @@ mod tests {
     }
 
     fn scp_like_upload(name: &str, chunks: &[(u64, &[u8])]) -> Vec<u8> {
+        let total: u64 = chunks.iter().map(|(_, d)| d.len() as u64).sum();
+        scp_like_upload_sized(name, chunks, Some(total))
+    }
+
+    /// Like scp: writes, then FSETSTAT with the final `size`, then CLOSE.
+    fn scp_like_upload_sized(name: &str, chunks: &[(u64, &[u8])], size: Option<u64>) -> Vec<u8> {
         let mut packets = vec![
             Packet::Init(Init {
                 version: 3,
@@ -427,7 +464,10 @@ mod tests {
         packets.push(Packet::FSetStat(FSetStat {
             id: 98,
             handle: "f1".into(),
-            attrs: FileAttributes::empty(),
+            attrs: FileAttributes {
+                size,
+                ..FileAttributes::empty()
+            },
         }));
         packets.push(Packet::Close(Close {
             id: 99,
@@ -498,6 +538,30 @@ mod tests {
         assert_eq!(sftp.end(), 1);
         let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
         assert_eq!(blobs, 0);
+    }
+
+    #[tokio::test]
+    async fn a_final_size_that_differs_from_what_arrived_publishes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        // An interrupted transfer: the client announces 11 bytes but sent 6.
+        let input = scp_like_upload_sized("cut.env", &[(0, b"hello ")], Some(11));
+        let mut buf = BytesMut::from(&input[..]);
+        let step = sftp.feed(&mut buf).await;
+        let codes = statuses(step.replies.freeze());
+        assert_eq!(codes[5], Some(StatusCode::Failure), "fsetstat refused");
+        assert_eq!(codes[6], Some(StatusCode::Failure), "close refused");
+        assert!(
+            step.stderr.contains("nothing was stored"),
+            "{}",
+            step.stderr
+        );
+        assert!(!step.stderr.contains("/s/"), "no link: {}", step.stderr);
+        assert_eq!(sftp.end(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("blobs")).unwrap().count(),
+            0
+        );
     }
 
     #[tokio::test]
