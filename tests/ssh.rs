@@ -988,3 +988,35 @@ fn a_key_over_its_session_cap_is_told_why() {
     held.kill().unwrap();
     let _ = held.wait();
 }
+
+#[test]
+fn a_client_that_never_authenticates_is_disconnected() {
+    use std::io::{Read, Write};
+    let server = server();
+    let mut socket = std::net::TcpStream::connect(server.ssh_addr).unwrap();
+    socket.write_all(b"SSH-2.0-silent_test\r\n").unwrap();
+    // Key exchange and authentication must finish within the server's 30 s deadline; this
+    // client never even starts them. The server must close the connection by itself.
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(75)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut sink = [0u8; 4096];
+    loop {
+        match socket.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(err) => panic!(
+                "still connected after {:?} ({err}): unauthenticated clients can hold slots\n{}",
+                started.elapsed(),
+                server.log()
+            ),
+        }
+    }
+    assert!(
+        server
+            .log()
+            .contains("ssh authentication not completed in time")
+    );
+}

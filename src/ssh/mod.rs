@@ -135,6 +135,20 @@ impl SshServer {
             let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
             tokio::spawn(async move {
                 let _ = socket.set_nodelay(true);
+                // A duplicate of the socket lets us end the connection ourselves: russh cannot
+                // send a disconnect before key exchange completes, and dropping its session
+                // handle only detaches the task.
+                let (socket, killer) = match socket
+                    .into_std()
+                    .and_then(|s| Ok((s.try_clone()?, s)))
+                    .and_then(|(dup, s)| Ok((tokio::net::TcpStream::from_std(s)?, dup)))
+                {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        debug!(peer = %peer.ip(), error = %err, "cannot set up the connection");
+                        return;
+                    }
+                };
                 let running = tokio::time::timeout(
                     HANDSHAKE_TIMEOUT,
                     russh::server::run_stream(config, socket, handler),
@@ -168,15 +182,8 @@ impl SshServer {
                     }
                     () = auth_deadline => {
                         debug!(peer = %peer.ip(), "ssh authentication not completed in time; disconnecting");
-                        // Dropping `session` would only detach its task: tell it to end.
-                        let _ = session
-                            .handle()
-                            .disconnect(
-                                russh::Disconnect::ByApplication,
-                                "authentication timed out".into(),
-                                "en".into(),
-                            )
-                            .await;
+                        let _ = killer.shutdown(std::net::Shutdown::Both);
+                        let _ = session.await;
                     }
                 }
             });
