@@ -24,3 +24,4 @@ pub mod share;
 pub mod ssh;
 pub mod store;
 pub mod telemetry;
+pub mod tui;

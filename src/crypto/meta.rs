@@ -2,17 +2,14 @@
 //! exact size. Only someone holding the link (and password) can read it; the server stores the
 //! sealed bytes next to the share's state.
 //!
-//! Sealed with ChaCha20-Poly1305 under the per-share metadata key and a zero nonce: the key is
-//! fresh for every share and seals exactly one record, so the nonce is never reused.
+//! Sealed with ChaCha20-Poly1305 under the per-share metadata key as a one-chunk stream (nonce
+//! prefix zero, chunk 0, last): the key is fresh for every share and seals exactly one record,
+//! so the nonce is never reused.
 
-use chacha20poly1305::aead::array::Array;
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use serde::{Deserialize, Serialize};
 
+use super::aead::ChunkCipher;
 use super::{ContentKeys, CryptoError};
-
-const META_AAD: &[u8] = b"onetimeshare v1 metadata";
 
 /// Whether the share is a pasted text or an uploaded file; decides how a claim is presented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,39 +43,24 @@ pub struct SealedMeta(pub Vec<u8>);
 
 impl ShareMeta {
     pub fn seal(&self, keys: &ContentKeys) -> Result<SealedMeta, CryptoError> {
-        let plain = serde_json::to_vec(self).map_err(|_| CryptoError::MalformedHeader)?;
-        let sealed = cipher(keys)
-            .encrypt(
-                &Array::default(),
-                Payload {
-                    msg: &plain,
-                    aad: META_AAD,
-                },
-            )
-            .map_err(|_| CryptoError::Corrupt(0))?;
-        Ok(SealedMeta(sealed))
+        let mut buf = serde_json::to_vec(self).map_err(|_| CryptoError::MalformedHeader)?;
+        cipher(keys)?.seal(0, true, &mut buf)?;
+        Ok(SealedMeta(buf))
     }
 }
 
 impl SealedMeta {
     pub fn open(&self, keys: &ContentKeys) -> Result<ShareMeta, CryptoError> {
-        let plain = zeroize::Zeroizing::new(
-            cipher(keys)
-                .decrypt(
-                    &Array::default(),
-                    Payload {
-                        msg: &self.0,
-                        aad: META_AAD,
-                    },
-                )
-                .map_err(|_| CryptoError::Corrupt(0))?,
-        );
+        let mut plain = zeroize::Zeroizing::new(self.0.clone());
+        cipher(keys)?
+            .open(0, true, &mut plain)
+            .map_err(|()| CryptoError::Corrupt(0))?;
         serde_json::from_slice(&plain).map_err(|_| CryptoError::Corrupt(0))
     }
 }
 
-fn cipher(keys: &ContentKeys) -> ChaCha20Poly1305 {
-    ChaCha20Poly1305::new(&Array::from(keys.meta))
+fn cipher(keys: &ContentKeys) -> Result<ChunkCipher, CryptoError> {
+    ChunkCipher::new(&keys.meta, [0u8; 7])
 }
 
 #[cfg(test)]

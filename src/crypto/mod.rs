@@ -13,6 +13,7 @@
 //! Errors are deliberately coarse ([`CryptoError`]): they say what failed, never anything that
 //! helps an attacker beyond that. This module does no I/O; the share lifecycle drives it.
 
+mod aead;
 mod header;
 mod keys;
 mod meta;

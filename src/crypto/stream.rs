@@ -7,10 +7,7 @@
 //!
 //! Both directions hold at most one chunk, so memory is bounded whatever the share size.
 
-use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
-use chacha20poly1305::aead::array::Array;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
-
+use super::aead::{ChunkCipher, TAG_LEN};
 use super::{ContentKeys, CryptoError, Header};
 
 /// Default plaintext chunk size: 64 KiB (see docs/benchmarks.md for the measurement).
@@ -18,32 +15,29 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 /// log2 of [`CHUNK_SIZE`], as recorded in the header.
 pub const CHUNK_LOG2: u8 = 16;
 /// Poly1305 tag appended to every chunk.
-pub const TAG_SIZE: usize = 16;
+pub const TAG_SIZE: usize = TAG_LEN;
 
-type Stream = StreamBE32<ChaCha20Poly1305>;
-
-fn stream_for(keys: &ContentKeys, header: &Header) -> Stream {
-    let aead = ChaCha20Poly1305::new(&Array::from(keys.content));
-    Stream::from_aead(aead, &Array::from(*header.nonce_prefix()))
+fn stream_for(keys: &ContentKeys, header: &Header) -> Result<ChunkCipher, CryptoError> {
+    ChunkCipher::new(&keys.content, *header.nonce_prefix())
 }
 
 /// Encrypts a byte stream of unknown length into sealed chunks.
 pub struct StreamSealer {
-    stream: Stream,
+    stream: ChunkCipher,
     chunk_size: usize,
     position: u32,
     pending: Vec<u8>,
 }
 
 impl StreamSealer {
-    pub fn new(keys: &ContentKeys, header: &Header) -> Self {
+    pub fn new(keys: &ContentKeys, header: &Header) -> Result<Self, CryptoError> {
         let chunk_size = header.chunk_size();
-        Self {
-            stream: stream_for(keys, header),
+        Ok(Self {
+            stream: stream_for(keys, header)?,
             chunk_size,
             position: 0,
             pending: Vec::with_capacity(chunk_size + TAG_SIZE),
-        }
+        })
     }
 
     /// Consumes `data`, appending every chunk it completes to `out`. A full chunk is sealed only
@@ -66,9 +60,7 @@ impl StreamSealer {
     }
 
     fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        self.stream
-            .encrypt_in_place(self.position, last, &[], &mut self.pending)
-            .map_err(|_| CryptoError::TooManyChunks)?;
+        self.stream.seal(self.position, last, &mut self.pending)?;
         out.extend_from_slice(&self.pending);
         self.pending.clear();
         self.position = self
@@ -79,23 +71,36 @@ impl StreamSealer {
     }
 }
 
+// The pending buffers hold plaintext (sealer) or about-to-be plaintext (opener): wipe on drop.
+impl Drop for StreamSealer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.pending);
+    }
+}
+
+impl Drop for StreamOpener {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.pending);
+    }
+}
+
 /// Decrypts sealed chunks back into plaintext, refusing anything not authenticated.
 pub struct StreamOpener {
-    stream: Stream,
+    stream: ChunkCipher,
     sealed_chunk: usize,
     position: u32,
     pending: Vec<u8>,
 }
 
 impl StreamOpener {
-    pub fn new(keys: &ContentKeys, header: &Header) -> Self {
+    pub fn new(keys: &ContentKeys, header: &Header) -> Result<Self, CryptoError> {
         let sealed_chunk = header.chunk_size() + TAG_SIZE;
-        Self {
-            stream: stream_for(keys, header),
+        Ok(Self {
+            stream: stream_for(keys, header)?,
             sealed_chunk,
             position: 0,
             pending: Vec::with_capacity(sealed_chunk),
-        }
+        })
     }
 
     /// Size of one sealed chunk: a good read size for callers.
@@ -133,10 +138,7 @@ impl StreamOpener {
                 // at a chunk boundary: report truncation rather than generic corruption.
                 let mut probe = candidate;
                 if probe.len() == self.sealed_chunk
-                    && self
-                        .stream
-                        .decrypt_in_place(self.position, false, &[], &mut probe)
-                        .is_ok()
+                    && self.stream.open(self.position, false, &mut probe).is_ok()
                 {
                     Err(CryptoError::Truncated(self.position))
                 } else {
@@ -148,8 +150,8 @@ impl StreamOpener {
 
     fn open_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
         self.stream
-            .decrypt_in_place(self.position, last, &[], &mut self.pending)
-            .map_err(|_| CryptoError::Corrupt(self.position))?;
+            .open(self.position, last, &mut self.pending)
+            .map_err(|()| CryptoError::Corrupt(self.position))?;
         out.extend_from_slice(&self.pending);
         self.pending.clear();
         self.position = self
@@ -186,7 +188,7 @@ mod tests {
         }
 
         fn seal(&self, plaintext: &[u8], piece: usize) -> Vec<u8> {
-            let mut sealer = StreamSealer::new(&self.keys(), &self.header);
+            let mut sealer = StreamSealer::new(&self.keys(), &self.header).unwrap();
             let mut out = Vec::new();
             for part in plaintext.chunks(piece.max(1)) {
                 sealer.push(part, &mut out).unwrap();
@@ -196,7 +198,7 @@ mod tests {
         }
 
         fn open(&self, ciphertext: &[u8], piece: usize) -> Result<Vec<u8>, CryptoError> {
-            let mut opener = StreamOpener::new(&self.keys(), &self.header);
+            let mut opener = StreamOpener::new(&self.keys(), &self.header).unwrap();
             let mut out = Vec::new();
             for part in ciphertext.chunks(piece.max(1)) {
                 opener.push(part, &mut out)?;
@@ -227,6 +229,30 @@ mod tests {
             assert_eq!(sealed.len(), sealed_len(size, CHUNK_SIZE), "size {size}");
             assert_eq!(fx.open(&sealed, 70_001).unwrap(), plain, "size {size}");
         }
+    }
+
+    /// RustCrypto's independent STREAM implementation must produce the very same bytes.
+    #[test]
+    fn the_format_matches_rustcrypto_stream_be32_byte_for_byte() {
+        use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
+        use chacha20poly1305::aead::array::Array;
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+
+        let fx = Fixture::new(SMALL_LOG2);
+        let plain: Vec<u8> = (0..(3 * SMALL + 5)).map(|i| (i * 7) as u8).collect();
+        let ours = fx.seal(&plain, 100);
+        let keys = fx.keys();
+        let oracle = StreamBE32::<ChaCha20Poly1305>::from_aead(
+            ChaCha20Poly1305::new(&Array::from(keys.content)),
+            &Array::from(*fx.header.nonce_prefix()),
+        );
+        let mut expected = Vec::new();
+        let chunks: Vec<&[u8]> = plain.chunks(SMALL).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i == chunks.len() - 1;
+            expected.extend(oracle.encrypt(i as u32, last, *chunk).unwrap());
+        }
+        assert_eq!(ours, expected);
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl Shares {
             meta,
             opened_at: now,
             body: ClaimBody {
-                opener: Some(StreamOpener::new(&keys, &header)),
+                opener: Some(StreamOpener::new(&keys, &header)?),
                 read_buf: Vec::new(),
                 reader,
                 cleanup,

@@ -163,7 +163,7 @@ impl Shares {
     /// The owner's unexpired shares, newest first.
     pub async fn list(&self, owner: &Owner) -> Result<Vec<ShareStatus>, ShareError> {
         let mut entries = self.inner.meta.list_by_owner(owner, now_millis()).await?;
-        entries.sort_by(|a, b| b.record.created_at.cmp(&a.record.created_at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.record.created_at));
         Ok(entries.iter().map(ShareStatus::from).collect())
     }
 

@@ -111,7 +111,7 @@ impl Shares {
         };
         let mut writer = self.inner.blobs.create().await?;
         writer.write(header.as_bytes()).await?;
-        let sealer = StreamSealer::new(&keys, &header);
+        let sealer = StreamSealer::new(&keys, &header)?;
         Ok(Upload {
             shares: self.clone(),
             stored: header.as_bytes().len() as u64,

@@ -238,10 +238,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     let mut blobs = Vec::with_capacity(due.len());
                     for (at, key, blob) in due {
                         expiry.remove((at, &key))?;
-                        if let Some(raw) = shares.remove(&key)? {
-                            if let Some(owner) = decode(raw.value())?.record.owner {
-                                owners.remove(&owner.index_key(), &key)?;
-                            }
+                        if let Some(raw) = shares.remove(&key)?
+                            && let Some(owner) = decode(raw.value())?.record.owner
+                        {
+                            owners.remove(&owner.index_key(), &key)?;
                         }
                         blobs.extend(BlobName::parse(&blob));
                     }

@@ -1,7 +1,7 @@
 //! The test harness shared by every integration test: temp dirs, free ports, real external
 //! programs (a private `redis-server` per test), and one rule — a missing tool fails the test and
 //! names the Debian package that provides it. Nothing here is mocked.
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
 pub mod redis;
 pub mod server;

@@ -1,0 +1,93 @@
+//! Streaming encrypt/decrypt throughput of the share format (ChaCha20-Poly1305 STREAM, 64 KiB
+//! chunks), 1 MiB to 1 GiB. Compare with `openssl speed -evp chacha20-poly1305` in the same run:
+//! `benches/core.sh` runs both and prints the table for docs/benchmarks.md.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use onetimeshare::crypto::{Header, ShareKey, StreamOpener, StreamSealer, derive_content_keys};
+
+const PIECE: usize = 1 << 20;
+
+fn sizes() -> Vec<usize> {
+    match std::env::var("OTS_BENCH_MAX_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(max) => [1, 16, 256, 1024]
+            .into_iter()
+            .filter(|m| *m <= max)
+            .map(|m| m << 20)
+            .collect(),
+        None => vec![1 << 20, 16 << 20, 256 << 20, 1 << 30],
+    }
+}
+
+fn seal(key: &ShareKey, header: &Header, plain: &[u8], total: usize, keep: bool) -> Vec<u8> {
+    let keys = derive_content_keys(key, None, header.as_bytes());
+    let mut sealer = StreamSealer::new(&keys, header).unwrap();
+    let mut out = Vec::with_capacity(if keep {
+        total + total / 4096 + 64
+    } else {
+        2 * PIECE
+    });
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(plain.len());
+        sealer.push(&plain[..n], &mut out).unwrap();
+        left -= n;
+        if !keep {
+            out.clear();
+        }
+    }
+    sealer.finish(&mut out).unwrap();
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let key = ShareKey::generate().unwrap();
+    let header = Header::new(&key, None, onetimeshare::crypto::CHUNK_LOG2).unwrap();
+    let plain = vec![0x5au8; PIECE];
+
+    let mut group = c.benchmark_group("stream");
+    group.sample_size(10);
+    for size in sizes() {
+        group.throughput(Throughput::Bytes(size as u64));
+        let label = format!("{}MiB", size >> 20);
+        group.bench_with_input(BenchmarkId::new("encrypt", &label), &size, |b, &size| {
+            b.iter(|| seal(&key, &header, &plain, size, false));
+        });
+        let sealed = seal(&key, &header, &plain, size, true);
+        group.bench_with_input(BenchmarkId::new("decrypt", &label), &sealed, |b, sealed| {
+            b.iter(|| {
+                let keys = derive_content_keys(&key, None, header.as_bytes());
+                let mut opener = StreamOpener::new(&keys, &header).unwrap();
+                let mut out = Vec::with_capacity(2 * PIECE);
+                for piece in sealed.chunks(PIECE) {
+                    opener.push(piece, &mut out).unwrap();
+                    out.clear();
+                }
+                opener.finish(&mut out).unwrap();
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Cost of one password check at the default Argon2id parameters (and two cheaper/dearer ones),
+/// to justify the default: it bounds how fast a link holder can guess, and how many checks the
+/// server can afford (each holds `memory` for this long).
+fn argon2(c: &mut Criterion) {
+    use onetimeshare::crypto::{KdfParams, Password, PasswordKey};
+    let mut group = c.benchmark_group("argon2id");
+    group.sample_size(10);
+    for (m_mib, t) in [(19u32, 2u32), (64, 3), (256, 3)] {
+        let params = KdfParams::generate(m_mib * 1024, t, 1).unwrap();
+        let password = Password::new("correct horse battery staple");
+        group.bench_function(format!("m={m_mib}MiB,t={t},p=1"), |b| {
+            b.iter(|| PasswordKey::derive_blocking(&password, &params).unwrap());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, argon2);
+criterion_main!(benches);
