@@ -24,4 +24,5 @@ pub mod share;
 pub mod ssh;
 pub mod store;
 pub mod telemetry;
+pub mod theme;
 pub mod tui;
