@@ -71,6 +71,8 @@ pub(crate) struct ChannelTask {
     channel: Channel<Msg>,
     cx: Context,
     pty: bool,
+    /// TERM and size from pty-req, COLORTERM if the client forwarded it: the TUI's terminal.
+    terminal: crate::tui::TerminalRequest,
 }
 
 impl ChannelTask {
@@ -79,14 +81,36 @@ impl ChannelTask {
             channel,
             cx,
             pty: false,
+            terminal: crate::tui::TerminalRequest {
+                term: String::new(),
+                colorterm: None,
+                cols: 80,
+                rows: 24,
+            },
         }
     }
 
     pub async fn run(mut self) {
         while let Some(msg) = self.channel.wait().await {
             let code = match msg {
-                ChannelMsg::RequestPty { .. } => {
+                ChannelMsg::RequestPty {
+                    term,
+                    col_width,
+                    row_height,
+                    ..
+                } => {
                     self.pty = true;
+                    self.terminal.term = term.chars().take(64).collect();
+                    self.terminal.cols = col_width;
+                    self.terminal.rows = row_height;
+                    continue;
+                }
+                ChannelMsg::SetEnv {
+                    variable_name,
+                    variable_value,
+                    ..
+                } if variable_name == "COLORTERM" => {
+                    self.terminal.colorterm = Some(variable_value.chars().take(32).collect());
                     continue;
                 }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,
@@ -126,10 +150,27 @@ impl ChannelTask {
         }
     }
 
-    /// pty + shell. The full-screen interface plugs in here; until then a short usage text.
+    /// pty + shell: the full-screen interface, or the usage text for a `dumb` terminal.
     async fn interactive(&mut self) -> u32 {
-        self.stdout(output::USAGE_ON_TERMINAL).await;
-        0
+        if self.terminal.depth() == crate::tui::colors::Depth::Plain {
+            self.stdout(output::USAGE_ON_TERMINAL).await;
+            return 0;
+        }
+        let limits = self.cx.limits.clone();
+        let peer = self.cx.peer;
+        let key = self.cx.identity.owner().map(|o| o.as_str().to_owned());
+        let cx = crate::tui::TuiContext {
+            shares: self.cx.shares.clone(),
+            owner: self.cx.identity.owner().cloned(),
+            allow_upload: Box::new(move || {
+                limits
+                    .upload(peer, key.as_deref())
+                    .map_err(|e| e.to_string())
+            }),
+            idle_timeout: crate::tui::session::IDLE_TIMEOUT,
+            theme: crate::theme::Theme::industrial_urgency(),
+        };
+        crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await
     }
 
     async fn exec(&mut self, raw: &[u8]) -> u32 {
