@@ -138,9 +138,9 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
     }
     let keys: &[(&str, &str)] = match &state.screen {
         Screen::Compose(_) => &[
-            ("TAB", "NEXT FIELD"),
+            ("TAB", "FIELD"),
             ("CTRL-S", "ARM"),
-            ("CTRL-L", "MY SHARES"),
+            ("CTRL-L", "SHARES"),
             ("F1", "HELP"),
             ("CTRL-C", "QUIT"),
         ],
@@ -153,7 +153,7 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
         ],
         Screen::Shares(_) => &[
             ("↑↓", "SELECT"),
-            ("ENTER", "DETAILS"),
+            ("ENTER", "INFO"),
             ("X", "REVOKE"),
             ("ESC", "BACK"),
             ("?", "HELP"),
