@@ -579,9 +579,12 @@ fn a_dumb_terminal_session_gets_the_usage_text_and_exit_zero() {
     let client = Client::new(&server);
     let mut cmd = Command::new("ssh");
     // TERM=dumb: any other terminal gets the full-screen interface (tests/tui.rs).
-    cmd.env("TERM", "dumb")
-        .args(client.options())
-        .args(["-tt", "-p", &client.port.to_string(), "127.0.0.1"]);
+    cmd.env("TERM", "dumb").args(client.options()).args([
+        "-tt",
+        "-p",
+        &client.port.to_string(),
+        "127.0.0.1",
+    ]);
     let out = run(&mut cmd, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let expected = onetimeshare::ssh::output::USAGE_ON_TERMINAL.replace('\n', "\r\n");

@@ -146,12 +146,16 @@ fn client_key() -> (tempfile::TempDir, PathBuf) {
     (dir, key)
 }
 
-fn server_with(args: &[&str], redis_url: Option<String>) -> TestServer {
-    TestServer::start(ServerOptions {
+/// A server on its own data dir, which outlives it (so stores can be opened after it stops).
+fn server_with(args: &[&str], redis_url: Option<String>) -> (TestServer, tempfile::TempDir) {
+    let data = temp_dir();
+    let server = TestServer::start(ServerOptions {
         args: args.iter().map(|a| a.to_string()).collect(),
         redis_url,
+        data_dir: Some(data.path().join("data")),
         ..ServerOptions::default()
-    })
+    });
+    (server, data)
 }
 
 /// The link on screen (it fits on one line at 100 columns).
@@ -186,7 +190,11 @@ fn open_shares(data_dir: &Path, backend: MetaBackend) -> (tokio::runtime::Runtim
     (rt, shares)
 }
 
-fn claim(shares: &(tokio::runtime::Runtime, Shares), link: &Link, password: Option<&str>) -> Vec<u8> {
+fn claim(
+    shares: &(tokio::runtime::Runtime, Shares),
+    link: &Link,
+    password: Option<&str>,
+) -> Vec<u8> {
     let (rt, shares) = shares;
     rt.block_on(async {
         let password = password.map(Password::new);
@@ -202,7 +210,7 @@ fn claim(shares: &(tokio::runtime::Runtime, Shares), link: &Link, password: Opti
 
 #[test]
 fn typed_and_pasted_text_with_a_password_arms_and_the_link_on_screen_claims_exactly_it() {
-    let server = server_with(&[], None);
+    let (server, _data) = server_with(&[], None);
     let (dir, key) = client_key();
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
@@ -255,7 +263,7 @@ fn typed_and_pasted_text_with_a_password_arms_and_the_link_on_screen_claims_exac
 #[test]
 fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
     let redis = RedisServer::start();
-    let server = server_with(&[], Some(redis.url()));
+    let (server, _data) = server_with(&[], Some(redis.url()));
     let (dir, key) = client_key();
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
@@ -280,7 +288,7 @@ fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
 
 #[test]
 fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
-    let server = server_with(&[], None);
+    let (server, _data) = server_with(&[], None);
     let (dir, key) = client_key();
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
@@ -291,8 +299,9 @@ fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
         let lines: Vec<&str> = s.lines().collect();
         lines.len() == 20
             && lines[0].contains("ONETIMESHARE")
-            && lines[1].trim_end().chars().count() == 70
-            && lines[1].ends_with('┓')
+            // One column of margin each side: the border's corner sits in column 69.
+            && lines[1].trim_end().chars().count() == 69
+            && lines[1].trim_end().ends_with('┓')
             && lines[19].contains("CTRL-C QUIT")
     });
     assert!(screen.contains("still here"), "{screen}");
@@ -306,12 +315,12 @@ fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
         s.contains("still here") && !s.contains("TOO SMALL")
     });
     let border = screen.lines().nth(1).unwrap_or("");
-    assert_eq!(border.trim_end().chars().count(), 100, "{screen}");
+    assert_eq!(border.trim_end().chars().count(), 99, "{screen}");
 }
 
 #[test]
 fn my_shares_lists_the_armed_share_and_revokes_it_after_a_confirmation() {
-    let server = server_with(&[], None);
+    let (server, _data) = server_with(&[], None);
     let (dir, key) = client_key();
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
@@ -323,13 +332,15 @@ fn my_shares_lists_the_armed_share_and_revokes_it_after_a_confirmation() {
 
     tui.keys(&["l"]);
     tui.wait_for("the share listed as armed", |s| {
-        s.lines().any(|l| l.contains(&handle) && l.contains("ARMED"))
+        s.lines()
+            .any(|l| l.contains(&handle) && l.contains("ARMED"))
     });
     tui.keys(&["x"]);
     tui.wait_text("Y / N");
     tui.keys(&["y"]);
     tui.wait_for("the share listed as revoked", |s| {
-        s.lines().any(|l| l.contains(&handle) && l.contains("REVOKED"))
+        s.lines()
+            .any(|l| l.contains(&handle) && l.contains("REVOKED"))
     });
     tui.keys(&["Escape"]);
     tui.wait_text("REVOKED — THE LINK IS DEAD");
@@ -354,7 +365,7 @@ fn an_allow_listed_key_gets_the_interface_and_another_key_is_refused() {
     let (allowed_dir, allowed_key) = client_key();
     let list = allowed_dir.path().join("authorized_keys");
     std::fs::copy(allowed_key.with_extension("pub"), &list).unwrap();
-    let server = server_with(&["--ssh-authorized-keys", list.to_str().unwrap()], None);
+    let (server, _data) = server_with(&["--ssh-authorized-keys", list.to_str().unwrap()], None);
 
     let tui = Tui::open(&server, &allowed_key, allowed_dir);
     tui.wait_text("NEW SHARE");
