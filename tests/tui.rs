@@ -3,7 +3,6 @@
 //! with `send-keys` / `paste-buffer` and read it with `capture-pane`, exactly what a user sees;
 //! links read off the screen are claimed through the share core and must return the exact bytes.
 
-#[allow(unused_imports)]
 mod support;
 
 use std::path::{Path, PathBuf};

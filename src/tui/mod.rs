@@ -14,4 +14,7 @@ pub mod state;
 pub mod update;
 pub mod view;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 pub use session::{TerminalRequest, TuiContext, run};

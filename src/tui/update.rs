@@ -234,10 +234,8 @@ fn shares_key(list: &mut ShareList, key: KeyEvent, effects: &mut Vec<Effect>) ->
     }
     match key.code {
         KeyCode::Up | KeyCode::Char('k') => list.selected = list.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => {
-            if list.selected + 1 < list.items.len() {
-                list.selected += 1;
-            }
+        KeyCode::Down | KeyCode::Char('j') if list.selected + 1 < list.items.len() => {
+            list.selected += 1;
         }
         KeyCode::Enter => list.detail = !list.detail,
         KeyCode::Esc if list.detail => list.detail = false,

@@ -554,7 +554,7 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
         ("ESC", "back"),
         ("Q · CTRL-C · CTRL-D", "quit"),
     ];
-    let width = area.width.min(70);
+    let width = area.width.min(74);
     let height = (rows.len() as u16 + 4).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
