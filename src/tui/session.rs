@@ -435,3 +435,64 @@ fn describe(err: &ShareError) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::Action;
+
+    fn state() -> State {
+        let styles = Styles::new(&Theme::industrial_urgency().colors, Depth::Ansi256);
+        let mut s = State::new(
+            styles,
+            "SHA256:x".into(),
+            true,
+            1024,
+            Duration::from_secs(3600),
+            Duration::from_secs(86_400),
+        );
+        update(&mut s, Action::Resize { cols: 80, rows: 24 });
+        s
+    }
+
+    #[test]
+    fn a_dropped_frame_makes_the_next_one_a_full_redraw() {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1);
+        let mut screen = Screen::new(Size::new(80, 24));
+        let mut s = state();
+        screen.draw(&s, &tx); // fills the queue
+        let first = rx.try_recv().unwrap();
+        assert!(String::from_utf8_lossy(&first).contains("ONETIMESHARE"));
+
+        tx.try_send(b"occupied".to_vec()).unwrap();
+        update(&mut s, Action::Paste("abc".into()));
+        screen.draw(&s, &tx); // the client is slow: this frame is dropped
+        assert!(screen.full_redraw);
+        assert_eq!(rx.try_recv().unwrap(), b"occupied");
+
+        update(&mut s, Action::Paste("d".into()));
+        screen.draw(&s, &tx);
+        let next = String::from_utf8(rx.try_recv().unwrap()).unwrap();
+        assert!(next.contains("\x1b[2J"), "cleared first");
+        assert!(next.contains("ONETIMESHARE"), "unchanged cells are redrawn too");
+        assert!(next.contains("abcd"));
+        assert!(!screen.full_redraw);
+
+        update(&mut s, Action::Paste("e".into()));
+        screen.draw(&s, &tx);
+        let diff = String::from_utf8(rx.try_recv().unwrap()).unwrap();
+        assert!(!diff.contains("ONETIMESHARE"), "back to diffs: {diff:?}");
+    }
+
+    #[test]
+    fn osc52_carries_the_text_base64_encoded() {
+        assert_eq!(osc52("hi").as_str(), "\x1b]52;c;aGk=\x07");
+    }
+
+    #[test]
+    fn the_header_shows_a_short_fingerprint() {
+        let owner = Owner::new("SHA256:abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(short_owner(Some(&owner)), "SHA256:abcdefgh…");
+        assert_eq!(short_owner(None), "NO KEY");
+    }
+}
