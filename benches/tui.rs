@@ -30,7 +30,13 @@ fn state() -> State {
         Duration::from_secs(3600),
         Duration::from_secs(7 * 86_400),
     );
-    update(&mut s, Action::Resize { cols: 200, rows: 60 });
+    update(
+        &mut s,
+        Action::Resize {
+            cols: 200,
+            rows: 60,
+        },
+    );
     update(&mut s, Action::Tick(NOW));
     s
 }
@@ -57,7 +63,9 @@ fn frame(terminal: &mut Terminal<SshBackend>, state: &State) -> usize {
 fn bench(c: &mut Criterion) {
     // Compose with 40 lines of text; each frame types one more character.
     let mut compose = state();
-    let text: String = (0..40).map(|i| format!("KEY_{i}=value-{i}-{}\n", "x".repeat(60))).collect();
+    let text: String = (0..40)
+        .map(|i| format!("KEY_{i}=value-{i}-{}\n", "x".repeat(60)))
+        .collect();
     update(&mut compose, Action::Paste(text));
     let mut term = terminal();
     let full = frame(&mut term, &compose);

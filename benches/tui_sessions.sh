@@ -14,7 +14,8 @@ BIN="$CARGO_TARGET_DIR/release/onetimeshare"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Each client is a subshell running `sleep | ssh`: end its children, then it.
+  for pid in "${PIDS[@]}"; do pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
   [[ -n "${SERVER:-}" ]] && kill "$SERVER" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$WORK"
@@ -43,14 +44,15 @@ echo "server RSS with no sessions: $((BASE / 1024)) MiB"
 
 for i in $(seq "$N"); do
   # A never-ending stdin keeps the session open and idle; its screen goes to a file.
-  (sleep 3600 | TERM=xterm-256color "${SSH[@]}" >"$WORK/out.$i" 2>&1) &
+  (sleep 3600 | TERM=xterm-256color "${SSH[@]}" >"$WORK/out.$i" 2>&1) </dev/null >/dev/null 2>&1 &
   PIDS+=($!)
-  (( i % 20 == 0 )) && sleep 0.5
+  (( i % 20 == 0 )) && { sleep 0.5; echo "started $i" >&2; }
 done
 # Wait until every client has its first frame (the header is drawn), bounded.
 for _ in $(seq 120); do
-  DRAWN=$(grep -l ONETIMESHARE "$WORK"/out.* 2>/dev/null | wc -l)
+  DRAWN=$( (grep -l ONETIMESHARE "$WORK"/out.* 2>/dev/null || true) | wc -l)
   (( DRAWN >= N )) && break
+  echo "drawn so far: $DRAWN" >&2
   sleep 1
 done
 sleep 2

@@ -375,3 +375,25 @@ fn an_allow_listed_key_gets_the_interface_and_another_key_is_refused() {
     assert!(screen.contains("SSH-EXIT=255"), "{screen}");
     assert!(!screen.contains("ONETIMESHARE"), "{screen}");
 }
+
+#[test]
+fn a_vanished_client_ends_its_session_and_frees_the_keys_slot() {
+    let (server, _data) = server_with(&["--ssh-max-sessions-per-key", "1"], None);
+    let (_key_dir, key) = client_key();
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.type_text("half-typed secret");
+    tui.wait_text("half-typed secret");
+    drop(tui); // kills tmux, and with it ssh: no goodbye, no EOF
+
+    server.wait_for_log("tui session ended", Duration::from_secs(15));
+    assert!(
+        !server.log().contains("half-typed"),
+        "pasted text leaked into the log"
+    );
+
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.keys(&["C-d"]);
+    assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
+}

@@ -21,10 +21,14 @@ use ratatui::style::{Color, Modifier};
 pub const MAX_COLS: u16 = 500;
 pub const MAX_ROWS: u16 = 200;
 
-/// Clamps a client-reported size into 1..=MAX.
+/// Clamps a client-reported size into 1..=MAX. Zero means "unknown" (OpenSSH sends 0×0 for
+/// `ssh -tt` without a local terminal, RFC 4254 §6.2): that gets the classic 80×24.
 pub fn bounded_size(cols: u32, rows: u32) -> Size {
-    let clamp = |v: u32, max: u16| v.clamp(1, u32::from(max)) as u16;
-    Size::new(clamp(cols, MAX_COLS), clamp(rows, MAX_ROWS))
+    let clamp = |v: u32, unknown: u16, max: u16| match v {
+        0 => unknown,
+        v => v.min(u32::from(max)) as u16,
+    };
+    Size::new(clamp(cols, 80, MAX_COLS), clamp(rows, 24, MAX_ROWS))
 }
 
 /// Enter: alternate screen, hidden cursor, bracketed paste on, screen cleared.
@@ -36,6 +40,9 @@ pub struct SshBackend {
     size: Size,
     out: String,
     cursor: Position,
+    /// ratatui hides the cursor on every frame; the sequence is sent only when it changes, so an
+    /// idle screen sends nothing at all.
+    cursor_hidden: bool,
 }
 
 impl SshBackend {
@@ -44,6 +51,7 @@ impl SshBackend {
             size,
             out: String::with_capacity(16 * 1024),
             cursor: Position::ORIGIN,
+            cursor_hidden: true,
         }
     }
 
@@ -128,6 +136,7 @@ impl Backend for SshBackend {
     {
         let mut style: Option<(Color, Color, Modifier)> = None;
         let mut last: Option<Position> = None;
+        let mut wrote = false;
         for (x, y, cell) in content {
             if x >= self.size.width || y >= self.size.height {
                 continue;
@@ -136,6 +145,7 @@ impl Backend for SshBackend {
                 let _ = write!(self.out, "\x1b[{};{}H", y + 1, x + 1);
             }
             last = Some(Position { x, y });
+            wrote = true;
             let wanted = (cell.fg, cell.bg, cell.modifier);
             if style != Some(wanted) {
                 sgr(&mut self.out, cell.fg, cell.bg, cell.modifier);
@@ -149,17 +159,25 @@ impl Backend for SshBackend {
                 self.out.push_str(symbol);
             }
         }
-        self.out.push_str("\x1b[0m");
+        if wrote {
+            self.out.push_str("\x1b[0m");
+        }
         Ok(())
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
-        self.out.push_str("\x1b[?25l");
+        if !self.cursor_hidden {
+            self.out.push_str("\x1b[?25l");
+            self.cursor_hidden = true;
+        }
         Ok(())
     }
 
     fn show_cursor(&mut self) -> io::Result<()> {
-        self.out.push_str("\x1b[?25h");
+        if self.cursor_hidden {
+            self.out.push_str("\x1b[?25h");
+            self.cursor_hidden = false;
+        }
         Ok(())
     }
 
@@ -214,7 +232,8 @@ mod tests {
 
     #[test]
     fn hostile_sizes_are_bounded() {
-        assert_eq!(bounded_size(0, 0), Size::new(1, 1));
+        assert_eq!(bounded_size(0, 0), Size::new(80, 24));
+        assert_eq!(bounded_size(1, 1), Size::new(1, 1));
         assert_eq!(
             bounded_size(u32::MAX, 70_000),
             Size::new(MAX_COLS, MAX_ROWS)

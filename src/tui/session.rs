@@ -474,7 +474,10 @@ mod tests {
         screen.draw(&s, &tx);
         let next = String::from_utf8(rx.try_recv().unwrap()).unwrap();
         assert!(next.contains("\x1b[2J"), "cleared first");
-        assert!(next.contains("ONETIMESHARE"), "unchanged cells are redrawn too");
+        assert!(
+            next.contains("ONETIMESHARE"),
+            "unchanged cells are redrawn too"
+        );
         assert!(next.contains("abcd"));
         assert!(!screen.full_redraw);
 
