@@ -46,6 +46,8 @@ pub struct Connection {
     refusal: Option<LimitError>,
     _key_slot: Option<KeySlot>,
     _slot: ConnectionSlot,
+    /// Interactive screens open on this connection (channels can be multiplexed).
+    tui_sessions: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Connection {
@@ -57,6 +59,7 @@ impl Connection {
             refusal: None,
             _key_slot: None,
             _slot: slot,
+            tui_sessions: Arc::default(),
         }
     }
 
@@ -146,6 +149,7 @@ impl russh::server::Handler for Connection {
             identity,
             peer: self.peer.ip(),
             refusal: self.refusal.clone(),
+            tui_sessions: self.tui_sessions.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
         tokio::spawn(ChannelTask::new(channel, context).run().instrument(span));
