@@ -127,7 +127,12 @@ impl ChannelTask {
                     ..
                 } => {
                     self.pty = true;
-                    self.terminal.term = term.chars().take(64).collect();
+                    // Client-chosen text that reaches a log line: no control characters, bounded.
+                    self.terminal.term = term
+                        .chars()
+                        .filter(|c| c.is_ascii_graphic())
+                        .take(64)
+                        .collect();
                     self.terminal.cols = col_width;
                     self.terminal.rows = row_height;
                     continue;
@@ -137,7 +142,13 @@ impl ChannelTask {
                     variable_value,
                     ..
                 } if variable_name == "COLORTERM" => {
-                    self.terminal.colorterm = Some(variable_value.chars().take(32).collect());
+                    self.terminal.colorterm = Some(
+                        variable_value
+                            .chars()
+                            .filter(|c| c.is_ascii_graphic())
+                            .take(32)
+                            .collect(),
+                    );
                     continue;
                 }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,

@@ -312,3 +312,24 @@ fn the_link_is_orange_bold_and_on_one_unwrapped_line_when_it_fits() {
     assert_eq!(row, expected.as_str());
     assert_eq!(buffer[(x, y)].fg, s.styles.accent);
 }
+
+#[test]
+fn a_one_mebibyte_paste_lands_whole_and_renders() {
+    let mut s = state(Depth::TrueColor, 120, 40);
+    let line = format!("{}\n", "x".repeat(63));
+    let text = line.repeat(16 * 1024);
+    let started = std::time::Instant::now();
+    update(&mut s, Action::Paste(text.clone()));
+    let pasted = started.elapsed();
+    let screen = text_of(&s);
+    eprintln!(
+        "1 MiB paste: update {pasted:?}, total {:?}",
+        started.elapsed()
+    );
+    assert!(screen.contains("1.0 MiB / 256.0 MiB"), "{screen}");
+    ctrl(&mut s, 's');
+    let super::state::Screen::Compose(c) = &s.screen else {
+        panic!("still composing while arming");
+    };
+    assert_eq!(c.size, text.len() as u64);
+}
