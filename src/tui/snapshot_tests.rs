@@ -225,6 +225,15 @@ fn armed_after_copy() {
 }
 
 #[test]
+fn armed_with_the_qr_code() {
+    both_sizes("armed_qr", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        key(&mut s, KeyCode::Char('r'));
+        s
+    });
+}
+
+#[test]
 fn armed_then_opened() {
     both_sizes("armed_opened", |c, r| {
         let mut s = armed(Depth::TrueColor, c, r);

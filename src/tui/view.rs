@@ -146,6 +146,7 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
         ],
         Screen::Armed(_) => &[
             ("C", "COPY"),
+            ("R", "QR"),
             ("N", "NEW"),
             ("L", "MY SHARES"),
             ("?", "HELP"),
@@ -412,8 +413,64 @@ fn armed(
             Style::new().fg(styles.muted),
         ));
     }
+    let qr = if a.show_qr && live {
+        qr_rows(&link)
+    } else {
+        None
+    };
+    let text_rows = lines.len() as u16 + u16::from(!fits) + 1;
+    let qr_fits = qr.as_ref().is_some_and(|rows| {
+        let height = rows.len() as u16;
+        let width = rows.first().map_or(0, |r| r.chars().count()) as u16;
+        text_rows + height <= area.height && width <= area.width
+    });
+    if a.show_qr && live && !qr_fits {
+        lines.push(Line::styled(
+            "ENLARGE THE TERMINAL TO SHOW THE QR CODE",
+            Style::new().fg(styles.warning),
+        ));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    if let Some(rows) = qr.filter(|_| qr_fits) {
+        let height = rows.len() as u16;
+        let rect = Rect::new(area.x, area.bottom() - height, area.width, height);
+        // Light modules drawn in the text colour: dark-on-light, as scanners expect.
+        let qr_lines: Vec<Line> = rows
+            .into_iter()
+            .map(|row| Line::styled(row, Style::new().fg(styles.text).bg(styles.background)))
+            .collect();
+        frame.render_widget(Paragraph::new(qr_lines), rect);
+    }
     (fits && link_row < area.bottom()).then_some((area.x, link_row))
+}
+
+/// The link as a QR code in half-block cells (two module rows per text row), with a 2-module
+/// quiet zone. `None` if the link cannot be encoded (it always can at our lengths).
+fn qr_rows(link: &str) -> Option<Vec<String>> {
+    let code = qrcode::QrCode::with_error_correction_level(link, qrcode::EcLevel::L).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let quiet = 2;
+    let size = width + 2 * quiet;
+    let light = |x: usize, y: usize| {
+        if x < quiet || y < quiet || x >= width + quiet || y >= width + quiet {
+            return true;
+        }
+        colors[(y - quiet) * width + (x - quiet)] == qrcode::Color::Light
+    };
+    let mut rows = Vec::with_capacity(size.div_ceil(2));
+    for y in (0..size).step_by(2) {
+        let row: String = (0..size)
+            .map(|x| match (light(x, y), y + 1 >= size || light(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            })
+            .collect();
+        rows.push(row);
+    }
+    Some(rows)
 }
 
 fn state_text(state: &State, status: &crate::share::ShareStatus) -> String {
@@ -549,6 +606,7 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
         ("PASTE", "goes into the focused field (bracketed paste)"),
         ("C", "copy the link (OSC 52) on the armed screen"),
         ("N", "new share · L my shares"),
+        ("R", "show / hide the link as a QR code"),
         ("CTRL-L", "my shares (a half-typed secret is discarded)"),
         ("X / Y", "revoke the selected share, confirmed"),
         ("ESC", "back"),
