@@ -573,12 +573,17 @@ fn a_password_is_read_from_the_first_line_of_stdin_never_the_command_line() {
 }
 
 #[test]
-fn a_terminal_session_gets_the_usage_text_and_exit_zero() {
+fn a_dumb_terminal_session_gets_the_usage_text_and_exit_zero() {
     let server = server();
     let client = Client::new(&server);
     let mut cmd = Command::new("ssh");
-    cmd.args(client.options())
-        .args(["-tt", "-p", &client.port.to_string(), "127.0.0.1"]);
+    // TERM=dumb: any other terminal gets the full-screen interface (tests/tui.rs).
+    cmd.env("TERM", "dumb").args(client.options()).args([
+        "-tt",
+        "-p",
+        &client.port.to_string(),
+        "127.0.0.1",
+    ]);
     let out = run(&mut cmd, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let expected = onetimeshare::ssh::output::USAGE_ON_TERMINAL.replace('\n', "\r\n");

@@ -26,6 +26,30 @@ use crate::config::format_size;
 use crate::crypto::{Kind, Password};
 use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
 
+/// Interactive screens one SSH connection may hold open at once (multiplexed channels).
+const MAX_TUI_PER_CONNECTION: usize = 2;
+
+/// One open interactive screen on a connection; given back on drop, however the screen ended.
+struct TuiSlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl TuiSlot {
+    fn take(count: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Option<TuiSlot> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_TUI_PER_CONNECTION).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| TuiSlot(count.clone()))
+    }
+}
+
+impl Drop for TuiSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// Longest password line accepted by `--password-stdin`.
 const MAX_PASSWORD_LINE: usize = 1024;
 
@@ -38,6 +62,9 @@ pub(crate) struct Context {
     pub peer: IpAddr,
     /// The key is over its session cap: every request is answered with this and exit 1.
     pub refusal: Option<LimitError>,
+    /// Interactive screens open on this connection; with the per-IP and per-key connection caps
+    /// this bounds concurrent TUI sessions per address and per key.
+    pub tui_sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Context {
@@ -71,6 +98,8 @@ pub(crate) struct ChannelTask {
     channel: Channel<Msg>,
     cx: Context,
     pty: bool,
+    /// TERM and size from pty-req, COLORTERM if the client forwarded it: the TUI's terminal.
+    terminal: crate::tui::TerminalRequest,
 }
 
 impl ChannelTask {
@@ -79,14 +108,47 @@ impl ChannelTask {
             channel,
             cx,
             pty: false,
+            terminal: crate::tui::TerminalRequest {
+                term: String::new(),
+                colorterm: None,
+                cols: 80,
+                rows: 24,
+            },
         }
     }
 
     pub async fn run(mut self) {
         while let Some(msg) = self.channel.wait().await {
             let code = match msg {
-                ChannelMsg::RequestPty { .. } => {
+                ChannelMsg::RequestPty {
+                    term,
+                    col_width,
+                    row_height,
+                    ..
+                } => {
                     self.pty = true;
+                    // Client-chosen text that reaches a log line: no control characters, bounded.
+                    self.terminal.term = term
+                        .chars()
+                        .filter(|c| c.is_ascii_graphic())
+                        .take(64)
+                        .collect();
+                    self.terminal.cols = col_width;
+                    self.terminal.rows = row_height;
+                    continue;
+                }
+                ChannelMsg::SetEnv {
+                    variable_name,
+                    variable_value,
+                    ..
+                } if variable_name == "COLORTERM" => {
+                    self.terminal.colorterm = Some(
+                        variable_value
+                            .chars()
+                            .filter(|c| c.is_ascii_graphic())
+                            .take(32)
+                            .collect(),
+                    );
                     continue;
                 }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,
@@ -126,10 +188,34 @@ impl ChannelTask {
         }
     }
 
-    /// pty + shell. The full-screen interface plugs in here; until then a short usage text.
+    /// pty + shell: the full-screen interface, or the usage text for a `dumb` terminal.
     async fn interactive(&mut self) -> u32 {
-        self.stdout(output::USAGE_ON_TERMINAL).await;
-        0
+        if self.terminal.depth() == crate::tui::colors::Depth::Plain {
+            self.stdout(output::USAGE_ON_TERMINAL).await;
+            return 0;
+        }
+        let Some(_tui_slot) = TuiSlot::take(&self.cx.tui_sessions) else {
+            self.stderr(&format!(
+                "at most {MAX_TUI_PER_CONNECTION} interactive screens per connection\n"
+            ))
+            .await;
+            return 1;
+        };
+        let limits = self.cx.limits.clone();
+        let peer = self.cx.peer;
+        let key = self.cx.identity.owner().map(|o| o.as_str().to_owned());
+        let cx = crate::tui::TuiContext {
+            shares: self.cx.shares.clone(),
+            owner: self.cx.identity.owner().cloned(),
+            allow_upload: Box::new(move || {
+                limits
+                    .upload(peer, key.as_deref())
+                    .map_err(|e| e.to_string())
+            }),
+            idle_timeout: crate::tui::session::IDLE_TIMEOUT,
+            theme: crate::theme::Theme::industrial_urgency(),
+        };
+        crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await
     }
 
     async fn exec(&mut self, raw: &[u8]) -> u32 {
@@ -542,5 +628,23 @@ pub(crate) fn log_failure(err: &ShareError) {
         | ShareError::StoreUnavailable
         | ShareError::StorageFull => warn!(error = %err, "upload failed"),
         other => info!(reason = %other, "upload refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_holds_at_most_two_interactive_screens_and_gets_slots_back() {
+        let count = std::sync::Arc::default();
+        let first = TuiSlot::take(&count).unwrap();
+        let second = TuiSlot::take(&count).unwrap();
+        assert!(TuiSlot::take(&count).is_none());
+        drop(first);
+        let third = TuiSlot::take(&count);
+        assert!(third.is_some());
+        drop((second, third));
+        assert_eq!(count.load(std::sync::atomic::Ordering::Acquire), 0);
     }
 }

@@ -50,6 +50,8 @@ pub struct Connection {
     channels: Arc<tokio::sync::Semaphore>,
     /// Fired once authentication succeeds, so the accept loop can stop its auth deadline.
     authenticated: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Interactive screens open on this connection (channels can be multiplexed).
+    tui_sessions: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Session channels one connection may have open at once (OpenSSH multiplexing uses a few).
@@ -71,6 +73,7 @@ impl Connection {
             _slot: slot,
             channels: Arc::new(tokio::sync::Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
             authenticated: Some(authenticated),
+            tui_sessions: Arc::default(),
         }
     }
 
@@ -167,6 +170,7 @@ impl russh::server::Handler for Connection {
             identity,
             peer: self.peer.ip(),
             refusal: self.refusal.clone(),
+            tui_sessions: self.tui_sessions.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
         tokio::spawn(

@@ -415,6 +415,7 @@ mod tests {
             identity: Identity::Key(Owner::new("SHA256:test")),
             peer: std::net::Ipv4Addr::LOCALHOST.into(),
             refusal: None,
+            tui_sessions: Default::default(),
         })
     }
 

@@ -1,7 +1,20 @@
 //! The interactive terminal UI served over SSH (`ssh share.host` with a pty).
 //!
-//! Built as state / pure update / pure view with async work reported back as messages; this
-//! module grows screen by screen. What is here now: [`input`], the byte-level input parser that
-//! every screen sits on.
+//! State ([`state`]), a pure update ([`update`]) and a pure view ([`view`]) are kept apart; async
+//! work (arm, watch, list, revoke) runs as effects in [`session`] and reports back as actions.
+//! Bytes in go through [`input`]; bytes out through [`backend`], which renders for the client's
+//! terminal at the colour depth [`colors`] picked from what it advertised. Nothing here touches
+//! the server's own terminal.
 
+pub mod backend;
+pub mod colors;
 pub mod input;
+pub mod session;
+pub mod state;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod snapshot_tests;
+
+pub use session::{TerminalRequest, TuiContext, run};

@@ -1,0 +1,501 @@
+//! One TUI session: one task per pty+shell channel, from the first frame to the restored terminal.
+//!
+//! The task reads the channel (keys, pastes, window-change), turns bytes into actions with the
+//! [`InputParser`], runs the pure [`update`], and starts the effects it asks for as separate tasks
+//! that report back as actions — so a slow store never freezes the screen, and nothing is shared
+//! between sessions except the [`Shares`] facade.
+//!
+//! Output goes through ONE bounded queue drained by one writer task, so bytes keep their order:
+//! frames, then the restore sequence (leave alt screen, show cursor, bracketed paste off); only
+//! after that queue is drained does the caller send exit-status, EOF and close. A frame that does
+//! not fit in the queue (a slow client) is dropped and the next frame is a full redraw. The
+//! restore is sent on every exit path that still has a channel: `q`, Ctrl-C, Ctrl-D, idle timeout,
+//! EOF; when the client vanished there is no terminal left to restore.
+
+use std::time::{Duration, Instant};
+
+use ratatui::layout::Size;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use russh::server::Msg;
+use russh::{Channel, ChannelMsg};
+use tokio::io::AsyncWriteExt as _;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use zeroize::Zeroizing;
+
+use super::backend::{ENTER, LEAVE, SshBackend, bounded_size};
+use super::colors::{Depth, Styles};
+use super::input::{ESC_TIMEOUT, Input, InputParser};
+use super::state::State;
+use super::update::{Action, ArmedOk, Effect, update};
+use super::view;
+use crate::config::format_size;
+use crate::crypto::{Kind, Password};
+use crate::share::{Owner, ShareError, ShareName, Shares, UploadSpec, now_millis};
+use crate::theme::Theme;
+
+/// Frames (and other output) waiting for the client; beyond this, frames are dropped.
+const OUTPUT_QUEUE: usize = 4;
+/// How long the restore sequence may wait for a slow client before the channel is closed anyway.
+const RESTORE_WAIT: Duration = Duration::from_secs(2);
+/// A session with no input for this long is closed (after a visible warning).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Warning shown this long before the idle timeout closes the session.
+const IDLE_WARNING: Duration = Duration::from_secs(60);
+
+/// What the client asked for in pty-req (and env).
+#[derive(Clone, Debug)]
+pub struct TerminalRequest {
+    pub term: String,
+    pub colorterm: Option<String>,
+    pub cols: u32,
+    pub rows: u32,
+}
+
+impl TerminalRequest {
+    pub fn depth(&self) -> Depth {
+        Depth::detect(&self.term, self.colorterm.as_deref())
+    }
+}
+
+/// Upload rate check, supplied by the SSH layer (which owns the limits).
+pub type AllowUpload = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+pub struct TuiContext {
+    pub shares: Shares,
+    pub owner: Option<Owner>,
+    pub allow_upload: AllowUpload,
+    pub idle_timeout: Duration,
+    pub theme: &'static Theme,
+}
+
+/// Short fingerprint for the header: `SHA256:abcdefgh…`.
+fn short_owner(owner: Option<&Owner>) -> String {
+    match owner {
+        Some(owner) => {
+            let text = owner.as_str();
+            let short: String = text.chars().take(15).collect();
+            if short.len() < text.len() {
+                format!("{short}…")
+            } else {
+                short
+            }
+        }
+        None => "NO KEY".into(),
+    }
+}
+
+/// Runs the interface on `channel` until the user leaves; returns the exit status.
+pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiContext) -> u32 {
+    let depth = request.depth();
+    let styles = Styles::new(&cx.theme.colors, depth);
+    let policy = cx.shares.policy().clone();
+    let mut state = State::new(
+        styles,
+        short_owner(cx.owner.as_ref()),
+        cx.owner.is_some(),
+        policy.max_size,
+        policy.default_ttl,
+        policy.max_ttl,
+    );
+    let size = bounded_size(request.cols, request.rows);
+    update(
+        &mut state,
+        Action::Resize {
+            cols: size.width,
+            rows: size.height,
+        },
+    );
+    update(&mut state, Action::Tick(now_millis()));
+    info!(term = %request.term, depth = depth.name(), cols = size.width, rows = size.height, "tui session started");
+
+    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(OUTPUT_QUEUE);
+    let writer = tokio::spawn(write_loop(channel.make_writer(), out_rx));
+    let (action_tx, mut action_rx) = mpsc::channel::<Action>(32);
+    let paste_limit = usize::try_from(policy.max_size).unwrap_or(usize::MAX);
+    let mut parser = InputParser::new(paste_limit);
+    let mut screen = Screen::new(size);
+    let mut inputs = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_activity = Instant::now();
+    let mut in_flight = InFlight::default();
+
+    let mut client_gone = out_tx.send(ENTER.to_vec()).await.is_err();
+    if !client_gone {
+        screen.draw(&state, &out_tx);
+    }
+    let reason = loop {
+        if client_gone {
+            break "client gone";
+        }
+        let waiting = parser.is_waiting();
+        tokio::select! {
+            msg = channel.wait() => match msg {
+                Some(ChannelMsg::Data { data }) => {
+                    last_activity = Instant::now();
+                    parser.feed(&data, &mut inputs);
+                }
+                Some(ChannelMsg::WindowChange { col_width, row_height, .. }) => {
+                    let size = bounded_size(col_width, row_height);
+                    screen.resize(size);
+                    update(&mut state, Action::Resize { cols: size.width, rows: size.height });
+                }
+                Some(ChannelMsg::Eof) => break "eof",
+                Some(ChannelMsg::Close) | None => {
+                    client_gone = true;
+                    break "client gone";
+                }
+                Some(_) => continue,
+            },
+            () = tokio::time::sleep(ESC_TIMEOUT), if waiting => parser.on_timeout(&mut inputs),
+            Some(action) = action_rx.recv() => {
+                in_flight.done(&action);
+                run_effects(update(&mut state, action), &cx, &action_tx, &out_tx, &mut in_flight);
+            }
+            _ = tick.tick() => {
+                let idle = last_activity.elapsed();
+                if idle >= cx.idle_timeout {
+                    break "idle timeout";
+                }
+                if idle + IDLE_WARNING >= cx.idle_timeout {
+                    let secs_left = (cx.idle_timeout - idle).as_secs();
+                    update(&mut state, Action::IdleWarning { secs_left });
+                }
+                let effects = update(&mut state, Action::Tick(now_millis()));
+                run_effects(effects, &cx, &action_tx, &out_tx, &mut in_flight);
+            }
+        }
+        for input in inputs.drain(..) {
+            let action = match input {
+                Input::Key(key) => Action::Key(key),
+                Input::Paste(text) => Action::Paste(text),
+                Input::PasteTooLarge { bytes } => Action::PasteTooLarge { bytes },
+            };
+            let effects = update(&mut state, action);
+            run_effects(effects, &cx, &action_tx, &out_tx, &mut in_flight);
+        }
+        if state.quit {
+            break "quit";
+        }
+        screen.draw(&state, &out_tx);
+    };
+    debug!(reason, "tui session ending");
+    if !client_gone {
+        let restore = tokio::time::timeout(RESTORE_WAIT, out_tx.send(LEAVE.to_vec())).await;
+        if !matches!(restore, Ok(Ok(()))) {
+            warn!("could not restore the client's terminal in time");
+        }
+    }
+    drop(out_tx);
+    if tokio::time::timeout(RESTORE_WAIT, writer).await.is_err() {
+        debug!("client did not drain its output; closing anyway");
+    }
+    info!(reason, "tui session ended");
+    0
+}
+
+/// The ratatui terminal plus the one rule about dropped frames.
+struct Screen {
+    terminal: Option<Terminal<SshBackend>>,
+    full_redraw: bool,
+}
+
+impl Screen {
+    fn new(size: Size) -> Self {
+        let terminal = Terminal::with_options(
+            SshBackend::new(size),
+            TerminalOptions {
+                viewport: Viewport::Fullscreen,
+            },
+        )
+        .ok();
+        Self {
+            terminal,
+            full_redraw: false,
+        }
+    }
+
+    fn resize(&mut self, size: Size) {
+        if let Some(t) = &mut self.terminal {
+            t.backend_mut().set_size(size);
+        }
+    }
+
+    fn draw(&mut self, state: &State, out: &mpsc::Sender<Vec<u8>>) {
+        let Some(terminal) = &mut self.terminal else {
+            return;
+        };
+        if self.full_redraw {
+            let _ = terminal.clear();
+        }
+        let mut drawn = view::Drawn::default();
+        if terminal
+            .draw(|frame| drawn = view::render(state, frame))
+            .is_err()
+        {
+            return;
+        }
+        if let (Some((x, y)), super::state::Screen::Armed(armed)) = (drawn.link_at, &state.screen) {
+            let link = armed.link.expose();
+            let overlay = super::backend::hyperlink_overlay(
+                x,
+                y,
+                &link,
+                state.styles.accent,
+                state.styles.background,
+            );
+            terminal.backend_mut().push_raw(&overlay);
+        }
+        let bytes = terminal.backend_mut().take();
+        if bytes.is_empty() {
+            return;
+        }
+        match out.try_send(bytes) {
+            Ok(()) => self.full_redraw = false,
+            Err(_) => {
+                // The client is not keeping up: skip this frame, repaint everything next time.
+                self.full_redraw = true;
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    mut writer: impl tokio::io::AsyncWrite + Unpin,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+) {
+    while let Some(bytes) = rx.recv().await {
+        if writer.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// At most one watch and one list request at a time per session.
+#[derive(Default)]
+struct InFlight {
+    watch: bool,
+    list: bool,
+}
+
+impl InFlight {
+    fn done(&mut self, action: &Action) {
+        match action {
+            Action::Watched(_) => self.watch = false,
+            Action::Listed(_) => self.list = false,
+            _ => {}
+        }
+    }
+}
+
+fn run_effects(
+    effects: Vec<Effect>,
+    cx: &TuiContext,
+    actions: &mpsc::Sender<Action>,
+    out: &mpsc::Sender<Vec<u8>>,
+    in_flight: &mut InFlight,
+) {
+    for effect in effects {
+        let shares = cx.shares.clone();
+        let tx = actions.clone();
+        match effect {
+            Effect::Arm {
+                text,
+                ttl,
+                password,
+                label,
+            } => {
+                if let Err(message) = (cx.allow_upload)() {
+                    let _ = tx.try_send(Action::Armed(Err(message)));
+                    continue;
+                }
+                let owner = cx.owner.clone();
+                tokio::spawn(async move {
+                    let result = arm(shares, owner, text, ttl, password, label).await;
+                    let _ = tx.send(Action::Armed(result)).await;
+                });
+            }
+            Effect::Watch(id) => {
+                if in_flight.watch {
+                    continue;
+                }
+                in_flight.watch = true;
+                tokio::spawn(async move {
+                    let status = match shares.peek(&id).await {
+                        Ok(status) => status.map(|s| s.state),
+                        Err(err) => {
+                            debug!(error = %err, "watch failed; will retry");
+                            Some(crate::share::StatusState::Armed)
+                        }
+                    };
+                    let _ = tx.send(Action::Watched(status)).await;
+                });
+            }
+            Effect::List => {
+                let Some(owner) = cx.owner.clone() else {
+                    continue;
+                };
+                if in_flight.list {
+                    continue;
+                }
+                in_flight.list = true;
+                tokio::spawn(async move {
+                    let result = shares.list(&owner).await.map_err(|e| describe(&e));
+                    let _ = tx.send(Action::Listed(result)).await;
+                });
+            }
+            Effect::Revoke(handle) => {
+                let Some(owner) = cx.owner.clone() else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let result = shares
+                        .revoke(&owner, handle.as_str())
+                        .await
+                        .map(|s| s.handle)
+                        .map_err(|e| describe(&e).to_uppercase());
+                    let _ = tx.send(Action::Revoked(result)).await;
+                });
+            }
+            Effect::Copy(link) => {
+                let osc = osc52(&link);
+                // Best effort, like the note on screen says: a full queue skips the copy.
+                let _ = out.try_send(osc.as_bytes().to_vec());
+            }
+        }
+    }
+}
+
+/// `ESC ] 52 ; c ; base64 BEL`: the client's terminal puts the text on its clipboard (if allowed).
+fn osc52(text: &str) -> Zeroizing<String> {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    Zeroizing::new(format!("\x1b]52;c;{encoded}\x07"))
+}
+
+async fn arm(
+    shares: Shares,
+    owner: Option<Owner>,
+    text: Zeroizing<String>,
+    ttl: Duration,
+    password: Option<Zeroizing<String>>,
+    label: Option<String>,
+) -> Result<Box<ArmedOk>, String> {
+    let name = match label {
+        Some(label) => Some(ShareName::sanitize(label.as_bytes()).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let spec = UploadSpec {
+        kind: Kind::Text,
+        name,
+        content_type: None,
+        owner,
+        ttl: Some(ttl),
+        password: password.map(|p| Password::new(p.as_str())),
+    };
+    let result = async {
+        let mut upload = shares.begin(spec).await?;
+        upload.write(text.as_bytes()).await?;
+        upload.finish().await
+    }
+    .await;
+    match result {
+        Ok(armed) => {
+            info!(share = %armed.handle, "share armed from the tui");
+            Ok(Box::new(ArmedOk {
+                link: armed.link,
+                handle: armed.handle,
+                size: armed.size,
+                expires_at: armed.expires_at,
+            }))
+        }
+        Err(err) => {
+            match &err {
+                ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
+                    warn!(error = %err, "tui upload failed");
+                }
+                other => info!(reason = %other, "tui upload refused"),
+            }
+            Err(describe(&err))
+        }
+    }
+}
+
+/// What the user is told about a failed share operation (no internals).
+fn describe(err: &ShareError) -> String {
+    match err {
+        ShareError::TooLarge { limit } => {
+            format!("too large: the limit is {}", format_size(*limit))
+        }
+        ShareError::Empty => "nothing to share".into(),
+        ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
+            "the server could not store the share; try again".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::Action;
+
+    fn state() -> State {
+        let styles = Styles::new(&Theme::industrial_urgency().colors, Depth::Ansi256);
+        let mut s = State::new(
+            styles,
+            "SHA256:x".into(),
+            true,
+            1024,
+            Duration::from_secs(3600),
+            Duration::from_secs(86_400),
+        );
+        update(&mut s, Action::Resize { cols: 80, rows: 24 });
+        s
+    }
+
+    #[test]
+    fn a_dropped_frame_makes_the_next_one_a_full_redraw() {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1);
+        let mut screen = Screen::new(Size::new(80, 24));
+        let mut s = state();
+        screen.draw(&s, &tx); // fills the queue
+        let first = rx.try_recv().unwrap();
+        assert!(String::from_utf8_lossy(&first).contains("ONETIMESHARE"));
+
+        tx.try_send(b"occupied".to_vec()).unwrap();
+        update(&mut s, Action::Paste("abc".into()));
+        screen.draw(&s, &tx); // the client is slow: this frame is dropped
+        assert!(screen.full_redraw);
+        assert_eq!(rx.try_recv().unwrap(), b"occupied");
+
+        update(&mut s, Action::Paste("d".into()));
+        screen.draw(&s, &tx);
+        let next = String::from_utf8(rx.try_recv().unwrap()).unwrap();
+        assert!(next.contains("\x1b[2J"), "cleared first");
+        assert!(
+            next.contains("ONETIMESHARE"),
+            "unchanged cells are redrawn too"
+        );
+        assert!(next.contains("abcd"));
+        assert!(!screen.full_redraw);
+
+        update(&mut s, Action::Paste("e".into()));
+        screen.draw(&s, &tx);
+        let diff = String::from_utf8(rx.try_recv().unwrap()).unwrap();
+        assert!(!diff.contains("ONETIMESHARE"), "back to diffs: {diff:?}");
+    }
+
+    #[test]
+    fn osc52_carries_the_text_base64_encoded() {
+        assert_eq!(osc52("hi").as_str(), "\x1b]52;c;aGk=\x07");
+    }
+
+    #[test]
+    fn the_header_shows_a_short_fingerprint() {
+        let owner = Owner::new("SHA256:abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(short_owner(Some(&owner)), "SHA256:abcdefgh…");
+        assert_eq!(short_owner(None), "NO KEY");
+    }
+}

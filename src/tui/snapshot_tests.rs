@@ -1,0 +1,344 @@
+//! Snapshot tests of every screen, rendered by the pure view into ratatui's `TestBackend` at
+//! 80×24 and 120×40, plus the too-small screen and the armed screen at each colour depth (those
+//! snapshots include every cell's colours, so a depth mapping change shows up as a diff).
+//!
+//! Snapshots live in `src/tui/snapshots/*.snap`. A missing one is written and the test fails so
+//! it gets reviewed; `UPDATE_SNAPSHOTS=1 cargo test --lib tui::snapshot` rewrites them all. (A
+//! 30-line helper rather than `insta`: it keeps the dev tree small and the files plain text.)
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::colors::{Depth, Styles};
+use super::state::State;
+use super::update::{Action, ArmedOk, update};
+use super::view;
+use crate::crypto::{Kind, ShareKey};
+use crate::share::{Link, ShareId, ShareStatus, StatusState};
+use crate::theme::Theme;
+
+/// 2026-11-23 12:00:00 UTC.
+const NOW: u64 = 1_795_435_200_000;
+const ID: &str = "i9CoqD1IGuBxI47q";
+const KEY: &str = "vLla6knuqX2ofkgRD1FOir6fyLkZ8SbU1xxnUGqfPvE";
+
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/tui/snapshots")
+        .join(format!("{name}.snap"));
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    match std::fs::read_to_string(&path) {
+        Ok(expected) if !update => {
+            if expected != actual {
+                panic!(
+                    "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}"
+                );
+            }
+        }
+        result => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+            assert!(
+                update,
+                "new snapshot {name} written to {}: review it and rerun ({:?})",
+                path.display(),
+                result.err()
+            );
+        }
+    }
+}
+
+fn state(depth: Depth, cols: u16, rows: u16) -> State {
+    let styles = Styles::new(&Theme::industrial_urgency().colors, depth);
+    let mut state = State::new(
+        styles,
+        "SHA256:23n8W7fx…".into(),
+        true,
+        256 * 1024 * 1024,
+        Duration::from_secs(3600),
+        Duration::from_secs(7 * 86_400),
+    );
+    update(&mut state, Action::Resize { cols, rows });
+    update(&mut state, Action::Tick(NOW));
+    state
+}
+
+fn key(state: &mut State, code: KeyCode) {
+    update(state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl(state: &mut State, c: char) {
+    update(
+        state,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    );
+}
+
+fn typed(state: &mut State, text: &str) {
+    for ch in text.chars() {
+        key(state, KeyCode::Char(ch));
+    }
+}
+
+fn link() -> Link {
+    Link::new(
+        "https://share.example",
+        ShareId::parse(ID).unwrap(),
+        ShareKey::from_base64(KEY).unwrap(),
+    )
+}
+
+fn armed(depth: Depth, cols: u16, rows: u16) -> State {
+    let mut s = state(depth, cols, rows);
+    update(
+        &mut s,
+        Action::Paste("DATABASE_URL=postgres://u:p@db/app\nAPI_KEY=sk_live_123".into()),
+    );
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Tab);
+    typed(&mut s, "pw");
+    key(&mut s, KeyCode::Tab);
+    typed(&mut s, "pw");
+    key(&mut s, KeyCode::Tab);
+    typed(&mut s, "prod.env");
+    ctrl(&mut s, 's');
+    let link = link();
+    let handle = link.id().handle();
+    update(
+        &mut s,
+        Action::Armed(Ok(Box::new(ArmedOk {
+            link,
+            handle,
+            size: 52,
+            expires_at: NOW + 3_598_000,
+        }))),
+    );
+    update(&mut s, Action::Watched(Some(StatusState::Armed)));
+    s
+}
+
+fn list_items() -> Vec<ShareStatus> {
+    let status = |n: u64, state: StatusState, password: bool| ShareStatus {
+        handle: ShareId::parse(&format!("AAAAAAAAAAAAAAA{n}"))
+            .map(|id| id.handle())
+            .unwrap_or_else(|| ShareId::parse(ID).unwrap().handle()),
+        kind: if n == 2 { Kind::File } else { Kind::Text },
+        stored_size: 1000 * n,
+        created_at: NOW - 60_000 * n,
+        expires_at: NOW + 3_600_000 * n,
+        password,
+        max_attempts: 5,
+        attempts: u32::from(password),
+        state,
+    };
+    vec![
+        status(1, StatusState::Armed, true),
+        status(2, StatusState::Opened { at: NOW - 30_000 }, false),
+        status(3, StatusState::Revoked { at: NOW - 10_000 }, false),
+        status(4, StatusState::Locked, true),
+    ]
+}
+
+fn shares(cols: u16, rows: u16) -> State {
+    let mut s = state(Depth::TrueColor, cols, rows);
+    ctrl(&mut s, 'l');
+    update(&mut s, Action::Listed(Ok(list_items())));
+    s
+}
+
+fn text_of(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(state.cols, state.rows)).unwrap();
+    terminal
+        .draw(|frame| {
+            view::render(state, frame);
+        })
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        for x in 0..buffer.area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn styled_of(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(state.cols, state.rows)).unwrap();
+    terminal
+        .draw(|frame| {
+            view::render(state, frame);
+        })
+        .unwrap();
+    format!("{:?}", terminal.backend().buffer())
+}
+
+fn both_sizes(name: &str, make: impl Fn(u16, u16) -> State) {
+    for (cols, rows) in [(80, 24), (120, 40)] {
+        assert_snapshot(
+            &format!("{name}_{cols}x{rows}"),
+            &text_of(&make(cols, rows)),
+        );
+    }
+}
+
+#[test]
+fn compose_empty() {
+    both_sizes("compose_empty", |c, r| state(Depth::TrueColor, c, r));
+}
+
+#[test]
+fn compose_filled_with_a_password_and_an_error() {
+    both_sizes("compose_filled", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        update(&mut s, Action::Paste("line one\nline two".into()));
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Right);
+        key(&mut s, KeyCode::Tab);
+        typed(&mut s, "secret");
+        key(&mut s, KeyCode::Tab);
+        typed(&mut s, "secreT");
+        ctrl(&mut s, 's');
+        s
+    });
+}
+
+#[test]
+fn armed_counting_down() {
+    both_sizes("armed", |c, r| armed(Depth::TrueColor, c, r));
+}
+
+#[test]
+fn armed_after_copy() {
+    both_sizes("armed_copied", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        key(&mut s, KeyCode::Char('c'));
+        s
+    });
+}
+
+#[test]
+fn armed_with_the_qr_code() {
+    both_sizes("armed_qr", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        key(&mut s, KeyCode::Char('r'));
+        s
+    });
+}
+
+#[test]
+fn armed_then_opened() {
+    both_sizes("armed_opened", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        update(
+            &mut s,
+            Action::Watched(Some(StatusState::Opened { at: NOW + 4_000 })),
+        );
+        s
+    });
+}
+
+#[test]
+fn my_shares_list_and_revoke_confirmation() {
+    both_sizes("shares", shares);
+    both_sizes("shares_confirm", |c, r| {
+        let mut s = shares(c, r);
+        key(&mut s, KeyCode::Char('x'));
+        s
+    });
+    both_sizes("shares_detail", |c, r| {
+        let mut s = shares(c, r);
+        key(&mut s, KeyCode::Down);
+        key(&mut s, KeyCode::Down);
+        key(&mut s, KeyCode::Down);
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+}
+
+#[test]
+fn help_overlay() {
+    both_sizes("help", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        key(&mut s, KeyCode::Char('?'));
+        s
+    });
+}
+
+#[test]
+fn idle_warning() {
+    both_sizes("idle_warning", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        update(&mut s, Action::IdleWarning { secs_left: 42 });
+        s
+    });
+}
+
+#[test]
+fn too_small() {
+    assert_snapshot(
+        "too_small_59x16",
+        &text_of(&state(Depth::TrueColor, 59, 16)),
+    );
+    assert_snapshot(
+        "too_small_40x10",
+        &text_of(&state(Depth::TrueColor, 40, 10)),
+    );
+    assert_snapshot("too_small_1x1", &text_of(&state(Depth::TrueColor, 1, 1)));
+}
+
+#[test]
+fn armed_at_each_colour_depth() {
+    for depth in [Depth::TrueColor, Depth::Ansi256, Depth::Ansi16] {
+        assert_snapshot(
+            &format!("armed_colours_{}", depth.name()),
+            &styled_of(&armed(depth, 80, 24)),
+        );
+    }
+}
+
+#[test]
+fn the_link_is_orange_bold_and_on_one_unwrapped_line_when_it_fits() {
+    let s = armed(Depth::TrueColor, 100, 30);
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut drawn = view::Drawn::default();
+    terminal
+        .draw(|frame| drawn = view::render(&s, frame))
+        .unwrap();
+    let (x, y) = drawn.link_at.expect("the link fits at 100 columns");
+    let buffer = terminal.backend().buffer();
+    let expected = link().expose();
+    let row: String = (x..x + expected.len() as u16)
+        .map(|col| buffer[(col, y)].symbol().to_owned())
+        .collect();
+    assert_eq!(row, expected.as_str());
+    assert_eq!(buffer[(x, y)].fg, s.styles.accent);
+}
+
+#[test]
+fn a_one_mebibyte_paste_lands_whole_and_renders() {
+    let mut s = state(Depth::TrueColor, 120, 40);
+    let line = format!("{}\n", "x".repeat(63));
+    let text = line.repeat(16 * 1024);
+    let started = std::time::Instant::now();
+    update(&mut s, Action::Paste(text.clone()));
+    let pasted = started.elapsed();
+    let screen = text_of(&s);
+    eprintln!(
+        "1 MiB paste: update {pasted:?}, total {:?}",
+        started.elapsed()
+    );
+    assert!(screen.contains("1.0 MiB / 256.0 MiB"), "{screen}");
+    ctrl(&mut s, 's');
+    let super::state::Screen::Compose(c) = &s.screen else {
+        panic!("still composing while arming");
+    };
+    assert_eq!(c.size, text.len() as u64);
+}

@@ -1,0 +1,262 @@
+//! Everything one TUI session shows, as plain data: which screen (an enum, so two screens can
+//! never be half-active at once) plus the few things every screen shares (header, clock, notices).
+//!
+//! Secrets held here — the composed text, the password, the link — live only as long as the
+//! session and never reach a log: [`Link`] has no `Display`, and nothing here derives `Debug`.
+
+use std::time::Duration;
+
+use ratatui_textarea::TextArea;
+use zeroize::Zeroizing;
+
+use ratatui::style::Style;
+
+use super::colors::Styles;
+use crate::config::format_duration;
+use crate::share::{Handle, Link, Millis, ShareStatus, StatusState};
+
+/// Below this the screen says "terminal too small" instead of drawing a broken layout.
+pub const MIN_COLS: u16 = 60;
+pub const MIN_ROWS: u16 = 16;
+
+/// Which compose field has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Text,
+    Expiry,
+    Password,
+    Confirm,
+    Label,
+    Arm,
+}
+
+impl Field {
+    pub const ORDER: [Field; 6] = [
+        Field::Text,
+        Field::Expiry,
+        Field::Password,
+        Field::Confirm,
+        Field::Label,
+        Field::Arm,
+    ];
+}
+
+pub struct Compose {
+    pub text: TextArea<'static>,
+    /// Bytes of the text as it will be uploaded (kept current by update).
+    pub size: u64,
+    pub focus: Field,
+    pub expiry: usize,
+    pub password: Zeroizing<String>,
+    pub confirm: Zeroizing<String>,
+    pub label: String,
+    pub error: Option<String>,
+    /// An arm request is in flight.
+    pub arming: bool,
+}
+
+impl Compose {
+    /// The text area draws its own cursor: orange while it has the keyboard, invisible otherwise.
+    pub fn restyle_cursor(&mut self, styles: &Styles) {
+        let style = if self.focus == Field::Text {
+            Style::new().fg(styles.background).bg(styles.accent)
+        } else {
+            Style::new()
+        };
+        self.text.set_cursor_style(style);
+    }
+}
+
+/// A share this session armed, with what the watcher learned since.
+pub struct ArmedShare {
+    pub link: Link,
+    pub handle: Handle,
+    pub label: Option<String>,
+    pub size: u64,
+    pub expires_at: Millis,
+    pub password: bool,
+    /// `None` until the first watch answer; `Some(None)` = gone (expired).
+    pub status: Option<Option<StatusState>>,
+    pub show_qr: bool,
+    pub copied: bool,
+}
+
+pub struct ShareList {
+    pub items: Vec<ShareStatus>,
+    pub selected: usize,
+    pub loaded: bool,
+    pub error: Option<String>,
+    /// Waiting for y/n on revoking this handle.
+    pub confirm_revoke: Option<Handle>,
+    pub detail: bool,
+    pub notice: Option<String>,
+}
+
+pub enum Screen {
+    Compose(Box<Compose>),
+    Armed(Box<ArmedShare>),
+    Shares(ShareList),
+}
+
+pub struct State {
+    pub styles: Styles,
+    pub screen: Screen,
+    /// Where "back" from My shares goes (an armed share stays watchable).
+    pub parked: Option<Box<ArmedShare>>,
+    pub help: bool,
+    pub now: Millis,
+    pub cols: u16,
+    pub rows: u16,
+    /// Short form of the key fingerprint, or "NO KEY".
+    pub who: String,
+    pub has_owner: bool,
+    pub max_size: u64,
+    pub expiries: Vec<Duration>,
+    pub default_expiry: usize,
+    /// Seconds until the idle timeout closes the session, once the warning is due.
+    pub idle_left: Option<u64>,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(
+        styles: Styles,
+        who: String,
+        has_owner: bool,
+        max_size: u64,
+        default_ttl: Duration,
+        max_ttl: Duration,
+    ) -> State {
+        let mut expiries: Vec<Duration> = [300u64, 3600, 86_400, 7 * 86_400]
+            .into_iter()
+            .map(Duration::from_secs)
+            .filter(|d| *d <= max_ttl)
+            .collect();
+        if !expiries.contains(&default_ttl) {
+            expiries.push(default_ttl);
+            expiries.sort();
+        }
+        let default_expiry = expiries.iter().position(|d| *d == default_ttl).unwrap_or(0);
+        let mut state = State {
+            styles,
+            screen: Screen::Shares(ShareList::empty()),
+            parked: None,
+            help: false,
+            now: 0,
+            cols: 80,
+            rows: 24,
+            who,
+            has_owner,
+            max_size,
+            expiries,
+            default_expiry,
+            idle_left: None,
+            quit: false,
+        };
+        state.screen = Screen::Compose(Box::new(state.fresh_compose()));
+        state
+    }
+
+    pub fn fresh_compose(&self) -> Compose {
+        let mut text = TextArea::default();
+        text.set_placeholder_text("Type or paste the secret here.");
+        let st = &self.styles;
+        text.set_cursor_line_style(Style::new());
+        text.set_style(Style::new().fg(st.text).bg(st.surface));
+        text.set_placeholder_style(Style::new().fg(st.muted));
+        let mut compose = Compose {
+            text,
+            size: 0,
+            focus: Field::Text,
+            expiry: self.default_expiry,
+            password: Zeroizing::new(String::new()),
+            confirm: Zeroizing::new(String::new()),
+            label: String::new(),
+            error: None,
+            arming: false,
+        };
+        compose.restyle_cursor(st);
+        compose
+    }
+
+    pub fn too_small(&self) -> bool {
+        self.cols < MIN_COLS || self.rows < MIN_ROWS
+    }
+
+    pub fn expiry_label(&self, index: usize) -> String {
+        self.expiries
+            .get(index)
+            .map(|d| format_duration(*d).to_uppercase())
+            .unwrap_or_default()
+    }
+}
+
+impl ShareList {
+    pub fn empty() -> ShareList {
+        ShareList {
+            items: Vec::new(),
+            selected: 0,
+            loaded: false,
+            error: None,
+            confirm_revoke: None,
+            detail: false,
+            notice: None,
+        }
+    }
+}
+
+/// `mm:ss` under an hour, `h:mm:ss` under a day, else `Nd hh:mm:ss`.
+pub fn countdown(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
+/// `hh:mm:ss UTC` of a unix-millis instant.
+pub fn clock_utc(at: Millis) -> String {
+    let secs = at / 1000 % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdowns_and_clocks_read_like_a_timer() {
+        assert_eq!(countdown(3_598_000), "59:58");
+        assert_eq!(countdown(3_600_000), "1:00:00");
+        assert_eq!(countdown(90_061_000), "1d 01:01:01");
+        assert_eq!(clock_utc(86_400_000 * 3 + 3_724_000), "01:02:04 UTC");
+    }
+
+    #[test]
+    fn the_configured_default_expiry_is_offered_and_selected() {
+        let styles = Styles::new(
+            &crate::theme::Theme::industrial_urgency().colors,
+            super::super::colors::Depth::TrueColor,
+        );
+        let s = State::new(
+            styles,
+            "x".into(),
+            true,
+            1024,
+            Duration::from_secs(7200),
+            Duration::from_secs(86_400),
+        );
+        let labels: Vec<String> = (0..s.expiries.len()).map(|i| s.expiry_label(i)).collect();
+        assert_eq!(labels, ["5M", "1H", "2H", "1D"]);
+        assert_eq!(s.default_expiry, 2);
+    }
+}

@@ -1,0 +1,399 @@
+//! The interactive TUI end to end: the real OpenSSH client (`ssh -tt`) running inside a real
+//! terminal emulator (a private `tmux` server per test) against the real binary. Tests drive it
+//! with `send-keys` / `paste-buffer` and read it with `capture-pane`, exactly what a user sees;
+//! links read off the screen are claimed through the share core and must return the exact bytes.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use onetimeshare::crypto::Password;
+use onetimeshare::share::{KdfCost, Link, Policy, ShareError, Shares};
+use onetimeshare::store::{self, MetaBackend};
+use support::{RedisServer, ServerOptions, TestServer, require_tool, temp_dir};
+
+// ---------------------------------------------------------------------------------------------
+// Harness: a client key, and one tmux server per test holding one `ssh -tt` window.
+
+fn keygen(path: &Path) {
+    require_tool("ssh-keygen", "openssh-client");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+struct Tui {
+    socket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Tui {
+    /// Opens `ssh -tt` to the server in a 100×30 tmux window, with `key` as the identity.
+    fn open(server: &TestServer, key: &Path, dir: tempfile::TempDir) -> Tui {
+        require_tool("tmux", "tmux");
+        require_tool("ssh", "openssh-client");
+        let socket = format!(
+            "ots-tui-{}-{}",
+            std::process::id(),
+            dir.path().file_name().unwrap().to_string_lossy()
+        );
+        let known_hosts = dir.path().join("known_hosts");
+        let ssh = format!(
+            "env TERM=xterm-256color ssh -tt -F /dev/null -o UserKnownHostsFile={} \
+             -o StrictHostKeyChecking=accept-new -o IdentitiesOnly=yes -o BatchMode=yes \
+             -o LogLevel=ERROR -o ConnectTimeout=10 -i {} -p {} 127.0.0.1; \
+             echo SSH-EXIT=$?; sleep 120",
+            known_hosts.display(),
+            key.display(),
+            server.ssh_addr.port()
+        );
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "100", "-y", "30", "-s", "t", &ssh])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux new-session failed");
+        Tui { socket, _dir: dir }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Types literal text.
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    /// Sends tmux key names (`Tab`, `C-s`, `Enter`, `Escape`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// Pastes `text` the way a terminal does: bracketed, because the TUI asked for it.
+    fn paste(&self, text: &str) {
+        self.tmux(&["set-buffer", "-b", "p", text]);
+        self.tmux(&["paste-buffer", "-p", "-r", "-b", "p", "-t", "t"]);
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+        ]);
+    }
+
+    /// Waits until the screen satisfies `check`; panics with the screen on timeout.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, needle: &str) -> String {
+        self.wait_for(needle, |s| s.contains(needle))
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn client_key() -> (tempfile::TempDir, PathBuf) {
+    let dir = temp_dir();
+    let key = dir.path().join("id_ed25519");
+    keygen(&key);
+    (dir, key)
+}
+
+/// A server on its own data dir, which outlives it (so stores can be opened after it stops).
+fn server_with(args: &[&str], redis_url: Option<String>) -> (TestServer, tempfile::TempDir) {
+    let data = temp_dir();
+    let server = TestServer::start(ServerOptions {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        redis_url,
+        data_dir: Some(data.path().join("data")),
+        ..ServerOptions::default()
+    });
+    (server, data)
+}
+
+/// The link on screen (it fits on one line at 100 columns).
+fn link_on(screen: &str) -> Link {
+    let text = screen
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/s/"))
+        .unwrap_or_else(|| panic!("no link on screen:\n{screen}"));
+    Link::parse(text).unwrap_or_else(|| panic!("unparsable link {text:?}"))
+}
+
+fn test_policy() -> Policy {
+    Policy {
+        kdf_cost: KdfCost {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..Policy::default()
+    }
+}
+
+fn open_shares(data_dir: &Path, backend: MetaBackend) -> (tokio::runtime::Runtime, Shares) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let shares = rt.block_on(async {
+        let (meta, blobs) = store::open(data_dir, &backend).await.expect("open stores");
+        Shares::new(meta, blobs, test_policy())
+    });
+    (rt, shares)
+}
+
+fn claim(
+    shares: &(tokio::runtime::Runtime, Shares),
+    link: &Link,
+    password: Option<&str>,
+) -> Vec<u8> {
+    let (rt, shares) = shares;
+    rt.block_on(async {
+        let password = password.map(Password::new);
+        let claimed = shares
+            .claim(link.id(), link.key(), password.as_ref())
+            .await
+            .expect("claim");
+        claimed.body.read_to_end().await.expect("content")
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn typed_and_pasted_text_with_a_password_arms_and_the_link_on_screen_claims_exactly_it() {
+    let (server, _data) = server_with(&[], None);
+    let (dir, key) = client_key();
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+
+    tui.type_text("typed: ünïcode");
+    tui.keys(&["Enter"]);
+    tui.paste("pasted line 1\npasted\tline 2 $HOME `x`");
+    tui.wait_text("pasted line 1");
+    tui.keys(&["Tab", "Tab"]);
+    tui.type_text("correct horse");
+    tui.keys(&["Tab"]);
+    tui.type_text("correct horse");
+    tui.wait_text("PASSWORD REQUIRED TO OPEN");
+    tui.keys(&["C-s"]);
+    let screen = tui.wait_text("THIS LINK WORKS ONCE · EXPIRES IN");
+    assert!(screen.contains("PASSWORD YES"), "{screen}");
+    let link = link_on(&screen);
+
+    tui.keys(&["C-c"]);
+    let after = tui.wait_text("SSH-EXIT=");
+    assert!(after.contains("SSH-EXIT=0"), "ssh exit status:\n{after}");
+    assert!(
+        !after.contains("ONETIMESHARE"),
+        "the alternate screen was left:\n{after}"
+    );
+
+    let log = server.log();
+    let key_text = link.expose();
+    let key_part = key_text.rsplit('#').next().unwrap();
+    for secret in [key_part, "pasted line", "correct horse", "ünïcode"] {
+        assert!(!log.contains(secret), "the log leaked {secret:?}");
+    }
+    let data_dir = server.data_dir().to_owned();
+    assert!(server.terminate().success());
+    let shares = open_shares(&data_dir, MetaBackend::Embedded);
+    let without = shares
+        .0
+        .block_on(shares.1.claim(link.id(), link.key(), None));
+    assert!(
+        matches!(without, Err(ShareError::PasswordRequired)),
+        "{:?}",
+        without.err()
+    );
+    assert_eq!(
+        claim(&shares, &link, Some("correct horse")),
+        "typed: ünïcode\npasted line 1\npasted\tline 2 $HOME `x`".as_bytes()
+    );
+}
+
+#[test]
+fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
+    let redis = RedisServer::start();
+    let (server, _data) = server_with(&[], Some(redis.url()));
+    let (dir, key) = client_key();
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+    tui.type_text("watch me burn");
+    tui.keys(&["C-s"]);
+    let screen = tui.wait_text("WATCHING");
+    let link = link_on(&screen);
+
+    let shares = open_shares(
+        server.data_dir(),
+        MetaBackend::Redis {
+            url: redis.url(),
+            prefix: "ots:".into(),
+        },
+    );
+    assert_eq!(claim(&shares, &link, None), b"watch me burn");
+    let flipped = tui.wait_text("— DESTROYED");
+    assert!(flipped.contains("OPENED "), "{flipped}");
+    assert!(flipped.contains(" UTC"), "{flipped}");
+    assert!(!flipped.contains("WATCHING"), "{flipped}");
+}
+
+#[test]
+fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
+    let (server, _data) = server_with(&[], None);
+    let (dir, key) = client_key();
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+    tui.type_text("still here");
+
+    tui.resize(70, 20);
+    let screen = tui.wait_for("a 70-column frame", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() == 20
+            && lines[0].contains("ONETIMESHARE")
+            // One column of margin each side: the border's corner sits in column 69.
+            && lines[1].trim_end().chars().count() == 69
+            && lines[1].trim_end().ends_with('┓')
+            && lines[19].contains("CTRL-C QUIT")
+    });
+    assert!(screen.contains("still here"), "{screen}");
+
+    tui.resize(50, 12);
+    tui.wait_text("TERMINAL TOO SMALL");
+    tui.wait_text("50×12 · NEED 60×16");
+
+    tui.resize(100, 30);
+    let screen = tui.wait_for("the compose screen again", |s| {
+        s.contains("still here") && !s.contains("TOO SMALL")
+    });
+    let border = screen.lines().nth(1).unwrap_or("");
+    assert_eq!(border.trim_end().chars().count(), 99, "{screen}");
+}
+
+#[test]
+fn my_shares_lists_the_armed_share_and_revokes_it_after_a_confirmation() {
+    let (server, _data) = server_with(&[], None);
+    let (dir, key) = client_key();
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+    tui.type_text("revoke me");
+    tui.keys(&["C-s"]);
+    let screen = tui.wait_text("WATCHING");
+    let link = link_on(&screen);
+    let handle = link.id().handle().to_string();
+
+    tui.keys(&["l"]);
+    tui.wait_for("the share listed as armed", |s| {
+        s.lines()
+            .any(|l| l.contains(&handle) && l.contains("ARMED"))
+    });
+    tui.keys(&["x"]);
+    tui.wait_text("Y / N");
+    tui.keys(&["y"]);
+    tui.wait_for("the share listed as revoked", |s| {
+        s.lines()
+            .any(|l| l.contains(&handle) && l.contains("REVOKED"))
+    });
+    tui.keys(&["Escape"]);
+    tui.wait_text("REVOKED — THE LINK IS DEAD");
+    tui.keys(&["q"]);
+    assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
+
+    let data_dir = server.data_dir().to_owned();
+    assert!(server.terminate().success());
+    let shares = open_shares(&data_dir, MetaBackend::Embedded);
+    let claim = shares
+        .0
+        .block_on(shares.1.claim(link.id(), link.key(), None));
+    assert!(
+        matches!(claim, Err(ShareError::Revoked { .. })),
+        "{:?}",
+        claim.err()
+    );
+}
+
+#[test]
+fn an_allow_listed_key_gets_the_interface_and_another_key_is_refused() {
+    let (allowed_dir, allowed_key) = client_key();
+    let list = allowed_dir.path().join("authorized_keys");
+    std::fs::copy(allowed_key.with_extension("pub"), &list).unwrap();
+    let (server, _data) = server_with(&["--ssh-authorized-keys", list.to_str().unwrap()], None);
+
+    let tui = Tui::open(&server, &allowed_key, allowed_dir);
+    tui.wait_text("NEW SHARE");
+
+    let (other_dir, other_key) = client_key();
+    let refused = Tui::open(&server, &other_key, other_dir);
+    let screen = refused.wait_text("SSH-EXIT=");
+    assert!(screen.contains("SSH-EXIT=255"), "{screen}");
+    assert!(!screen.contains("ONETIMESHARE"), "{screen}");
+}
+
+#[test]
+fn a_vanished_client_ends_its_session_and_frees_the_keys_slot() {
+    let (server, _data) = server_with(&["--ssh-max-sessions-per-key", "1"], None);
+    let (_key_dir, key) = client_key();
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.type_text("half-typed secret");
+    tui.wait_text("half-typed secret");
+    drop(tui); // kills tmux, and with it ssh: no goodbye, no EOF
+
+    server.wait_for_log("tui session ended", Duration::from_secs(15));
+    assert!(
+        !server.log().contains("half-typed"),
+        "pasted text leaked into the log"
+    );
+
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.keys(&["C-d"]);
+    assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
+}
