@@ -50,6 +50,9 @@ impl Drop for TuiSlot {
     }
 }
 
+/// How long a client may leave our output unread before the channel gives up on it.
+const OUTPUT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Longest password line accepted by `--password-stdin`.
 const MAX_PASSWORD_LINE: usize = 1024;
 
@@ -100,6 +103,8 @@ pub(crate) struct ChannelTask {
     pty: bool,
     /// TERM and size from pty-req, COLORTERM if the client forwarded it: the TUI's terminal.
     terminal: crate::tui::TerminalRequest,
+    /// Set once the client left our output unread for [`OUTPUT_STALL`].
+    output_stalled: std::sync::atomic::AtomicBool,
 }
 
 impl ChannelTask {
@@ -114,6 +119,7 @@ impl ChannelTask {
                 cols: 80,
                 rows: 24,
             },
+            output_stalled: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -569,15 +575,37 @@ impl ChannelTask {
     }
 
     async fn stdout_bytes(&self, bytes: Bytes) {
-        if let Err(err) = self.channel.data_bytes(bytes).await {
-            debug!(error = %err, "client stopped reading stdout");
-        }
+        self.send_output(None, bytes).await;
     }
 
     async fn stderr(&self, text: &str) {
-        let bytes = self.terminal_text(text);
-        if let Err(err) = self.channel.extended_data_bytes(1, bytes).await {
-            debug!(error = %err, "client stopped reading stderr");
+        self.send_output(Some(1), self.terminal_text(text)).await;
+    }
+
+    /// Sends to stdout (`None`) or an extended stream. A client that never opens its window
+    /// would park this task for ever, holding its queued input: after [`OUTPUT_STALL`] the
+    /// output is given up, and so is every later write on this channel.
+    async fn send_output(&self, stream: Option<u32>, bytes: Bytes) {
+        if self
+            .output_stalled
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let send = async {
+            match stream {
+                None => self.channel.data_bytes(bytes).await,
+                Some(ext) => self.channel.extended_data_bytes(ext, bytes).await,
+            }
+        };
+        match tokio::time::timeout(OUTPUT_STALL, send).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => debug!(error = %err, "client stopped reading its output"),
+            Err(_) => {
+                debug!("client read no output for {OUTPUT_STALL:?}; giving up on this channel");
+                self.output_stalled
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 

@@ -33,6 +33,9 @@ const EXPIRY: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("ex
 const OWNERS: MultimapTableDefinition<&[u8; 32], &[u8; 32]> =
     MultimapTableDefinition::new("owners");
 
+/// Page cache of the embedded database.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Most requests folded into one commit.
 const MAX_BATCH: usize = 4096;
 
@@ -67,7 +70,11 @@ impl EmbeddedStore {
     pub async fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let path = path.into();
         let db = tokio::task::spawn_blocking(move || -> Result<Database, redb::Error> {
-            let db = Database::create(&path)?;
+            // redb's default page cache is 1 GiB; share records are small and hot ones are
+            // read once or twice, so a small cache keeps the server's memory flat.
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)?;
             let txn = db.begin_write()?;
             txn.open_table(SHARES)?;
             txn.open_table(EXPIRY)?;
