@@ -52,7 +52,13 @@ impl App {
             orphans = report.orphans,
             "stores ready"
         );
-        let ssh = SshServer::bind(settings.ssh_addr, &settings.ssh, shares.clone()).await?;
+        let ssh = SshServer::bind(
+            settings.ssh_addr,
+            &settings.ssh,
+            settings.http.theme,
+            shares.clone(),
+        )
+        .await?;
         info!(
             addr = %ssh.local_addr().unwrap_or(settings.ssh_addr),
             host_key = ssh.host_key_fingerprint(),

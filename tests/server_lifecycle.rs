@@ -48,3 +48,24 @@ fn a_bad_setting_is_refused_with_a_readable_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_operator_theme_colours_the_web_pages() {
+    let dir = support::temp_dir();
+    let theme = dir.path().join("calm.toml");
+    let builtin = include_str!("../themes/industrial-urgency.toml");
+    std::fs::write(&theme, builtin.replace("#ff5f15", "#3366ff")).unwrap();
+    let server = TestServer::start(ServerOptions {
+        args: vec!["--theme".into(), theme.display().to_string()],
+        ..ServerOptions::default()
+    });
+    let curl = support::require_tool("curl", "curl");
+    let css = std::process::Command::new(curl)
+        .args(["-fsS", &format!("{}/static/app.css", server.http_url())])
+        .output()
+        .unwrap();
+    assert!(css.status.success(), "{css:?}");
+    let css = String::from_utf8_lossy(&css.stdout);
+    assert!(css.contains("--accent:#3366ff;"), "{css}");
+    assert!(!css.contains("#ff5f15"), "the built-in accent is gone");
+}

@@ -18,6 +18,8 @@ pub struct HttpSettings {
     pub claims_per_minute: u32,
     /// Claims a client may make in a burst before the per-minute rate applies.
     pub claim_burst: u32,
+    /// Colours of the web pages (the terminal UI uses the same theme).
+    pub theme: &'static crate::theme::Theme,
 }
 
 impl Default for HttpSettings {
@@ -27,6 +29,7 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             claims_per_minute: 30,
             claim_burst: 10,
+            theme: crate::theme::Theme::industrial_urgency(),
         }
     }
 }
@@ -120,6 +123,7 @@ pub(super) fn resolve(
         trusted_proxies,
         claims_per_minute: claims_per_minute.unwrap_or(defaults.claims_per_minute),
         claim_burst: claim_burst.unwrap_or(defaults.claim_burst).max(1),
+        theme: defaults.theme,
     })
 }
 

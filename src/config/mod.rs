@@ -66,6 +66,13 @@ pub struct Layer {
     /// How often expired shares and orphan blobs are removed [default: 1m]
     #[arg(long, env = "ONETIMESHARE_SWEEP_INTERVAL", value_name = "DURATION")]
     pub sweep_interval: Option<String>,
+    /// Colour theme for the web pages and the terminal UI: a TOML file with the roles of
+    /// themes/industrial-urgency.toml [default: the built-in Industrial Urgency]
+    #[arg(long, env = "ONETIMESHARE_THEME", value_name = "FILE")]
+    pub theme: Option<PathBuf>,
+    /// Idle time after which the terminal UI closes its session (with a warning first) [default: 15m]
+    #[arg(long, env = "ONETIMESHARE_TUI_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub tui_idle_timeout: Option<String>,
     /// Log format: pretty or json [default: pretty]
     #[arg(long, env = "ONETIMESHARE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -145,6 +152,8 @@ impl Layer {
             argon2_concurrency: self.argon2_concurrency.or(lower.argon2_concurrency),
             sweep_interval: self.sweep_interval.or(lower.sweep_interval),
             log_format: self.log_format.or(lower.log_format),
+            theme: self.theme.or(lower.theme),
+            tui_idle_timeout: self.tui_idle_timeout.or(lower.tui_idle_timeout),
             ssh_host_key: self.ssh_host_key.or(lower.ssh_host_key),
             ssh_authorized_keys: self.ssh_authorized_keys.or(lower.ssh_authorized_keys),
             ssh_allow_keyless: self.ssh_allow_keyless.or(lower.ssh_allow_keyless),
@@ -218,6 +227,8 @@ pub struct SshSettings {
     pub max_connections_per_ip: usize,
     pub max_sessions_per_key: usize,
     pub uploads_per_minute: u32,
+    /// The terminal UI closes a session idle this long.
+    pub tui_idle_timeout: Duration,
 }
 
 impl Settings {
@@ -308,19 +319,37 @@ impl Settings {
                 layer.ssh_max_sessions_per_key,
                 8,
             )?,
+            tui_idle_timeout: duration("tui-idle-timeout", layer.tui_idle_timeout, "15m")?,
             uploads_per_minute: positive(
                 "ssh-uploads-per-minute",
                 layer.ssh_uploads_per_minute.map(|n| n as usize),
                 60,
             )? as u32,
         };
-        let http = http::resolve(
+        let theme = match &layer.theme {
+            None => crate::theme::Theme::industrial_urgency(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let theme = crate::theme::Theme::parse(&text).map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                // One theme per process, read once at start-up: leaking it is the simple way
+                // to hand `&'static` to every session.
+                &*Box::leak(Box::new(theme))
+            }
+        };
+        let mut http = http::resolve(
             layer.tls_cert,
             layer.tls_key,
             layer.trusted_proxies,
             layer.claims_per_minute,
             layer.claim_burst,
         )?;
+        http.theme = theme;
         Ok(Settings {
             data_dir,
             ssh_addr: layer
@@ -391,6 +420,28 @@ mod tests {
             toml::from_str("max-size = \"1MiB\"\nredis-url = \"redis://x\"").unwrap();
         assert_eq!(layer.max_size.as_deref(), Some("1MiB"));
         assert!(toml::from_str::<Layer>("max_sise = 1").is_err());
+    }
+
+    #[test]
+    fn an_operator_theme_file_replaces_the_palette_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("calm.toml");
+        let builtin = include_str!("../../themes/industrial-urgency.toml");
+        std::fs::write(&file, builtin.replace("#ff5f15", "#3366ff")).unwrap();
+        let s = Settings::resolve(Layer {
+            theme: Some(file.clone()),
+            ..Layer::default()
+        })
+        .unwrap();
+        assert_eq!(s.http.theme.colors.accent.hex(), "#3366ff");
+        std::fs::write(&file, "name = \"broken\"").unwrap();
+        let err = Settings::resolve(Layer {
+            theme: Some(file),
+            ..Layer::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("calm.toml"), "{err}");
     }
 
     #[test]

@@ -2,26 +2,29 @@
 //! variables from [`Theme`]) and the one small script. No third-party fonts or CDNs: the CSP
 //! would refuse them anyway.
 
-use std::sync::LazyLock;
-
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
 use crate::theme::Theme;
 
-static CSS: LazyLock<String> = LazyLock::new(|| {
+/// The stylesheet: the theme's colours as CSS variables, then the layout that uses them.
+pub(super) fn stylesheet(theme: &Theme) -> String {
     format!(
         "{}\n{}",
-        Theme::industrial_urgency().css_variables(),
+        theme.css_variables(),
         include_str!("assets/app.css")
     )
-});
+}
 
 const JS: &str = include_str!("assets/app.js");
 
-pub(super) async fn css() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS.as_str())
+pub(super) async fn css(State(state): State<super::router::AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/css; charset=utf-8")],
+        state.css.to_string(),
+    )
 }
 
 pub(super) async fn js() -> impl IntoResponse {

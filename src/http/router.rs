@@ -57,6 +57,8 @@ pub(super) struct AppState {
     pub site: Arc<SiteInfo>,
     pub limiter: Arc<RateLimiter>,
     pub trusted_proxies: Arc<[IpNet]>,
+    /// The stylesheet with the configured theme's colours.
+    pub css: Arc<str>,
 }
 
 /// The application: every route, with security headers and the access log on every response.
@@ -66,6 +68,7 @@ pub fn router(shares: Shares, site: SiteInfo, http: &HttpSettings, tls: bool) ->
         site: Arc::new(site),
         limiter: Arc::new(RateLimiter::new(http.claims_per_minute, http.claim_burst)),
         trusted_proxies: http.trusted_proxies.clone().into(),
+        css: super::assets::stylesheet(http.theme).into(),
     };
     Router::new()
         .route("/", get(index::page))

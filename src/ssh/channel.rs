@@ -63,6 +63,9 @@ pub(crate) struct Context {
     pub limits: std::sync::Arc<Limits>,
     pub identity: Identity,
     pub peer: IpAddr,
+    /// Colours and idle limit of the terminal UI.
+    pub theme: &'static crate::theme::Theme,
+    pub tui_idle_timeout: std::time::Duration,
     /// The key is over its session cap: every request is answered with this and exit 1.
     pub refusal: Option<LimitError>,
     /// Interactive screens open on this connection; with the per-IP and per-key connection caps
@@ -218,8 +221,8 @@ impl ChannelTask {
                     .upload(peer, key.as_deref())
                     .map_err(|e| e.to_string())
             }),
-            idle_timeout: crate::tui::session::IDLE_TIMEOUT,
-            theme: crate::theme::Theme::industrial_urgency(),
+            idle_timeout: self.cx.tui_idle_timeout,
+            theme: self.cx.theme,
         };
         crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await
     }

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub limits: Arc<Limits>,
     pub allow_list: Option<AllowList>,
     pub allow_keyless: bool,
+    pub theme: &'static crate::theme::Theme,
+    pub tui_idle_timeout: Duration,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -72,6 +74,7 @@ impl SshServer {
     pub async fn bind(
         addr: SocketAddr,
         settings: &SshSettings,
+        theme: &'static crate::theme::Theme,
         shares: Shares,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
@@ -92,6 +95,8 @@ impl SshServer {
                 limits: Limits::new(LimitConfig::from(settings)),
                 allow_list,
                 allow_keyless: settings.allow_keyless,
+                theme,
+                tui_idle_timeout: settings.tui_idle_timeout,
             }),
             fingerprint,
         })

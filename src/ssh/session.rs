@@ -171,6 +171,8 @@ impl russh::server::Handler for Connection {
             peer: self.peer.ip(),
             refusal: self.refusal.clone(),
             tui_sessions: self.tui_sessions.clone(),
+            theme: self.shared.theme,
+            tui_idle_timeout: self.shared.tui_idle_timeout,
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
         tokio::spawn(

@@ -416,6 +416,8 @@ mod tests {
             peer: std::net::Ipv4Addr::LOCALHOST.into(),
             refusal: None,
             tui_sessions: Default::default(),
+            theme: crate::theme::Theme::industrial_urgency(),
+            tui_idle_timeout: std::time::Duration::from_secs(900),
         })
     }
 
