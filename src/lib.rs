@@ -28,3 +28,4 @@ pub mod store;
 pub mod telemetry;
 pub mod theme;
 pub mod tui;
+pub mod utc;

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use onetimeshare::crypto::Password;
-use onetimeshare::share::{KdfCost, Link, Policy, ShareError, Shares};
-use onetimeshare::store::{self, MetaBackend};
-use support::{RedisServer, ServerOptions, TestServer, require_tool, temp_dir};
+use onetimeshare::share::{Link, ShareError};
+use onetimeshare::store::MetaBackend;
+use support::{RedisServer, ServerOptions, TestServer, claim, open_shares, require_tool, temp_dir};
 
 // ---------------------------------------------------------------------------------------------
 // Harness: a client key, and one tmux server per test holding one `ssh -tt` window.
@@ -164,45 +163,6 @@ fn link_on(screen: &str) -> Link {
         .find(|w| w.starts_with("http://") && w.contains("/s/"))
         .unwrap_or_else(|| panic!("no link on screen:\n{screen}"));
     Link::parse(text).unwrap_or_else(|| panic!("unparsable link {text:?}"))
-}
-
-fn test_policy() -> Policy {
-    Policy {
-        kdf_cost: KdfCost {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Policy::default()
-    }
-}
-
-fn open_shares(data_dir: &Path, backend: MetaBackend) -> (tokio::runtime::Runtime, Shares) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let shares = rt.block_on(async {
-        let (meta, blobs) = store::open(data_dir, &backend).await.expect("open stores");
-        Shares::new(meta, blobs, test_policy())
-    });
-    (rt, shares)
-}
-
-fn claim(
-    shares: &(tokio::runtime::Runtime, Shares),
-    link: &Link,
-    password: Option<&str>,
-) -> Vec<u8> {
-    let (rt, shares) = shares;
-    rt.block_on(async {
-        let password = password.map(Password::new);
-        let claimed = shares
-            .claim(link.id(), link.key(), password.as_ref())
-            .await
-            .expect("claim");
-        claimed.body.read_to_end().await.expect("content")
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@
 
 pub mod redis;
 pub mod server;
+pub mod shares;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub use redis::RedisServer;
 pub use server::{ServerOptions, TestServer};
+pub use shares::{claim, claim_once, open_shares, test_policy};
 
 /// Finds `program` on PATH or fails the test naming the Debian `package` to install.
 pub fn require_tool(program: &str, package: &str) -> PathBuf {
