@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use onetimeshare::share::{Link, Owner, ShareError};
 use onetimeshare::store::MetaBackend;
-use support::{ServerOptions, TestServer, claim_once, open_shares, require_tool, temp_dir};
+use support::{ServerOptions, TestServer, claim_once, keygen, open_shares, require_tool, temp_dir};
 
 // ---------------------------------------------------------------------------------------------
 // Harness: one OpenSSH client identity per test.
@@ -113,15 +113,6 @@ impl Client {
         std::fs::write(&path, content).unwrap();
         path
     }
-}
-
-fn keygen(path: &Path) {
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 fn fingerprint_of(public_key: &Path) -> String {

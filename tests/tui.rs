@@ -11,20 +11,12 @@ use std::time::{Duration, Instant};
 
 use onetimeshare::share::{Link, ShareError};
 use onetimeshare::store::MetaBackend;
-use support::{RedisServer, ServerOptions, TestServer, claim, open_shares, require_tool, temp_dir};
+use support::{
+    RedisServer, ServerOptions, TestServer, claim, keygen, open_shares, require_tool, temp_dir,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Harness: a client key, and one tmux server per test holding one `ssh -tt` window.
-
-fn keygen(path: &Path) {
-    require_tool("ssh-keygen", "openssh-client");
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 struct Tui {
     socket: String,

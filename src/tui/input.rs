@@ -212,16 +212,10 @@ impl InputParser {
         let first = params.first().copied().unwrap_or(0);
         let modifiers = params.get(1).map_or(KeyModifiers::NONE, |m| modifiers(*m));
         let code = match final_byte {
-            b'A' => KeyCode::Up,
-            b'B' => KeyCode::Down,
-            b'C' => KeyCode::Right,
-            b'D' => KeyCode::Left,
-            b'H' => KeyCode::Home,
-            b'F' => KeyCode::End,
             b'Z' => KeyCode::BackTab,
-            b'P' => KeyCode::F(1),
-            b'Q' => KeyCode::F(2),
-            b'S' => KeyCode::F(4),
+            // `CSI R` is a cursor position report far more often than F3 (old terminals):
+            // swallow it; focus reports, kitty keys and the rest too.
+            b'R' => return,
             b'~' => match first {
                 200 => {
                     self.state = State::Paste;
@@ -240,9 +234,11 @@ impl InputParser {
                 23 | 24 => KeyCode::F((first - 12) as u8),
                 _ => return,
             },
-            // Focus reports, cursor position reports (`R`, also F3 in old terminals: ambiguous,
-            // and a reply is far likelier than F3 here), kitty keys and the rest: swallow.
-            _ => return,
+            // Arrows, Home/End and F1–F4 share their final byte with SS3.
+            other => match ss3_key(other) {
+                Some(code) => code,
+                None => return,
+            },
         };
         out.push(key(code, modifiers));
     }

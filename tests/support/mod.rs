@@ -48,6 +48,17 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
     })
 }
 
+/// A fresh ed25519 client key (no passphrase) at `path`, its public half at `path.pub`.
+pub fn keygen(path: &std::path::Path) {
+    let program = require_tool("ssh-keygen", "openssh-client");
+    let status = std::process::Command::new(program)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(path)
+        .status()
+        .expect("cannot run ssh-keygen");
+    assert!(status.success(), "ssh-keygen failed: {status}");
+}
+
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("ots-test-")
