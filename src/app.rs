@@ -7,15 +7,19 @@ use std::net::SocketAddr;
 
 use tracing::info;
 
+use std::sync::Arc;
+
 use crate::config::Settings;
 use crate::http::{HttpError, HttpServer, SiteInfo};
-use crate::share::{ShareError, Shares};
+use crate::operator::{ActivityLog, Admins, AdminsError, Console};
+use crate::share::{ShareError, ShareObserver, Shares};
 use crate::ssh::{SshError, SshServer};
-use crate::store::{self, MetaBackend};
+use crate::store;
 
 pub struct App {
     settings: Settings,
     shares: Shares,
+    console: Arc<Console>,
     ssh: SshServer,
     http: HttpServer,
 }
@@ -29,6 +33,8 @@ pub enum StartError {
     Ssh(#[from] SshError),
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error(transparent)]
+    Admins(#[from] AdminsError),
 }
 
 impl App {
@@ -37,16 +43,35 @@ impl App {
     /// so a taken port, a bad host key or a bad certificate fails start-up, not the first client.
     pub async fn build(settings: Settings) -> Result<App, StartError> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| ShareError::Storage(e.into()))?;
-        let (meta, blobs) = store::open(&settings.data_dir, &settings.meta_backend)
+        let admins = match &settings.ssh.admin_keys {
+            Some(path) => Admins::load(path)?,
+            None => Admins::default(),
+        };
+        let stores = store::open(&settings.data_dir, &settings.meta_backend)
             .await
             .map_err(ShareError::from)?;
-        let shares = Shares::new(meta, blobs, settings.policy.clone());
+        let activity: Arc<dyn ShareObserver> = ActivityLog::start(stores.operator.clone());
+        let shares = Shares::with_observers(
+            stores.meta,
+            stores.blobs,
+            settings.policy.clone(),
+            vec![activity],
+        );
         let report = shares.sweep().await?;
+        let sessions = crate::ssh::SessionTally::default();
+        let console = Arc::new(Console::new(
+            shares.clone(),
+            stores.operator,
+            admins,
+            settings.meta_backend.name(),
+            Box::new({
+                let sessions = sessions.clone();
+                move || sessions.snapshot()
+            }),
+        ));
         info!(
-            store = match settings.meta_backend {
-                MetaBackend::Embedded => "embedded",
-                MetaBackend::Redis { .. } => "redis",
-            },
+            store = settings.meta_backend.name(),
+            operators = settings.ssh.admin_keys.is_some(),
             data_dir = %settings.data_dir.display(),
             expired = report.expired,
             orphans = report.orphans,
@@ -57,6 +82,8 @@ impl App {
             &settings.ssh,
             settings.http.theme,
             shares.clone(),
+            console.clone(),
+            sessions,
         )
         .await?;
         info!(
@@ -71,6 +98,7 @@ impl App {
         Ok(App {
             settings,
             shares,
+            console,
             ssh,
             http,
         })
@@ -117,8 +145,13 @@ impl App {
             signal,
             self.shares
                 .run_sweeper(self.settings.sweep_interval, until_stopped(stopped.clone())),
+            self.console.run_upkeep(until_stopped(stopped.clone())),
             self.ssh.serve(until_stopped(stopped.clone())),
-            self.http.serve(self.shares.clone(), until_stopped(stopped)),
+            self.http.serve(
+                self.shares.clone(),
+                self.console.clone(),
+                until_stopped(stopped)
+            ),
         );
         info!("shut down");
     }

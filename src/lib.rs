@@ -22,6 +22,8 @@ pub mod client_group;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod ip_net;
+pub mod operator;
 pub mod share;
 pub mod ssh;
 pub mod store;

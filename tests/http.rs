@@ -76,7 +76,7 @@ fn library(
         url: redis.url(),
         prefix: "ots:".into(),
     };
-    let (meta, blobs) = runtime
+    let store::Stores { meta, blobs, .. } = runtime
         .block_on(store::open(data_dir, &backend))
         .expect("open the server's stores");
     let policy = Policy {

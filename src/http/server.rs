@@ -98,8 +98,19 @@ impl HttpServer {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight responses finish (bounded).
-    pub async fn serve(self, shares: Shares, shutdown: impl Future<Output = ()>) {
-        let app = router(shares, self.site, &self.settings, self.tls.is_some());
+    pub async fn serve(
+        self,
+        shares: Shares,
+        console: std::sync::Arc<crate::operator::Console>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let app = router(
+            shares,
+            console,
+            self.site,
+            &self.settings,
+            self.tls.is_some(),
+        );
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()

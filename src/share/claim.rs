@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use super::lifecycle::Shares;
 use super::{
     AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, ShareEntry, ShareError,
-    ShareId, ShareState, now_millis,
+    ShareEvent, ShareId, ShareState, now_millis,
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
@@ -92,6 +92,9 @@ impl Shares {
                 Ok(_) => Some(pk),
                 Err(CryptoError::WrongPassword) => {
                     info!(share = %handle, attempt, max, "wrong password");
+                    if attempt >= max {
+                        self.emit(ShareEvent::Locked);
+                    }
                     return Err(ShareError::WrongPassword {
                         remaining: max.saturating_sub(attempt),
                     });
@@ -110,6 +113,7 @@ impl Shares {
             ClaimOutcome::Missing => return Err(ShareError::NotFound),
         };
         info!(share = %handle, "share claimed");
+        self.emit(ShareEvent::Claimed);
         let cleanup = BlobCleanup {
             blobs: inner.blobs.clone(),
             name: Some(entry.record.blob.clone()),
@@ -150,6 +154,7 @@ fn refusal(entry: &ShareEntry) -> ShareError {
     match entry.state {
         ShareState::Opened { at } => ShareError::AlreadyOpened { at },
         ShareState::Revoked { at } => ShareError::Revoked { at },
+        ShareState::TakenDown { at } => ShareError::TakenDown { at },
         ShareState::Armed => ShareError::Locked {
             attempts: entry.record.max_attempts,
         },

@@ -15,6 +15,8 @@ pub enum ShareError {
     AlreadyOpened { at: Millis },
     #[error("this share was revoked by its sender")]
     Revoked { at: Millis },
+    #[error("this share was removed by the operator")]
+    TakenDown { at: Millis },
     #[error("this share is locked after {attempts} wrong passwords")]
     Locked { attempts: u32 },
     #[error("this share needs a password")]
@@ -27,7 +29,7 @@ pub enum ShareError {
     Empty,
     #[error("expiry too long: the maximum is {}", crate::config::format_duration(*max))]
     TtlTooLong { max: Duration },
-    #[error("more than one of your shares starts with {0:?}; give more characters")]
+    #[error("more than one share starts with {0:?}; give more characters")]
     Ambiguous(String),
     #[error("the upload failed earlier and cannot continue")]
     UploadFailed,

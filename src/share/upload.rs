@@ -11,8 +11,8 @@ use tracing::info;
 
 use super::lifecycle::Shares;
 use super::{
-    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareId, ShareName, ShareRecord,
-    now_millis,
+    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
+    ShareRecord, now_millis,
 };
 use crate::crypto::{
     ContentKeys, Header, KdfParams, Kind, Password, ShareKey, ShareMeta, StreamSealer,
@@ -31,6 +31,8 @@ pub struct UploadSpec {
     /// `None` means the policy's default.
     pub ttl: Option<Duration>,
     pub password: Option<Password>,
+    /// Where the upload came from (for the operator's activity view; never stored with the share).
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl UploadSpec {
@@ -42,6 +44,7 @@ impl UploadSpec {
             owner: None,
             ttl: None,
             password: None,
+            client: None,
         }
     }
 
@@ -200,6 +203,11 @@ impl Upload {
         }
         let handle = record.handle();
         info!(share = %handle, kind = record.kind.as_str(), size = self.size, "share armed");
+        self.shares.emit(ShareEvent::Created {
+            owner: record.owner.as_ref(),
+            client: self.spec.client,
+            bytes: self.size,
+        });
         Ok(Armed {
             link: Link::new(
                 &self.shares.policy().public_url,

@@ -9,15 +9,18 @@
 //! fills. Handler callbacks never await channel output (that deadlocks the session loop); they
 //! only acknowledge requests, and the channel task does the work.
 
+mod admin;
 mod allow_list;
 mod channel;
 pub mod command;
 mod host_key;
 mod limits;
 pub mod output;
+mod refusal;
 pub mod scp;
 mod session;
 mod sftp;
+mod tally;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,8 +35,11 @@ use tracing::{debug, info, warn};
 
 pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
+pub use refusal::Refusal;
+pub use tally::{SessionGuard, SessionTally};
 
 use crate::config::SshSettings;
+use crate::operator::Console;
 use crate::share::Shares;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +58,8 @@ pub enum SshError {
 /// What every connection of one server shares.
 pub(crate) struct Shared {
     pub shares: Shares,
+    pub console: Arc<Console>,
+    pub sessions: SessionTally,
     pub limits: Arc<Limits>,
     pub allow_list: Option<AllowList>,
     pub allow_keyless: bool,
@@ -76,6 +84,8 @@ impl SshServer {
         settings: &SshSettings,
         theme: &'static crate::theme::Theme,
         shares: Shares,
+        console: Arc<Console>,
+        sessions: SessionTally,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
         let fingerprint = host_key::fingerprint(&key);
@@ -92,6 +102,8 @@ impl SshServer {
             config: Arc::new(russh_config(key, settings.allow_keyless)),
             shared: Arc::new(Shared {
                 shares,
+                console,
+                sessions,
                 limits: Limits::new(LimitConfig::from(settings)),
                 allow_list,
                 allow_keyless: settings.allow_keyless,

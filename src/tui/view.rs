@@ -46,6 +46,9 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
         Screen::Compose(c) => compose(state, c, styles, frame, body),
         Screen::Armed(a) => drawn.link_at = armed(state, a, styles, frame, body),
         Screen::Shares(list) => shares(state, list, styles, frame, body),
+        Screen::Operator(panel) => {
+            super::operator_view::operator(state, panel, styles, frame, body)
+        }
     }
     footer(state, styles, frame, footer_area);
     if state.help {
@@ -55,14 +58,14 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
     drawn
 }
 
-fn label(text: &str, styles: &Styles) -> Span<'static> {
+pub(super) fn label(text: &str, styles: &Styles) -> Span<'static> {
     Span::styled(
         text.to_owned(),
         Style::new().fg(styles.muted).add_modifier(Modifier::BOLD),
     )
 }
 
-fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
+pub(super) fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
     let color = if focused {
         styles.accent
     } else {
@@ -107,6 +110,7 @@ fn header(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
         Screen::Compose(_) => "NEW SHARE",
         Screen::Armed(_) => "ARMED",
         Screen::Shares(_) => "MY SHARES",
+        Screen::Operator(_) => "OPERATOR",
     };
     let left = Line::from(vec![
         Span::styled("▌", Style::new().fg(styles.accent)),
@@ -151,6 +155,15 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
             ("L", "MY SHARES"),
             ("?", "HELP"),
             ("Q", "QUIT"),
+        ],
+        Screen::Operator(_) => &[
+            ("TAB", "TAB"),
+            ("↑↓", "SELECT"),
+            ("T", "TAKE DOWN"),
+            ("D", "DISMISS"),
+            ("U", "UNBAN"),
+            ("R", "RELOAD"),
+            ("ESC", "BACK"),
         ],
         Screen::Shares(_) => &[
             ("↑↓", "SELECT"),
@@ -322,6 +335,11 @@ fn armed(
             Style::new().fg(styles.danger).add_modifier(bold),
             false,
         ),
+        Some(Some(StatusState::TakenDown { .. })) => (
+            "REMOVED BY THE OPERATOR — THE LINK IS DEAD".to_owned(),
+            Style::new().fg(styles.danger).add_modifier(bold),
+            false,
+        ),
         Some(Some(StatusState::Locked)) => (
             "LOCKED — TOO MANY WRONG PASSWORDS".to_owned(),
             Style::new().fg(styles.danger).add_modifier(bold),
@@ -481,6 +499,7 @@ fn state_text(state: &State, status: &crate::share::ShareStatus) -> String {
         StatusState::Armed => "ARMED".into(),
         StatusState::Opened { at } => format!("OPENED {}", clock_utc(at)),
         StatusState::Revoked { .. } => "REVOKED".into(),
+        StatusState::TakenDown { .. } => "REMOVED".into(),
         StatusState::Locked => "LOCKED".into(),
     }
 }
@@ -520,9 +539,10 @@ fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Frame, a
             let state_label = state_text(state, s);
             let state_color = match s.state {
                 StatusState::Armed => styles.success,
-                StatusState::Opened { .. } | StatusState::Revoked { .. } | StatusState::Locked => {
-                    styles.danger
-                }
+                StatusState::Opened { .. }
+                | StatusState::Revoked { .. }
+                | StatusState::TakenDown { .. }
+                | StatusState::Locked => styles.danger,
             };
             let left = countdown(s.expires_at.saturating_sub(state.now));
             let row = Row::new(vec![
@@ -609,6 +629,7 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
         ("R", "show / hide the link as a QR code"),
         ("CTRL-L", "my shares (a half-typed secret is discarded)"),
         ("X / Y", "revoke the selected share, confirmed"),
+        ("CTRL-O", "operator screen (operator keys only)"),
         ("ESC", "back"),
         ("Q · CTRL-C · CTRL-D", "quit"),
     ];

@@ -6,6 +6,7 @@
 pub mod redis;
 pub mod server;
 pub mod shares;
+pub mod ssh_client;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
