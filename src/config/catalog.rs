@@ -218,7 +218,9 @@ mod tests {
                     format!("{set:?}"),
                     format!("{unset:?}"),
                     "{flag} documents [default: {value}] but Settings::resolve uses another \
-                     default: make the doc comment and the code agree"
+                     default: make the doc comment and the code agree (if `{value}` describes \
+                     the behaviour rather than being a value, use words with spaces, as in \
+                     [default: any key])"
                 );
             }
         }

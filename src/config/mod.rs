@@ -126,7 +126,7 @@ pub struct Layer {
     #[arg(long, env = "ONETIMESHARE_SSH_AUTHORIZED_KEYS", value_name = "FILE")]
     pub ssh_authorized_keys: Option<PathBuf>,
     /// Operators: an authorized_keys file or SHA256 fingerprints, one per line; these keys may run
-    /// `admin …` commands and see the operator screen [default: nobody]
+    /// `admin …` commands and see the operator screen [default: no one]
     #[arg(long, env = "ONETIMESHARE_ADMIN_KEYS", value_name = "FILE")]
     pub admin_keys: Option<PathBuf>,
     /// Let clients without a key upload (ephemeral identity, no `ls`) [default: false]
