@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::colors::Styles;
 use super::operator::{OperatorPanel, OperatorSnapshot, Tab};
-use super::state::{State, clock_utc, countdown};
+use super::state::{State, countdown};
 use super::view::{block, label};
 use crate::config::format_size;
 use crate::share::StatusState;
@@ -169,7 +169,7 @@ fn stats(data: &OperatorSnapshot, styles: &Styles, frame: &mut Frame, area: Rect
             format!("{} OPEN", s.open_reports),
             Style::new().fg(reports_tone),
         ),
-        Span::raw(format!(" · {} BANS IN FORCE", s.bans)),
+        Span::raw(format!(" · BANS IN FORCE {}", s.bans)),
     ]));
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -208,7 +208,7 @@ fn shares(
         let (text, color) = match status.state {
             StatusState::Armed => ("ARMED".to_owned(), styles.success),
             StatusState::Locked => ("LOCKED".to_owned(), styles.danger),
-            StatusState::Opened { at } => (format!("OPENED {}", clock_utc(at)), styles.muted),
+            StatusState::Opened { .. } => ("OPENED".to_owned(), styles.muted),
             StatusState::Revoked { .. } => ("REVOKED".to_owned(), styles.muted),
             StatusState::TakenDown { .. } => ("REMOVED".to_owned(), styles.danger),
         };
@@ -237,7 +237,7 @@ fn shares(
         rows,
         [
             Constraint::Length(10),
-            Constraint::Length(18),
+            Constraint::Length(8),
             Constraint::Length(10),
             Constraint::Length(12),
             Constraint::Min(10),
