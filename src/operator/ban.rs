@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use russh::keys::{HashAlg, PublicKey};
 use serde::{Deserialize, Serialize};
 
+use super::printable;
 use crate::ip_net::IpNet;
 use crate::share::Millis;
 
@@ -110,14 +111,6 @@ impl Ban {
     pub fn in_force(&self, now: Millis) -> bool {
         self.until.is_none_or(|until| until > now)
     }
-}
-
-/// `text` with control characters replaced and its length bounded, for an error message.
-fn printable(text: &str) -> String {
-    text.chars()
-        .take(80)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

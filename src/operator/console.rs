@@ -15,6 +15,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::activity::group_label;
+use super::printable;
 use super::{
     Activity, ActivityKind, Admins, AuditEntry, Ban, BanTarget, NewReport, OperatorStore, Report,
     ReportReason, Resolution, Retention, SessionCounts,
@@ -520,14 +521,6 @@ fn clean_details(text: &str) -> String {
         .take(MAX_REPORT_DETAILS)
         .collect();
     flat.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Operator input echoed into an error or the audit log: control characters out, bounded.
-fn printable(text: &str) -> String {
-    text.chars()
-        .take(120)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -29,3 +29,12 @@ pub use records::{
     Activity, ActivityKind, AuditEntry, NewReport, Report, ReportReason, Resolution, SessionCounts,
 };
 pub use store::{OperatorStore, Retention};
+
+/// Untrusted text (an operator's mistyped argument, an error about it) made safe to echo into a
+/// terminal, an error message or the audit log: control characters replaced, length bounded.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .take(120)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

@@ -151,14 +151,9 @@ fn refuse_unless_armed(entry: &ShareEntry) -> Result<(), ShareError> {
 }
 
 fn refusal(entry: &ShareEntry) -> ShareError {
-    match entry.state {
-        ShareState::Opened { at } => ShareError::AlreadyOpened { at },
-        ShareState::Revoked { at } => ShareError::Revoked { at },
-        ShareState::TakenDown { at } => ShareError::TakenDown { at },
-        ShareState::Armed => ShareError::Locked {
-            attempts: entry.record.max_attempts,
-        },
-    }
+    ShareError::not_armed(entry.state).unwrap_or(ShareError::Locked {
+        attempts: entry.record.max_attempts,
+    })
 }
 
 async fn open_blob(

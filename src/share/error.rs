@@ -45,6 +45,19 @@ pub enum ShareError {
     Crypto(CryptoError),
 }
 
+impl ShareError {
+    /// Why a share in `state` cannot be claimed, revoked or taken down; `None` while armed.
+    pub(super) fn not_armed(state: super::ShareState) -> Option<ShareError> {
+        use super::ShareState;
+        match state {
+            ShareState::Armed => None,
+            ShareState::Opened { at } => Some(ShareError::AlreadyOpened { at }),
+            ShareState::Revoked { at } => Some(ShareError::Revoked { at }),
+            ShareState::TakenDown { at } => Some(ShareError::TakenDown { at }),
+        }
+    }
+}
+
 impl From<StoreError> for ShareError {
     fn from(err: StoreError) -> Self {
         match err {

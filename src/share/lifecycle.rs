@@ -256,12 +256,9 @@ impl Shares {
                 status.state = StatusState::Revoked { at: now };
                 Ok(status)
             }
-            RevokeOutcome::Refused(entry) => Err(match entry.state {
-                ShareState::Opened { at } => ShareError::AlreadyOpened { at },
-                ShareState::Revoked { at } => ShareError::Revoked { at },
-                ShareState::TakenDown { at } => ShareError::TakenDown { at },
-                ShareState::Armed => ShareError::NotFound,
-            }),
+            RevokeOutcome::Refused(entry) => {
+                Err(ShareError::not_armed(entry.state).unwrap_or(ShareError::NotFound))
+            }
             RevokeOutcome::Missing => Err(ShareError::NotFound),
         }
     }
@@ -313,12 +310,9 @@ impl Shares {
                     owner: entry.record.owner.clone(),
                 })
             }
-            TakedownOutcome::Refused(entry) => Err(match entry.state {
-                ShareState::Opened { at } => ShareError::AlreadyOpened { at },
-                ShareState::Revoked { at } => ShareError::Revoked { at },
-                ShareState::TakenDown { at } => ShareError::TakenDown { at },
-                ShareState::Armed => ShareError::NotFound,
-            }),
+            TakedownOutcome::Refused(entry) => {
+                Err(ShareError::not_armed(entry.state).unwrap_or(ShareError::NotFound))
+            }
             TakedownOutcome::Missing => Err(ShareError::NotFound),
         }
     }

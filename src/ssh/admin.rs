@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{format_duration, format_size, parse_duration};
-use crate::operator::{AuditEntry, Ban, Console, Report, Stats, TopSenders};
+use crate::operator::{AuditEntry, Ban, Console, Report, Stats, TopSenders, printable};
 use crate::share::{ShareOverview, StatusState, now_millis};
 use crate::utc::utc_minutes;
 
@@ -568,14 +568,6 @@ fn audit_text(entries: &[AuditEntry]) -> String {
         );
     }
     out
-}
-
-/// Operator input echoed back: control characters out, bounded.
-fn printable(text: &str) -> String {
-    text.chars()
-        .take(80)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::colors::Styles;
 use super::operator::{OperatorPanel, OperatorSnapshot, Tab};
-use super::state::{State, clock_utc, countdown};
+use super::state::{State, countdown};
 use super::view::{block, label};
 use crate::config::format_size;
 use crate::share::StatusState;
@@ -169,16 +169,31 @@ fn stats(data: &OperatorSnapshot, styles: &Styles, frame: &mut Frame, area: Rect
             format!("{} OPEN", s.open_reports),
             Style::new().fg(reports_tone),
         ),
-        Span::raw(format!(" · {} BANS IN FORCE", s.bans)),
+        Span::raw(format!(" · BANS IN FORCE {}", s.bans)),
     ]));
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn selected_style(styles: &Styles) -> Style {
-    Style::new()
+/// A table whose `selected` row is drawn in the accent colour, under a muted header.
+fn listing<'a>(
+    rows: impl Iterator<Item = Row<'a>>,
+    selected: usize,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: Row<'a>,
+    styles: &Styles,
+) -> Table<'a> {
+    let picked = Style::new()
         .fg(styles.background)
         .bg(styles.accent)
-        .add_modifier(Modifier::BOLD)
+        .add_modifier(Modifier::BOLD);
+    let rows = rows.enumerate().map(move |(i, row)| {
+        if i == selected {
+            row.style(picked)
+        } else {
+            row
+        }
+    });
+    Table::new(rows, widths).header(header)
 }
 
 fn header<'a>(cells: impl IntoIterator<Item = &'a str>, styles: &Styles) -> Row<'a> {
@@ -203,16 +218,16 @@ fn shares(
     if data.shares.is_empty() {
         return empty("NO SHARES", styles, frame, area);
     }
-    let rows = data.shares.iter().enumerate().map(|(i, share)| {
+    let rows = data.shares.iter().map(|share| {
         let status = &share.status;
         let (text, color) = match status.state {
             StatusState::Armed => ("ARMED".to_owned(), styles.success),
             StatusState::Locked => ("LOCKED".to_owned(), styles.danger),
-            StatusState::Opened { at } => (format!("OPENED {}", clock_utc(at)), styles.muted),
+            StatusState::Opened { .. } => ("OPENED".to_owned(), styles.muted),
             StatusState::Revoked { .. } => ("REVOKED".to_owned(), styles.muted),
             StatusState::TakenDown { .. } => ("REMOVED".to_owned(), styles.danger),
         };
-        let row = Row::new(vec![
+        Row::new(vec![
             Span::raw(status.handle.to_string()),
             Span::styled(text, Style::new().fg(color)),
             Span::raw(format_size(status.stored_size)),
@@ -226,27 +241,21 @@ fn shares(
                     .as_ref()
                     .map_or("(NO KEY)".to_owned(), |o| o.as_str().to_owned()),
             ),
-        ]);
-        if i == panel.selected() {
-            row.style(selected_style(styles))
-        } else {
-            row
-        }
+        ])
     });
-    let table = Table::new(
+    let table = listing(
         rows,
+        panel.selected(),
         [
             Constraint::Length(10),
-            Constraint::Length(18),
+            Constraint::Length(8),
             Constraint::Length(10),
             Constraint::Length(12),
             Constraint::Min(10),
         ],
-    )
-    .header(header(
-        ["HANDLE", "STATE", "STORED", "LEFT", "OWNER"],
+        header(["HANDLE", "STATE", "STORED", "LEFT", "OWNER"], styles),
         styles,
-    ));
+    );
     frame.render_widget(table, area);
 }
 
@@ -260,9 +269,9 @@ fn reports(
     if data.reports.is_empty() {
         return empty("NO OPEN REPORTS", styles, frame, area);
     }
-    let rows = data.reports.iter().enumerate().map(|(i, report)| {
+    let rows = data.reports.iter().map(|report| {
         let filed = &report.filed;
-        let row = Row::new(vec![
+        Row::new(vec![
             Span::raw(format!("#{}", report.number)),
             Span::raw(filed.share.clone()),
             Span::styled(
@@ -275,15 +284,11 @@ fn reports(
             } else {
                 filed.details.clone()
             }),
-        ]);
-        if i == panel.selected() {
-            row.style(selected_style(styles))
-        } else {
-            row
-        }
+        ])
     });
-    let table = Table::new(
+    let table = listing(
         rows,
+        panel.selected(),
         [
             Constraint::Length(6),
             Constraint::Length(10),
@@ -291,8 +296,9 @@ fn reports(
             Constraint::Length(22),
             Constraint::Min(10),
         ],
-    )
-    .header(header(["#", "SHARE", "REASON", "FROM", "DETAILS"], styles));
+        header(["#", "SHARE", "REASON", "FROM", "DETAILS"], styles),
+        styles,
+    );
     frame.render_widget(table, area);
 }
 
@@ -306,18 +312,18 @@ fn bans(
     if data.bans.is_empty() {
         return empty("NO BANS", styles, frame, area);
     }
-    let rows = data.bans.iter().enumerate().map(|(i, ban)| {
+    let rows = data.bans.iter().map(|ban| {
         let until = ban
             .until
             .map_or("LIFTED".to_owned(), crate::utc::utc_minutes);
-        let row = Row::new(vec![Span::raw(ban.target.to_string()), Span::raw(until)]);
-        if i == panel.selected() {
-            row.style(selected_style(styles))
-        } else {
-            row
-        }
+        Row::new(vec![Span::raw(ban.target.to_string()), Span::raw(until)])
     });
-    let table = Table::new(rows, [Constraint::Min(20), Constraint::Length(22)])
-        .header(header(["TARGET", "UNTIL"], styles));
+    let table = listing(
+        rows,
+        panel.selected(),
+        [Constraint::Min(20), Constraint::Length(22)],
+        header(["TARGET", "UNTIL"], styles),
+        styles,
+    );
     frame.render_widget(table, area);
 }
