@@ -629,7 +629,6 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
         ("R", "show / hide the link as a QR code"),
         ("CTRL-L", "my shares (a half-typed secret is discarded)"),
         ("X / Y", "revoke the selected share, confirmed"),
-        ("CTRL-O", "operator screen (operator keys only)"),
         ("ESC", "back"),
         ("Q · CTRL-C · CTRL-D", "quit"),
     ];
