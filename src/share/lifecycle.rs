@@ -7,8 +7,8 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::{
-    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
-    ShareState, now_millis,
+    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareEvent,
+    ShareId, ShareObserver, ShareState, now_millis,
 };
 use crate::crypto::{Kind, PasswordKdf};
 
@@ -134,10 +134,24 @@ pub(super) struct Inner {
     pub(super) blobs: Arc<dyn BlobStore>,
     pub(super) kdf: PasswordKdf,
     pub(super) policy: Policy,
+    observers: Vec<Arc<dyn ShareObserver>>,
+    /// Clean-ups spawned from `Drop` (a claimed blob whose download was cut): tracked so
+    /// shutdown can wait for them instead of leaving the blob until the share expires.
+    pub(super) tasks: tokio_util::task::TaskTracker,
 }
 
 impl Shares {
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>, policy: Policy) -> Self {
+        Self::with_observers(meta, blobs, policy, Vec::new())
+    }
+
+    /// Like [`Shares::new`], with observers that receive every [`ShareEvent`].
+    pub fn with_observers(
+        meta: Arc<dyn MetaStore>,
+        blobs: Arc<dyn BlobStore>,
+        policy: Policy,
+        observers: Vec<Arc<dyn ShareObserver>>,
+    ) -> Self {
         let kdf = PasswordKdf::new(policy.kdf_concurrency);
         Self {
             inner: Arc::new(Inner {
@@ -145,8 +159,25 @@ impl Shares {
                 blobs,
                 kdf,
                 policy,
+                observers,
+                tasks: tokio_util::task::TaskTracker::new(),
             }),
         }
+    }
+
+    /// Tells every observer what just happened. The one call at each lifecycle point.
+    pub(super) fn emit(&self, event: ShareEvent) {
+        for observer in &self.inner.observers {
+            observer.observe(&event);
+        }
+    }
+
+    /// Waits for clean-ups still running in the background (blobs of claimed shares whose
+    /// download was cut). For shutdown: call it after the last request has ended.
+    pub async fn settle(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        self.inner.tasks.reopen();
     }
 
     pub fn policy(&self) -> &Policy {
@@ -191,6 +222,9 @@ impl Shares {
             RevokeOutcome::Revoked(entry) => {
                 self.remove_blob(&entry).await;
                 info!(share = %entry.record.handle(), "share revoked");
+                self.emit(ShareEvent::Revoked {
+                    handle: entry.record.handle(),
+                });
                 let mut status = ShareStatus::from(&entry);
                 status.state = StatusState::Revoked { at: now };
                 Ok(status)
@@ -212,6 +246,11 @@ impl Shares {
             if let Err(err) = self.inner.blobs.remove(blob).await {
                 warn!(error = %err, "could not remove an expired blob");
             }
+        }
+        if !expired.is_empty() {
+            self.emit(ShareEvent::Expired {
+                count: expired.len(),
+            });
         }
         let live = self.inner.meta.live_blobs(now).await?;
         let orphans = self

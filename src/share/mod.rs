@@ -8,6 +8,7 @@
 
 mod claim;
 mod error;
+mod events;
 mod id;
 mod lifecycle;
 mod link;
@@ -18,6 +19,7 @@ mod upload;
 
 pub use claim::{ClaimBody, Claimed};
 pub use error::ShareError;
+pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{KdfCost, Policy, ShareStatus, Shares, StatusState, SweepReport};
 pub use link::Link;

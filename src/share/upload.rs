@@ -11,8 +11,8 @@ use tracing::info;
 
 use super::lifecycle::Shares;
 use super::{
-    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareId, ShareName, ShareRecord,
-    now_millis,
+    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
+    ShareRecord, now_millis,
 };
 use crate::crypto::{
     ContentKeys, Header, KdfParams, Kind, Password, ShareKey, ShareMeta, StreamSealer,
@@ -200,6 +200,12 @@ impl Upload {
         }
         let handle = record.handle();
         info!(share = %handle, kind = record.kind.as_str(), size = self.size, "share armed");
+        self.shares.emit(ShareEvent::Created {
+            handle: handle.clone(),
+            kind: record.kind,
+            size: self.size,
+            password: record.password,
+        });
         Ok(Armed {
             link: Link::new(
                 &self.shares.policy().public_url,

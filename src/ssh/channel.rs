@@ -24,7 +24,9 @@ use super::session::Identity;
 use super::sftp::SftpSession;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
+use crate::metrics::{Metrics, SessionKind};
 use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
+use crate::shutdown::Shutdown;
 
 /// Interactive screens one SSH connection may hold open at once (multiplexed channels).
 const MAX_TUI_PER_CONNECTION: usize = 2;
@@ -53,6 +55,14 @@ impl Drop for TuiSlot {
 /// How long a client may leave our output unread before the channel gives up on it.
 const OUTPUT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A request that arrives while the server drains for shutdown.
+const DRAINING: &str = "the server is shutting down: try again in a moment (nothing was stored)";
+/// An upload still waiting for input when the shutdown grace ran out.
+const CUT: &str = "the server shut down before the upload finished; nothing was stored";
+/// A terminal session still open when the shutdown grace ran out.
+const TUI_CUT: &str =
+    "the server shut down and closed this session; a draft that was not armed was not stored";
+
 /// Longest password line accepted by `--password-stdin`.
 const MAX_PASSWORD_LINE: usize = 1024;
 
@@ -71,6 +81,10 @@ pub(crate) struct Context {
     /// Interactive screens open on this connection; with the per-IP and per-key connection caps
     /// this bounds concurrent TUI sessions per address and per key.
     pub tui_sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Live sessions by kind, for `/metrics`.
+    pub metrics: Metrics,
+    /// Draining refuses new requests; a cut ends uploads still waiting for input.
+    pub shutdown: Shutdown,
 }
 
 impl Context {
@@ -98,6 +112,8 @@ enum Input {
     Eof,
     /// The channel closed (or the connection dropped) before EOF.
     Gone,
+    /// The shutdown grace ran out while waiting: stop, keep nothing, tell the client.
+    Cut,
 }
 
 pub(crate) struct ChannelTask {
@@ -160,6 +176,13 @@ impl ChannelTask {
                     );
                     continue;
                 }
+                ChannelMsg::RequestShell { .. }
+                | ChannelMsg::Exec { .. }
+                | ChannelMsg::RequestSubsystem { .. }
+                    if self.draining().await =>
+                {
+                    1
+                }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,
                 ChannelMsg::RequestShell { .. } if self.pty => self.interactive().await,
                 ChannelMsg::RequestShell { .. } => self.pipe(UploadOptions::default()).await,
@@ -197,9 +220,19 @@ impl ChannelTask {
         }
     }
 
+    /// Shutdown has begun: new requests are turned away with a reason.
+    async fn draining(&self) -> bool {
+        if self.cx.shutdown.is_draining() {
+            self.stderr(&format!("{DRAINING}\n")).await;
+            return true;
+        }
+        false
+    }
+
     /// pty + shell: the full-screen interface, or the usage text for a `dumb` terminal.
     async fn interactive(&mut self) -> u32 {
         if self.terminal.depth() == crate::tui::colors::Depth::Plain {
+            let _live = self.cx.metrics.session(SessionKind::Command);
             self.stdout(output::USAGE_ON_TERMINAL).await;
             return 0;
         }
@@ -223,8 +256,16 @@ impl ChannelTask {
             }),
             idle_timeout: self.cx.tui_idle_timeout,
             theme: self.cx.theme,
+            shutdown: self.cx.shutdown.clone(),
         };
-        crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await
+        let _live = self.cx.metrics.session(SessionKind::Tui);
+        match crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await {
+            crate::tui::Ended::Left => 0,
+            crate::tui::Ended::ShutDown => {
+                self.stderr(&format!("{TUI_CUT}\n")).await;
+                1
+            }
+        }
     }
 
     async fn exec(&mut self, raw: &[u8]) -> u32 {
@@ -234,6 +275,13 @@ impl ChannelTask {
                 self.stderr(&format!("{err}\n")).await;
                 return 2;
             }
+        };
+        let _live = match command {
+            Command::Help | Command::List | Command::Revoke(_) => {
+                Some(self.cx.metrics.session(SessionKind::Command))
+            }
+            // Counted as what they are, inside.
+            Command::Upload(_) | Command::ScpSink(_) => None,
         };
         match command {
             Command::Help => {
@@ -296,6 +344,7 @@ impl ChannelTask {
 
     /// stdin → one share; the link alone on stdout.
     async fn pipe(&mut self, options: UploadOptions) -> u32 {
+        let _live = self.cx.metrics.session(SessionKind::Pipe);
         if let Err(refusal) = self.cx.allow_upload() {
             self.stderr(&format!("{refusal}\n")).await;
             return 1;
@@ -339,6 +388,12 @@ impl ChannelTask {
                 Input::Eof => break,
                 Input::Gone => {
                     debug!("client left mid-upload; nothing stored");
+                    return 1;
+                }
+                Input::Cut => {
+                    drop(upload);
+                    info!("upload cut by shutdown; nothing stored");
+                    self.stderr(&format!("{CUT}\n")).await;
                     return 1;
                 }
             }
@@ -394,12 +449,14 @@ impl ChannelTask {
                         "--password-stdin: expected a password line, then the secret".into(),
                     );
                 }
+                Input::Cut => return Err(CUT.into()),
             }
         }
     }
 
     /// `scp -t`: the legacy protocol, one share per file, each link on stderr.
     async fn scp_sink(&mut self, options: ScpOptions) -> u32 {
+        let _live = self.cx.metrics.session(SessionKind::Scp);
         let mut parser = ScpParser::new();
         let mut buf = BytesMut::new();
         let mut current: Option<(Upload, String)> = None;
@@ -424,6 +481,12 @@ impl ChannelTask {
                         return code;
                     }
                     Input::Gone => return 1,
+                    Input::Cut => {
+                        drop(current.take());
+                        info!("scp upload cut by shutdown; nothing stored");
+                        self.stdout_bytes(scp::fatal(CUT)).await;
+                        return 1;
+                    }
                 },
                 Err(err) => {
                     self.stdout_bytes(scp::fatal(&err.to_string())).await;
@@ -530,6 +593,7 @@ impl ChannelTask {
 
     /// Subsystem `sftp`: frames SFTP packets from the channel and answers them in order.
     async fn sftp(&mut self) -> u32 {
+        let _live = self.cx.metrics.session(SessionKind::Sftp);
         let mut session = SftpSession::new(self.cx.clone());
         let mut buf = BytesMut::new();
         loop {
@@ -538,6 +602,12 @@ impl ChannelTask {
                 Input::Eof => return session.end(),
                 Input::Gone => {
                     session.end();
+                    return 1;
+                }
+                Input::Cut => {
+                    session.end();
+                    info!("sftp session cut by shutdown; unfinished files not stored");
+                    self.stderr(&format!("{CUT}\n")).await;
                     return 1;
                 }
             }
@@ -563,8 +633,14 @@ impl ChannelTask {
     }
 
     async fn next_input(&mut self) -> Input {
+        let cutting = self.cx.shutdown.cutting();
+        tokio::pin!(cutting);
         loop {
-            match self.channel.wait().await {
+            let msg = tokio::select! {
+                msg = self.channel.wait() => msg,
+                () = &mut cutting => return Input::Cut,
+            };
+            match msg {
                 Some(ChannelMsg::Data { data }) => return Input::Data(data),
                 Some(ChannelMsg::Eof) => return Input::Eof,
                 Some(ChannelMsg::Close) | None => return Input::Gone,

@@ -19,7 +19,6 @@ pub mod scp;
 mod session;
 mod sftp;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,7 +33,9 @@ pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
 
 use crate::config::SshSettings;
+use crate::metrics::Metrics;
 use crate::share::Shares;
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     pub allow_keyless: bool,
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: Duration,
+    pub metrics: Metrics,
+    pub shutdown: Shutdown,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -76,6 +79,8 @@ impl SshServer {
         settings: &SshSettings,
         theme: &'static crate::theme::Theme,
         shares: Shares,
+        metrics: Metrics,
+        shutdown: Shutdown,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
         let fingerprint = host_key::fingerprint(&key);
@@ -97,6 +102,8 @@ impl SshServer {
                 allow_keyless: settings.allow_keyless,
                 theme,
                 tui_idle_timeout: settings.tui_idle_timeout,
+                metrics,
+                shutdown,
             }),
             fingerprint,
         })
@@ -111,12 +118,15 @@ impl SshServer {
         &self.fingerprint
     }
 
-    /// Accepts connections until `shutdown` resolves.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Accepts connections until shutdown starts draining; then stops listening, and once
+    /// shutdown closes, disconnects the connections still open and waits for them to end.
+    pub async fn serve(self, shutdown: Shutdown) {
+        let draining = shutdown.draining();
+        tokio::pin!(draining);
+        let connections = tokio_util::task::TaskTracker::new();
         loop {
             let (socket, peer) = tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut draining => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
@@ -138,7 +148,8 @@ impl SshServer {
             let config = self.config.clone();
             let (authenticated, auth_done) = tokio::sync::oneshot::channel();
             let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
-            tokio::spawn(async move {
+            let closing = shutdown.closing();
+            connections.spawn(async move {
                 let _ = socket.set_nodelay(true);
                 // A duplicate of the socket lets us end the connection ourselves: russh cannot
                 // send a disconnect before key exchange completes, and dropping its session
@@ -190,11 +201,33 @@ impl SshServer {
                         let _ = killer.shutdown(std::net::Shutdown::Both);
                         let _ = session.await;
                     }
+                    () = closing => {
+                        // Channels have ended (or were cut) and said why; the disconnect goes
+                        // out after their last bytes, then the socket closes.
+                        let _ = session
+                            .handle()
+                            .disconnect(
+                                russh::Disconnect::ByApplication,
+                                "server shutting down".into(),
+                                String::new(),
+                            )
+                            .await;
+                        if tokio::time::timeout(DISCONNECT_WAIT, &mut session).await.is_err() {
+                            let _ = killer.shutdown(std::net::Shutdown::Both);
+                        }
+                    }
                 }
             });
         }
+        drop(self.listener);
+        shutdown.closing().await;
+        connections.close();
+        connections.wait().await;
     }
 }
+
+/// How long a disconnected client may take to close its side at shutdown.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(2);
 
 /// RFC 4253 §4.2 lets a server send text lines before its version line; OpenSSH shows them
 /// with `-v`, and anything reading the socket sees why it was closed.

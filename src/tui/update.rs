@@ -21,14 +21,25 @@ pub const MAX_PASSWORD: usize = 1024;
 pub enum Action {
     Key(KeyEvent),
     Paste(String),
-    PasteTooLarge { bytes: usize },
+    PasteTooLarge {
+        bytes: usize,
+    },
     Tick(Millis),
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     Armed(Result<Box<ArmedOk>, String>),
     Watched(Option<StatusState>),
     Listed(Result<Vec<ShareStatus>, String>),
     Revoked(Result<Handle, String>),
-    IdleWarning { secs_left: u64 },
+    IdleWarning {
+        secs_left: u64,
+    },
+    /// The server is draining for shutdown; the session is closed at `deadline`.
+    ShuttingDown {
+        deadline: Millis,
+    },
 }
 
 pub struct ArmedOk {
@@ -65,6 +76,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.rows = rows;
         }
         Action::IdleWarning { secs_left } => state.idle_left = Some(secs_left),
+        Action::ShuttingDown { deadline } => state.shutdown_at = Some(deadline),
         Action::Key(key) => {
             state.idle_left = None;
             on_key(state, key, &mut effects);
