@@ -484,7 +484,9 @@ impl ChannelTask {
                     Input::Cut => {
                         drop(current.take());
                         info!("scp upload cut by shutdown; nothing stored");
-                        self.stdout_bytes(scp::fatal(CUT)).await;
+                        // stderr, not a `\x02` reply: mid-file, scp is sending and reads no
+                        // reply until the file ends; ssh shows stderr at once.
+                        self.stderr(&format!("{CUT}\n")).await;
                         return 1;
                     }
                 },

@@ -202,18 +202,22 @@ impl SshServer {
                         let _ = session.await;
                     }
                     () = closing => {
-                        // Channels have ended (or were cut) and said why; the disconnect goes
-                        // out after their last bytes, then the socket closes.
-                        let _ = session
-                            .handle()
-                            .disconnect(
-                                russh::Disconnect::ByApplication,
-                                "server shutting down".into(),
-                                String::new(),
-                            )
-                            .await;
-                        if tokio::time::timeout(DISCONNECT_WAIT, &mut session).await.is_err() {
-                            let _ = killer.shutdown(std::net::Shutdown::Both);
+                        // Every channel has ended (or was cut) and said why. A client whose
+                        // last channel just closed hangs up by itself (a disconnect now would
+                        // race its exit status); one that stays (a multiplexing master) is
+                        // told, then the socket closes.
+                        if tokio::time::timeout(HANG_UP_WAIT, &mut session).await.is_err() {
+                            let _ = session
+                                .handle()
+                                .disconnect(
+                                    russh::Disconnect::ByApplication,
+                                    "server shutting down".into(),
+                                    String::new(),
+                                )
+                                .await;
+                            if tokio::time::timeout(HANG_UP_WAIT, &mut session).await.is_err() {
+                                let _ = killer.shutdown(std::net::Shutdown::Both);
+                            }
                         }
                     }
                 }
@@ -226,8 +230,8 @@ impl SshServer {
     }
 }
 
-/// How long a disconnected client may take to close its side at shutdown.
-const DISCONNECT_WAIT: Duration = Duration::from_secs(2);
+/// At shutdown, how long a client may take to hang up by itself, and then after a disconnect.
+const HANG_UP_WAIT: Duration = Duration::from_secs(1);
 
 /// RFC 4253 §4.2 lets a server send text lines before its version line; OpenSSH shows them
 /// with `-v`, and anything reading the socket sees why it was closed.

@@ -201,7 +201,7 @@ impl TestServer {
 
     /// Waits for the process to exit (after [`TestServer::send_sigterm`]); panics with the log
     /// if it has not within `within`.
-    pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
         let deadline = std::time::Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for server") {
