@@ -186,6 +186,8 @@ impl Connection {
         // shutdown: a browser's speculative connection may never send a request).
         let mut first = [0u8; 1];
         let peeked = tokio::select! {
+            // A request that arrived before the drain is still served.
+            biased;
             peeked = tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)) => peeked,
             () = draining => return,
         };

@@ -6,6 +6,11 @@
 //! piped upload, `exec` → [`Command`], subsystem `sftp` → [`super::sftp`]. Every path ends with
 //! exit-status, EOF and close, in that order (OpenSSH's scp and sftp rely on it).
 //!
+//! Shutdown: once the server drains, a new request is refused with a reason (exit 1); work
+//! already running carries on. If the grace runs out while an upload is *waiting for input*,
+//! the upload is dropped whole there (temp blob removed, nothing published), the client reads
+//! why on stderr and gets exit status 1. An upload already publishing is never cut half way.
+//!
 //! Output contract: the link alone on stdout, details on stderr, no escape sequences; with a pty
 //! the client's terminal is raw, so line feeds are sent as CR LF.
 

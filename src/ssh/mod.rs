@@ -8,6 +8,10 @@
 //! is its only consumer: an unread russh channel stalls the whole connection once its queue
 //! fills. Handler callbacks never await channel output (that deadlocks the session loop); they
 //! only acknowledge requests, and the channel task does the work.
+//!
+//! Shutdown ([`crate::shutdown`]): the listener closes when draining starts; channel tasks are
+//! tracked work the process waits for; at the end, a connection whose client does not hang up
+//! by itself gets a disconnect ("server shutting down").
 
 mod allow_list;
 mod channel;
@@ -148,7 +152,7 @@ impl SshServer {
             let config = self.config.clone();
             let (authenticated, auth_done) = tokio::sync::oneshot::channel();
             let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
-            let closing = shutdown.closing();
+            let (closing, closing_early) = (shutdown.closing(), shutdown.closing());
             connections.spawn(async move {
                 let _ = socket.set_nodelay(true);
                 // A duplicate of the socket lets us end the connection ourselves: russh cannot
@@ -165,11 +169,13 @@ impl SshServer {
                         return;
                     }
                 };
-                let running = tokio::time::timeout(
-                    HANDSHAKE_TIMEOUT,
-                    russh::server::run_stream(config, socket, handler),
-                )
-                .await;
+                let running = tokio::select! {
+                    running = tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        russh::server::run_stream(config, socket, handler),
+                    ) => running,
+                    () = closing_early => return,
+                };
                 let session = match running {
                     Ok(Ok(session)) => session,
                     Ok(Err(err)) => {

@@ -11,6 +11,11 @@
 //! not fit in the queue (a slow client) is dropped and the next frame is a full redraw. The
 //! restore is sent on every exit path that still has a channel: `q`, Ctrl-C, Ctrl-D, idle timeout,
 //! EOF; when the client vanished there is no terminal left to restore.
+//!
+//! Shutdown reaches the session twice: when the server starts draining, the state learns the
+//! deadline and the view shows the notice (with the seconds left, from the state's clock); at
+//! the deadline the session ends like `q` does (terminal restored), reporting [`Ended::ShutDown`]
+//! so the channel can say why. Arm and revoke run as tracked work: a shutdown waits for them.
 
 use std::time::{Duration, Instant};
 
