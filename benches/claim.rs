@@ -52,7 +52,7 @@ fn start_redis(dir: &std::path::Path) -> (Redis, String) {
 }
 
 async fn shares_for(backend: &MetaBackend, dir: &std::path::Path) -> Shares {
-    let (meta, blobs) = store::open(dir, backend).await.unwrap();
+    let store::Stores { meta, blobs, .. } = store::open(dir, backend).await.unwrap();
     Shares::new(meta, blobs, Policy::default())
 }
 

@@ -20,7 +20,8 @@ async fn main() -> anyhow::Result<()> {
     let count: usize = count.parse()?;
     let size: u64 = size.parse()?;
     std::fs::create_dir_all(data_dir)?;
-    let (meta, blobs) = store::open(data_dir.as_ref(), &MetaBackend::Embedded).await?;
+    let store::Stores { meta, blobs, .. } =
+        store::open(data_dir.as_ref(), &MetaBackend::Embedded).await?;
     let policy = Policy {
         public_url: public_url.clone(),
         max_size: size.max(1),

@@ -15,10 +15,11 @@ use tracing::{info, warn};
 use crate::config::{Settings, format_duration};
 use crate::http::{HttpError, HttpServer, SiteInfo};
 use crate::metrics::{Metrics, MetricsError, MetricsServer};
+use crate::operator::{ActivityLog, Admins, AdminsError, Console};
 use crate::share::{ShareError, ShareObserver, Shares};
 use crate::shutdown::Shutdown;
 use crate::ssh::{SshError, SshServer};
-use crate::store::{self, MetaBackend};
+use crate::store;
 
 /// After a cut, how long cut work gets to tell its clients and drop what it held.
 const CUT_SETTLE: Duration = Duration::from_secs(5);
@@ -28,6 +29,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 pub struct App {
     settings: Settings,
     shares: Shares,
+    console: Arc<Console>,
     metrics: Metrics,
     shutdown: Shutdown,
     ssh: SshServer,
@@ -45,6 +47,8 @@ pub enum StartError {
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
+    Admins(#[from] AdminsError),
+    #[error(transparent)]
     Metrics(#[from] MetricsError),
 }
 
@@ -55,19 +59,40 @@ impl App {
     /// start-up, not the first client.
     pub async fn build(settings: Settings) -> Result<App, StartError> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| ShareError::Storage(e.into()))?;
-        let metrics = Metrics::new();
-        let (meta, blobs) = store::open(&settings.data_dir, &settings.meta_backend)
+        let admins = match &settings.ssh.admin_keys {
+            Some(path) => Admins::load(path)?,
+            None => Admins::default(),
+        };
+        let stores = store::open(&settings.data_dir, &settings.meta_backend)
             .await
             .map_err(ShareError::from)?;
-        let (meta, blobs) = metrics.count_store_errors(meta, blobs);
-        let observers: Vec<Arc<dyn ShareObserver>> = vec![Arc::new(metrics.clone())];
-        let shares = Shares::with_observers(meta, blobs, settings.policy.clone(), observers);
+        let sessions = crate::ssh::SessionTally::default();
+        let metrics = Metrics::new(Box::new({
+            let sessions = sessions.clone();
+            move || sessions.snapshot()
+        }));
+        let (meta, blobs) = metrics.count_store_errors(stores.meta, stores.blobs);
+        let activity: Arc<dyn ShareObserver> = ActivityLog::start(stores.operator.clone());
+        let shares = Shares::with_observers(
+            meta,
+            blobs,
+            settings.policy.clone(),
+            vec![activity, Arc::new(metrics.clone())],
+        );
         let report = shares.sweep().await?;
+        let console = Arc::new(Console::new(
+            shares.clone(),
+            stores.operator,
+            admins,
+            settings.meta_backend.name(),
+            Box::new({
+                let sessions = sessions.clone();
+                move || sessions.snapshot()
+            }),
+        ));
         info!(
-            store = match settings.meta_backend {
-                MetaBackend::Embedded => "embedded",
-                MetaBackend::Redis { .. } => "redis",
-            },
+            store = settings.meta_backend.name(),
+            operators = settings.ssh.admin_keys.is_some(),
             data_dir = %settings.data_dir.display(),
             expired = report.expired,
             orphans = report.orphans,
@@ -79,7 +104,8 @@ impl App {
             &settings.ssh,
             settings.http.theme,
             shares.clone(),
-            metrics.clone(),
+            console.clone(),
+            sessions,
             shutdown.clone(),
         )
         .await?;
@@ -103,6 +129,7 @@ impl App {
         Ok(App {
             settings,
             shares,
+            console,
             metrics,
             shutdown,
             ssh,
@@ -145,6 +172,7 @@ impl App {
         let App {
             settings,
             shares,
+            console,
             metrics,
             shutdown,
             ssh,
@@ -163,8 +191,13 @@ impl App {
             let interval = settings.sweep_interval;
             tokio::spawn(async move { shares.run_sweeper(interval, stop).await })
         };
+        let upkeep = {
+            let console = console.clone();
+            let stop = shutdown.closing();
+            tokio::spawn(async move { console.run_upkeep(stop).await })
+        };
         let ssh = tokio::spawn(ssh.serve(shutdown.clone()));
-        let http = tokio::spawn(http.serve(shares.clone(), shutdown.clone()));
+        let http = tokio::spawn(http.serve(shares.clone(), console, shutdown.clone()));
         let metrics_server =
             metrics_server.map(|server| tokio::spawn(server.serve(metrics, shutdown.closing())));
 
@@ -194,7 +227,7 @@ impl App {
         }
         shutdown.close();
         let closing = async {
-            let _ = tokio::join!(ssh, http, sweeper);
+            let _ = tokio::join!(ssh, http, sweeper, upkeep);
             shares.settle().await;
             if let Some(server) = metrics_server {
                 let _ = server.await;

@@ -76,7 +76,7 @@ fn library(
         url: redis.url(),
         prefix: "ots:".into(),
     };
-    let (meta, blobs) = runtime
+    let store::Stores { meta, blobs, .. } = runtime
         .block_on(store::open(data_dir, &backend))
         .expect("open the server's stores");
     let policy = Policy {
@@ -687,6 +687,7 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
     let text_link = fx.text(text);
     let password_link = fx.with_password("pw protected", "right");
     let no_js = fx.text("no script needed");
+    let reported = fx.text("reported, still intact");
     let out = screenshot_dir();
     let config = serde_json::json!({
         "base": fx.server.http_url(),
@@ -694,6 +695,7 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
         "textLink": text_link.full,
         "passwordLink": password_link.full,
         "noJsLink": no_js.full,
+        "reportLink": reported.full,
         "outDir": out,
     });
     let run = Command::new(node)
@@ -751,6 +753,22 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
     assert_eq!(seen["keyFieldVisibleWithoutScript"], true);
     assert_eq!(seen["noJsClaimStatus"], 200);
     assert_eq!(seen["noJsText"], "no script needed");
+    assert_eq!(seen["reportStatus"], 202);
+    assert_eq!(seen["reportHeadline"], "THANK YOU: REPORT #1 RECEIVED");
+    let posts = seen["reportPosts"].as_array().unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let post = posts[0].as_str().unwrap();
+    assert!(
+        post.contains("/report reason=malware&details=drops+a+trojan"),
+        "{post}"
+    );
+    assert!(
+        !post.contains(&reported.key),
+        "the report carried the link key"
+    );
+    let intact = claim(&reported, &[]);
+    assert_eq!(intact.status, 200, "reporting must not open the share");
+    assert_eq!(intact.body, b"reported, still intact");
     assert_eq!(seen["missingStatus"], 404);
     assert_eq!(
         seen["overflow360"], 0,

@@ -5,9 +5,11 @@
 mod support;
 
 use std::io::Write as _;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Scrape, ServerOptions, SshClient, TestServer, curl, curl_claim};
+use support::ssh_client::{Client, run};
+use support::{Scrape, ServerOptions, TestServer, curl, curl_claim};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {
@@ -58,10 +60,10 @@ fn link_of(out: &std::process::Output) -> String {
 }
 
 /// `--json`: the link and the handle.
-fn json_upload(client: &SshClient, args: &[&str], stdin: &[u8]) -> (String, String) {
+fn json_upload(client: &Client, args: &[&str], stdin: &[u8]) -> (String, String) {
     let mut all = vec!["--", "--json"];
     all.extend_from_slice(args);
-    let out = client.run(&all, stdin);
+    let out = run(&mut client.ssh_command_t(&all), stdin);
     assert!(out.status.success(), "upload failed: {out:?}");
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     (
@@ -73,11 +75,11 @@ fn json_upload(client: &SshClient, args: &[&str], stdin: &[u8]) -> (String, Stri
 #[test]
 fn one_pipe_upload_and_one_curl_claim_move_each_counter_by_exactly_one() {
     let server = server_with(&[]);
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     let secret: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
 
     let before = Scrape::of(&server);
-    let link = link_of(&client.run(&[], &secret));
+    let link = link_of(&run(&mut client.ssh_command_t(&[]), &secret));
     let uploaded = Scrape::of(&server);
     assert_eq!(uploaded.delta(&before, CREATED), 1.0);
     assert_eq!(uploaded.delta(&before, UPLOADED), 10_000.0);
@@ -115,7 +117,7 @@ fn one_pipe_upload_and_one_curl_claim_move_each_counter_by_exactly_one() {
 #[test]
 fn locking_revoking_and_expiry_are_each_counted_once_and_logs_stay_clean() {
     let server = server_with(&["--max-attempts", "2", "--sweep-interval", "1s"]);
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     let before = Scrape::of(&server);
 
     // Locked: the second (last) wrong password locks the share; a third try changes nothing.
@@ -131,7 +133,7 @@ fn locking_revoking_and_expiry_are_each_counted_once_and_logs_stay_clean() {
 
     // Revoked by its owner.
     let (revoked_link, handle) = json_upload(&client, &[], b"revoked secret");
-    let out = client.run(&["revoke", &handle], b"");
+    let out = run(&mut client.ssh_command_t(&["revoke", &handle]), b"");
     assert!(out.status.success(), "{out:?}");
     let revoked = Scrape::of(&server);
     assert_eq!(revoked.delta(&before, REVOKED), 1.0);
@@ -167,10 +169,16 @@ fn locking_revoking_and_expiry_are_each_counted_once_and_logs_stay_clean() {
 #[test]
 fn the_live_session_gauge_counts_an_open_pipe_and_drops_when_it_ends() {
     let server = server_with(&[]);
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     assert_eq!(pipe_gauge(&Scrape::of(&server)), 0.0);
 
-    let mut child = client.spawn(&[]);
+    let mut child = client
+        .ssh_command_t(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"held open: ").unwrap();
     stdin.flush().unwrap();

@@ -8,14 +8,13 @@ mod support;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use onetimeshare::share::Link;
 use onetimeshare::store::MetaBackend;
-use support::{
-    ServerOptions, SshClient, TestServer, claim, curl, curl_claim, open_shares, temp_dir,
-};
+use support::ssh_client::{Client, run};
+use support::{ServerOptions, TestServer, claim, curl, curl_claim, open_shares, temp_dir};
 
 /// What a cut upload's client reads on stderr.
 const CUT: &str = "the server shut down before the upload finished; nothing was stored";
@@ -59,6 +58,32 @@ fn wait_for_temp_files(data: &Path, n: usize) {
     }
 }
 
+/// `ssh ARGS` with stdin held open: write to it, drop it for EOF, or never.
+fn held_open(client: &Client, args: &[&str]) -> Child {
+    client
+        .ssh_command_t(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run ssh")
+}
+
+/// `scp FLAGS FILE 127.0.0.1:`, started, not waited for.
+fn scp(client: &Client, flags: &[&str], file: &Path) -> Child {
+    Command::new(support::require_tool("scp", "openssh-client"))
+        .args(client.options())
+        .args(["-P", &client.port.to_string()])
+        .args(flags)
+        .arg(file)
+        .arg("127.0.0.1:")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run scp")
+}
+
 fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).unwrap();
@@ -73,29 +98,22 @@ fn text(bytes: &[u8]) -> String {
 fn an_upload_in_flight_at_sigterm_finishes_and_new_work_is_turned_away() {
     let data = temp_dir();
     let mut server = server_on(data.path(), "60s");
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     // A multiplexing master connection opened before the signal, for a new session later.
-    let control = client.dir().join("mux");
+    let control = client.dir.path().join("mux");
     let control_opt = format!("ControlPath={}", control.display());
     let port = server.ssh_addr.port().to_string();
     let master = Command::new("ssh")
-        .args(client.options(&[
-            "-o",
-            "ControlMaster=yes",
-            "-o",
-            &control_opt,
-            "-o",
-            "ControlPersist=yes",
-            "-N",
-            "-f",
-        ]))
+        .args(client.options())
+        .args(["-o", "ControlMaster=yes", "-o", &control_opt])
+        .args(["-o", "ControlPersist=yes", "-N", "-f"])
         .args(["-p", &port, "127.0.0.1"])
         .status()
         .unwrap();
     assert!(master.success(), "ssh control master: {master}");
 
     let content = random_bytes(2 << 20);
-    let mut upload = client.spawn(&["--", "--name", "big.bin"]);
+    let mut upload = held_open(&client, &["--", "--name", "big.bin"]);
     let mut stdin = upload.stdin.take().unwrap();
     stdin.write_all(&content[..1 << 20]).unwrap();
     stdin.flush().unwrap();
@@ -104,7 +122,7 @@ fn an_upload_in_flight_at_sigterm_finishes_and_new_work_is_turned_away() {
     server.send_sigterm();
     server.wait_for_log("shutting down", Duration::from_secs(15));
 
-    let fresh = client.run(&["help"], b"");
+    let fresh = run(&mut client.ssh_command_t(&["help"]), b"");
     assert!(
         !fresh.status.success(),
         "a new SSH connection got in: {fresh:?}"
@@ -115,7 +133,8 @@ fn an_upload_in_flight_at_sigterm_finishes_and_new_work_is_turned_away() {
         "a new HTTP connection got in: {http:?}"
     );
     let muxed = Command::new("ssh")
-        .args(client.options(&["-o", &control_opt]))
+        .args(client.options())
+        .args(["-o", &control_opt])
         .args(["-T", "-p", &port, "127.0.0.1", "help"])
         .output()
         .unwrap();
@@ -148,8 +167,8 @@ fn an_upload_in_flight_at_sigterm_finishes_and_new_work_is_turned_away() {
 fn an_upload_still_waiting_for_input_at_the_deadline_is_cut_and_nothing_is_kept() {
     let data = temp_dir();
     let mut server = server_on(data.path(), "2s");
-    let mut client = SshClient::new(&server);
-    let mut upload = client.spawn(&[]);
+    let mut client = Client::new(&server);
+    let mut upload = held_open(&client, &[]);
     let mut stdin = upload.stdin.take().unwrap();
     stdin.write_all(&random_bytes(1 << 20)).unwrap();
     stdin.flush().unwrap();
@@ -172,8 +191,8 @@ fn an_upload_still_waiting_for_input_at_the_deadline_is_cut_and_nothing_is_kept(
 
     // After a restart on the same data dir, the sender has nothing.
     let restarted = server_on(data.path(), "2s");
-    client.retarget(&restarted);
-    let ls = client.run(&["ls"], b"");
+    client.connect_to(&restarted);
+    let ls = run(&mut client.ssh_command_t(&["ls"]), b"");
     assert!(ls.status.success(), "{ls:?}");
     assert_eq!(text(&ls.stdout), "You have no live shares.\n");
 }
@@ -182,12 +201,12 @@ fn an_upload_still_waiting_for_input_at_the_deadline_is_cut_and_nothing_is_kept(
 fn scp_uploads_cut_at_the_deadline_say_why_and_fail_in_both_protocols() {
     let data = temp_dir();
     let mut server = server_on(data.path(), "2s");
-    let client = SshClient::new(&server);
-    let file = client.dir().join("big.bin");
+    let client = Client::new(&server);
+    let file = client.dir.path().join("big.bin");
     std::fs::write(&file, random_bytes(4 << 20)).unwrap();
     // -l 200: 200 Kbit/s, far too slow to finish before the deadline.
-    let legacy = client.spawn_scp(&["-O", "-l", "200"], &file);
-    let sftp = client.spawn_scp(&["-l", "200"], &file);
+    let legacy = scp(&client, &["-O", "-l", "200"], &file);
+    let sftp = scp(&client, &["-l", "200"], &file);
     wait_for_temp_files(data.path(), 2);
 
     server.send_sigterm();
@@ -215,8 +234,11 @@ fn scp_uploads_cut_at_the_deadline_say_why_and_fail_in_both_protocols() {
 }
 
 /// Uploads `content` as a file share over a real `ssh` pipe; returns the printed link.
-fn upload_file(client: &SshClient, content: &[u8]) -> String {
-    let out = client.run(&["--", "--name", "big.bin"], content);
+fn upload_file(client: &Client, content: &[u8]) -> String {
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--name", "big.bin"]),
+        content,
+    );
     assert!(out.status.success(), "{out:?}");
     text(&out.stdout).trim_end().to_owned()
 }
@@ -225,10 +247,10 @@ fn upload_file(client: &SshClient, content: &[u8]) -> String {
 fn a_download_in_flight_at_sigterm_finishes_within_the_grace() {
     let data = temp_dir();
     let mut server = server_on(data.path(), "60s");
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     let content = random_bytes(32 << 20);
     let link = upload_file(&client, &content);
-    let out_file = client.dir().join("download");
+    let out_file = client.dir.path().join("download");
     let out_arg = out_file.display().to_string();
 
     let (url, key) = link.split_once('#').unwrap();
@@ -254,10 +276,10 @@ fn a_download_in_flight_at_sigterm_finishes_within_the_grace() {
 fn a_download_still_streaming_at_the_deadline_is_cut_short_and_its_blob_removed() {
     let data = temp_dir();
     let mut server = server_on(data.path(), "1s");
-    let client = SshClient::new(&server);
+    let client = Client::new(&server);
     let content = random_bytes(32 << 20);
     let link = upload_file(&client, &content);
-    let out_file = client.dir().join("download");
+    let out_file = client.dir.path().join("download");
     let out_arg = out_file.display().to_string();
 
     let downloader = std::thread::spawn(move || {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use onetimeshare::crypto::{Kind, Password};
 use onetimeshare::share::{
-    Armed, BlobName, KdfCost, MetaStore, Owner, Policy, ShareError, ShareRecord, Shares,
+    Armed, BlobName, KdfCost, MetaStore, Owner, Policy, ShareError, ShareRecord, ShareRef, Shares,
     StatusState, StoreError, UploadSpec, now_millis,
 };
 use onetimeshare::store::{self, MetaBackend};
@@ -64,7 +64,7 @@ impl Fixture {
         policy: Policy,
         redis: Option<RedisServer>,
     ) -> Self {
-        let (meta, blobs) = store::open(data.path(), &backend)
+        let store::Stores { meta, blobs, .. } = store::open(data.path(), &backend)
             .await
             .expect("open stores");
         Self {
@@ -489,6 +489,96 @@ async fn file_metadata_travels_sealed_and_comes_back(fx: Fixture) {
     assert_eq!(claimed.body.read_to_end().await.unwrap(), b"DB_PASSWORD=x");
 }
 
+async fn a_takedown_deletes_the_content_and_the_link_says_removed(fx: Fixture) {
+    let armed = fx.text(b"malware.exe", owned_by("SHA256:sender")).await;
+    let other = fx.text(b"innocent", UploadSpec::text()).await;
+    let handle = armed.handle.to_string();
+
+    let removed = fx
+        .shares
+        .take_down(&ShareRef::Handle(handle[..6].to_owned()))
+        .await
+        .expect("take down");
+    assert_eq!(removed.status.handle.as_str(), handle);
+    assert_eq!(removed.owner, Some(Owner::new("SHA256:sender")));
+    assert!(matches!(
+        removed.status.state,
+        StatusState::TakenDown { .. }
+    ));
+
+    match fx.claim_bytes(&armed, None).await {
+        Err(ShareError::TakenDown { at }) => assert!(at <= now_millis()),
+        other => panic!("expected TakenDown, got {other:?}"),
+    }
+    let status = fx.shares.peek(armed.link.id()).await.unwrap().unwrap();
+    assert!(matches!(status.state, StatusState::TakenDown { .. }));
+    // Only the other share's blob is left.
+    assert_eq!(files_in(&fx.blob_dir()).len(), 1);
+    // A second takedown, or one of an opened share, changes nothing and says why.
+    assert!(matches!(
+        fx.shares
+            .take_down(&ShareRef::Id(armed.link.id().clone()))
+            .await,
+        Err(ShareError::TakenDown { .. })
+    ));
+    assert_eq!(fx.claim_bytes(&other, None).await.unwrap(), b"innocent");
+    assert!(matches!(
+        fx.shares
+            .take_down(&ShareRef::Id(other.link.id().clone()))
+            .await,
+        Err(ShareError::AlreadyOpened { .. })
+    ));
+    assert!(matches!(
+        fx.shares
+            .take_down(&ShareRef::Handle("0000000000".into()))
+            .await,
+        Err(ShareError::NotFound)
+    ));
+}
+
+async fn a_takedown_racing_claims_lets_exactly_one_side_win(fx: Fixture) {
+    for _ in 0..10 {
+        let armed = Arc::new(fx.text(b"contested", UploadSpec::text()).await);
+        let shares = fx.shares.clone();
+        let id = armed.link.id().clone();
+        let takedown = tokio::spawn(async move { shares.take_down(&ShareRef::Id(id)).await });
+        let mut claims = Vec::new();
+        for _ in 0..20 {
+            let shares = fx.shares.clone();
+            let armed = armed.clone();
+            claims.push(tokio::spawn(async move {
+                match shares.claim(armed.link.id(), armed.link.key(), None).await {
+                    Ok(claimed) => claimed.body.read_to_end().await.is_ok(),
+                    Err(_) => false,
+                }
+            }));
+        }
+        let mut delivered = 0;
+        for claim in claims {
+            delivered += usize::from(claim.await.unwrap());
+        }
+        let taken_down = takedown.await.unwrap().is_ok();
+        assert_eq!(
+            delivered + usize::from(taken_down),
+            1,
+            "delivered {delivered}, taken down {taken_down}"
+        );
+    }
+}
+
+async fn the_operator_overview_lists_every_share_without_names(fx: Fixture) {
+    let a = fx.text(b"one", owned_by("SHA256:alice")).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let b = fx.text(b"two", UploadSpec::text()).await;
+    fx.claim_bytes(&a, None).await.unwrap();
+    let all = fx.shares.overview().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].status.handle, b.handle, "newest first");
+    assert_eq!(all[0].owner, None);
+    assert_eq!(all[1].owner, Some(Owner::new("SHA256:alice")));
+    assert!(matches!(all[1].status.state, StatusState::Opened { .. }));
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod embedded_store {
@@ -525,6 +615,9 @@ contract!(
     oversized_empty_and_abandoned_uploads_leave_nothing,
     a_tampered_blob_fails_the_download,
     file_metadata_travels_sealed_and_comes_back,
+    a_takedown_deletes_the_content_and_the_link_says_removed,
+    a_takedown_racing_claims_lets_exactly_one_side_win,
+    the_operator_overview_lists_every_share_without_names,
 );
 
 // ---------------------------------------------------------------------------------------------

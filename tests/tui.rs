@@ -421,3 +421,46 @@ fn a_session_still_open_at_the_shutdown_deadline_is_closed_with_a_reason_and_kee
     assert!(blobs.is_empty(), "{blobs:?}");
     assert!(!server.log().contains("a draft never armed"));
 }
+
+#[test]
+fn an_operator_opens_the_operator_screen_and_takes_a_share_down_others_cannot() {
+    let (dir, key) = client_key();
+    let admin_keys = dir.path().join("admin_keys");
+    std::fs::copy(key.with_extension("pub"), &admin_keys).unwrap();
+    let (server, _data) = server_with(&["--admin-keys", &admin_keys.display().to_string()], None);
+    let sender = support::ssh_client::Client::new(&server);
+    let upload = support::ssh_client::run(&mut sender.ssh_command_t(&[]), b"to be taken down");
+    assert!(upload.status.success());
+    let link = String::from_utf8(upload.stdout).unwrap().trim().to_owned();
+
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+    tui.keys(&["C-o"]);
+    let stats = tui.wait_text("LIVE SHARES  1");
+    assert!(stats.contains("1 STATS"), "{stats}");
+    assert!(stats.contains("STORE        EMBEDDED OK"), "{stats}");
+    tui.keys(&["2"]);
+    let shares = tui.wait_text("ARMED");
+    assert!(shares.contains(&sender.fingerprint()[..20]), "{shares}");
+    assert!(!shares.contains("to be taken down"));
+    tui.keys(&["t"]);
+    tui.wait_text("ITS CONTENT IS DELETED FOR GOOD");
+    tui.keys(&["y"]);
+    tui.wait_text("TAKEN DOWN");
+    tui.wait_text("REMOVED");
+
+    let status_page = link.split_once('#').unwrap().0;
+    let out = Command::new(require_tool("curl", "curl"))
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", status_page])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "410");
+
+    // The sender's key is no operator: CTRL-O does nothing on its screen.
+    let (other_dir, other_key) = client_key();
+    let other = Tui::open(&server, &other_key, other_dir);
+    other.wait_text("NEW SHARE");
+    other.keys(&["C-o", "C-l"]);
+    let screen = other.wait_text("MY SHARES");
+    assert!(!screen.contains("OPERATOR"), "{screen}");
+}

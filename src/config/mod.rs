@@ -91,6 +91,10 @@ pub struct Layer {
     /// Only keys in this authorized_keys file may connect [default: any key]
     #[arg(long, env = "ONETIMESHARE_SSH_AUTHORIZED_KEYS", value_name = "FILE")]
     pub ssh_authorized_keys: Option<PathBuf>,
+    /// Operators: an authorized_keys file or SHA256 fingerprints, one per line; these keys may run
+    /// `admin …` commands and see the operator screen [default: nobody]
+    #[arg(long, env = "ONETIMESHARE_ADMIN_KEYS", value_name = "FILE")]
+    pub admin_keys: Option<PathBuf>,
     /// Let clients without a key upload (ephemeral identity, no `ls`) [default: false]
     #[arg(long, env = "ONETIMESHARE_SSH_ALLOW_KEYLESS", value_name = "BOOL",
           num_args = 0..=1, default_missing_value = "true")]
@@ -166,6 +170,7 @@ impl Layer {
             tui_idle_timeout: self.tui_idle_timeout.or(lower.tui_idle_timeout),
             ssh_host_key: self.ssh_host_key.or(lower.ssh_host_key),
             ssh_authorized_keys: self.ssh_authorized_keys.or(lower.ssh_authorized_keys),
+            admin_keys: self.admin_keys.or(lower.admin_keys),
             ssh_allow_keyless: self.ssh_allow_keyless.or(lower.ssh_allow_keyless),
             ssh_max_connections: self.ssh_max_connections.or(lower.ssh_max_connections),
             ssh_max_connections_per_ip: self
@@ -236,6 +241,8 @@ pub struct Settings {
 pub struct SshSettings {
     pub host_key: PathBuf,
     pub authorized_keys: Option<PathBuf>,
+    /// Operators' keys (`admin …` commands, the operator screen).
+    pub admin_keys: Option<PathBuf>,
     pub allow_keyless: bool,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
@@ -321,6 +328,7 @@ impl Settings {
                 .ssh_host_key
                 .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key")),
             authorized_keys: layer.ssh_authorized_keys,
+            admin_keys: layer.admin_keys,
             allow_keyless: layer.ssh_allow_keyless.unwrap_or(false),
             max_connections: positive("ssh-max-connections", layer.ssh_max_connections, 512)?,
             max_connections_per_ip: positive(

@@ -98,6 +98,36 @@ impl Problem {
         .line("The sender withdrew this share; its content is deleted.")
     }
 
+    pub fn taken_down(at: u64) -> Self {
+        Problem::new(
+            StatusCode::GONE,
+            "REMOVED",
+            Tone::Danger,
+            format!("REMOVED BY THE OPERATOR AT {}", when::utc(at)),
+        )
+        .line("The operator of this service took this share down; its content is deleted.")
+    }
+
+    pub fn reported(number: u64) -> Self {
+        Problem::new(
+            StatusCode::ACCEPTED,
+            "REPORTED",
+            Tone::Muted,
+            format!("THANK YOU: REPORT #{number} RECEIVED"),
+        )
+        .line("The operator of this service will review it. Reporting does not open or change the share.")
+    }
+
+    pub fn bad_report() -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "BAD REPORT",
+            Tone::Warning,
+            "CHOOSE WHAT IS WRONG WITH THIS SHARE",
+        )
+        .line("Send the form field `reason` as one of: malware, phishing, illegal, spam, other (and optionally `details`).")
+    }
+
     pub fn locked(attempts: u32) -> Self {
         Problem::new(
             StatusCode::LOCKED,
@@ -171,6 +201,7 @@ impl Problem {
             ShareError::NotFound => Problem::not_found(),
             ShareError::AlreadyOpened { at } => Problem::opened(*at),
             ShareError::Revoked { at } => Problem::revoked(*at),
+            ShareError::TakenDown { at } => Problem::taken_down(*at),
             ShareError::Locked { attempts } => Problem::locked(*attempts),
             ShareError::PasswordRequired => Problem::new(
                 StatusCode::FORBIDDEN,

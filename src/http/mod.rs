@@ -27,6 +27,7 @@ mod headers;
 mod index;
 mod probe;
 mod rate_limit;
+mod report;
 mod router;
 mod server;
 mod stall;

@@ -7,16 +7,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::rate_limit::RateLimiter;
-use super::{access_log, assets, claim, headers, index, status};
+use super::{access_log, assets, claim, headers, index, report, status};
 use crate::config::{HttpSettings, IpNet, Settings};
+use crate::operator::Console;
 use crate::share::Shares;
 
 /// A claim body holds a 43-character key and a password: anything bigger is not a claim.
 const MAX_BODY_BYTES: usize = 8 * 1024;
+const REPORTS_PER_MINUTE: u32 = 1;
+const REPORT_BURST: u32 = 5;
 /// Slow-body clients are cut off after this.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -56,15 +59,26 @@ pub(super) struct AppState {
     pub shares: Shares,
     pub site: Arc<SiteInfo>,
     pub limiter: Arc<RateLimiter>,
+    pub console: Arc<Console>,
+    /// Abuse reports per client address: a few, then one a minute.
+    pub report_limiter: Arc<RateLimiter>,
     pub trusted_proxies: Arc<[IpNet]>,
     /// The stylesheet with the configured theme's colours.
     pub css: Arc<str>,
 }
 
 /// The application: every route, with security headers and the access log on every response.
-pub fn router(shares: Shares, site: SiteInfo, http: &HttpSettings, tls: bool) -> Router {
+pub fn router(
+    shares: Shares,
+    console: Arc<Console>,
+    site: SiteInfo,
+    http: &HttpSettings,
+    tls: bool,
+) -> Router {
     let state = AppState {
         shares,
+        console,
+        report_limiter: Arc::new(RateLimiter::new(REPORTS_PER_MINUTE, REPORT_BURST)),
         site: Arc::new(site),
         limiter: Arc::new(RateLimiter::new(http.claims_per_minute, http.claim_burst)),
         trusted_proxies: http.trusted_proxies.clone().into(),
@@ -74,6 +88,7 @@ pub fn router(shares: Shares, site: SiteInfo, http: &HttpSettings, tls: bool) ->
         .route("/", get(index::page))
         .route("/healthz", get(index::healthz))
         .route("/s/{id}", get(status::page).post(claim::claim))
+        .route("/s/{id}/report", post(report::report))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
         .route("/favicon.ico", get(assets::favicon))

@@ -99,8 +99,19 @@ impl HttpServer {
     /// closed, and responses in flight carry on — each connection is tracked work, so shutdown
     /// waits for it up to the grace period and then cuts it (a download cut short of its
     /// `Content-Length` reads as failed, never as complete).
-    pub async fn serve(self, shares: Shares, shutdown: Shutdown) {
-        let app = router(shares, self.site, &self.settings, self.tls.is_some());
+    pub async fn serve(
+        self,
+        shares: Shares,
+        console: std::sync::Arc<crate::operator::Console>,
+        shutdown: Shutdown,
+    ) {
+        let app = router(
+            shares,
+            console,
+            self.site,
+            &self.settings,
+            self.tls.is_some(),
+        );
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()

@@ -27,12 +27,14 @@ pub(super) fn render(id: &ShareId, status: &ShareStatus, problem: Option<String>
     match status.state {
         StatusState::Armed => {
             let action = format!("/s/{}", id.as_str());
+            let report_action = format!("/s/{}/report", id.as_str());
             let kind = match status.kind {
                 crate::crypto::Kind::Text => "TEXT",
                 crate::crypto::Kind::File => "FILE",
             };
             let view = ArmedView {
                 action: &action,
+                report_action: &report_action,
                 kind,
                 size_class: when::size_class(status.stored_size),
                 expires_in: when::span(status.expires_at.saturating_sub(now_millis())),
@@ -44,6 +46,7 @@ pub(super) fn render(id: &ShareId, status: &ShareStatus, problem: Option<String>
         }
         StatusState::Opened { at } => Problem::opened(at).respond(Audience::Browser),
         StatusState::Revoked { at } => Problem::revoked(at).respond(Audience::Browser),
+        StatusState::TakenDown { at } => Problem::taken_down(at).respond(Audience::Browser),
         StatusState::Locked => Problem::locked(status.max_attempts).respond(Audience::Browser),
     }
 }

@@ -79,6 +79,8 @@ pub fn notice(n: &Notice<'_>) -> Markup {
 /// What the armed status page shows. Nothing here needs the key.
 pub struct ArmedView<'a> {
     pub action: &'a str,
+    /// Where the abuse report form posts.
+    pub report_action: &'a str,
     pub kind: &'a str,
     pub size_class: &'a str,
     pub expires_in: String,
@@ -119,6 +121,27 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
                     button.button.primary id="open" type="submit" { "OPEN — THIS DESTROYS IT" }
                     p.hint { "Opening shows the content once and deletes it from the server. "
                         "Link previews do not open it." }
+                }
+                details.report {
+                    summary { "REPORT ABUSE" }
+                    form id="report" method="post" action=(v.report_action) {
+                        div.field {
+                            label for="reason" { "WHAT IS WRONG" }
+                            select id="reason" name="reason" required {
+                                option value="malware" { "Malware" }
+                                option value="phishing" { "Phishing" }
+                                option value="illegal" { "Illegal content" }
+                                option value="spam" { "Spam" }
+                                option value="other" { "Something else" }
+                            }
+                        }
+                        div.field {
+                            label for="details" { "DETAILS " small { "(OPTIONAL; NEVER PASTE THE LINK KEY)" } }
+                            textarea id="details" name="details" maxlength="500" rows="3" {}
+                        }
+                        button.button.secondary id="send-report" type="submit" { "SEND REPORT" }
+                        p.hint { "The operator sees the report, not the content. Reporting does not open the share." }
+                    }
                 }
             }
         },

@@ -1,8 +1,8 @@
 //! Prometheus metrics: one process-wide [`Metrics`] registry of plain atomics, fed by the share
-//! lifecycle (it is a [`ShareObserver`]), by the SSH channel tasks (live sessions, as RAII
-//! guards) and by the stores (errors, through the counting wrappers in [`store`]); rendered in the
-//! text exposition format and served only on the separate, optional `--metrics-addr` listener
-//! ([`server`]), never on the public port.
+//! lifecycle (it is a [`ShareObserver`]) and by the stores (errors, through the counting wrappers
+//! in [`store`]); live SSH sessions are read at scrape time from the SSH side's session tally.
+//! Rendered in the text exposition format and served only on the separate, optional
+//! `--metrics-addr` listener ([`server`]), never on the public port.
 //!
 //! Why hand-written rather than the `prometheus-client` crate: the set of metrics is small and
 //! fixed, every label value is a compile-time constant (so cardinality cannot grow with client
@@ -16,8 +16,9 @@ mod server;
 mod store;
 mod text;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use server::{MetricsError, MetricsServer};
@@ -33,80 +34,55 @@ const CLAIM_BUCKETS: [f64; 13] = [
 ];
 
 /// The `event` label of `onetimeshare_shares_total`, in index order of `Registry::shares`.
-const SHARE_EVENTS: [&str; 5] = ["created", "claimed", "locked", "revoked", "expired"];
+const SHARE_EVENTS: [&str; 6] = [
+    "created",
+    "claimed",
+    "locked",
+    "revoked",
+    "taken_down",
+    "expired",
+];
 const CREATED: usize = 0;
 const CLAIMED: usize = 1;
 const LOCKED: usize = 2;
 const REVOKED: usize = 3;
-const EXPIRED: usize = 4;
+const TAKEN_DOWN: usize = 4;
+const EXPIRED: usize = 5;
 
-/// What kind of work an SSH session channel is doing (the `kind` label of
-/// `onetimeshare_ssh_sessions`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    /// The interactive terminal UI (pty + shell).
-    Tui,
-    /// An upload from stdin: `shell` without a pty, or `exec` with upload options.
-    Pipe,
-    /// Legacy `scp -t`.
-    Scp,
-    /// The `sftp` subsystem (also OpenSSH >= 9 `scp`).
-    Sftp,
-    /// A short command: `ls`, `revoke`, `help`, the usage text for a dumb terminal.
-    Command,
-}
+/// Session kinds the SSH side counts (`ssh::SessionTally`), exposed at zero before the first
+/// session of each kind so a dashboard has a series from the start.
+const SESSION_KINDS: [&str; 6] = ["tui", "pipe", "scp", "sftp", "command", "admin"];
 
-impl SessionKind {
-    pub const ALL: [SessionKind; 5] = [
-        SessionKind::Tui,
-        SessionKind::Pipe,
-        SessionKind::Scp,
-        SessionKind::Sftp,
-        SessionKind::Command,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SessionKind::Tui => "tui",
-            SessionKind::Pipe => "pipe",
-            SessionKind::Scp => "scp",
-            SessionKind::Sftp => "sftp",
-            SessionKind::Command => "command",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+/// Live SSH sessions by kind, read at scrape time.
+pub type SessionSource = Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>;
 
 /// The registry. Cheap to clone; one per process.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Registry>,
 }
 
-#[derive(Default)]
 struct Registry {
     shares: [AtomicU64; SHARE_EVENTS.len()],
     uploaded_bytes: AtomicU64,
     served_bytes: AtomicU64,
-    sessions: [AtomicI64; SessionKind::ALL.len()],
+    sessions: SessionSource,
     claim_seconds: Histogram,
     store_errors: [AtomicU64; StoreOp::ALL.len()],
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Counts one live session of `kind` until the returned guard is dropped.
-    pub fn session(&self, kind: SessionKind) -> LiveSession {
-        self.inner.sessions[kind.index()].fetch_add(1, Ordering::Relaxed);
-        LiveSession {
-            metrics: self.clone(),
-            kind,
+    /// A registry at zero; `sessions` tells it the live SSH sessions by kind when scraped.
+    pub fn new(sessions: SessionSource) -> Self {
+        Self {
+            inner: Arc::new(Registry {
+                shares: Default::default(),
+                uploaded_bytes: AtomicU64::new(0),
+                served_bytes: AtomicU64::new(0),
+                sessions,
+                claim_seconds: Histogram::default(),
+                store_errors: Default::default(),
+            }),
         }
     }
 
@@ -136,7 +112,8 @@ impl Metrics {
             "onetimeshare_shares_total",
             "counter",
             "Share lifecycle events: created (published), claimed (the one successful claim), \
-             locked (last wrong password spent), revoked (by its owner), expired (removed by a sweep).",
+             locked (last wrong password spent), revoked (by its owner), taken_down (by an \
+             operator), expired (removed by a sweep).",
         );
         for (event, count) in SHARE_EVENTS.iter().zip(&r.shares) {
             out.sample(
@@ -170,12 +147,12 @@ impl Metrics {
             "gauge",
             "SSH session channels open now, by what they are doing.",
         );
-        for kind in SessionKind::ALL {
-            out.sample(
-                "onetimeshare_ssh_sessions",
-                &[("kind", kind.label())],
-                r.sessions[kind.index()].load(Ordering::Relaxed),
-            );
+        let mut sessions = (r.sessions)();
+        for kind in SESSION_KINDS {
+            sessions.entry(kind.to_owned()).or_default();
+        }
+        for (kind, count) in &sessions {
+            out.sample("onetimeshare_ssh_sessions", &[("kind", kind)], count);
         }
         out.family(
             "onetimeshare_claim_duration_seconds",
@@ -206,12 +183,12 @@ impl Metrics {
 }
 
 impl ShareObserver for Metrics {
-    fn observe(&self, event: &ShareEvent) {
+    fn observe(&self, event: &ShareEvent<'_>) {
         let r = &*self.inner;
         match event {
-            ShareEvent::Created { size, .. } => {
+            ShareEvent::Created { bytes, .. } => {
                 self.count_share_event(CREATED, 1);
-                r.uploaded_bytes.fetch_add(*size, Ordering::Relaxed);
+                r.uploaded_bytes.fetch_add(*bytes, Ordering::Relaxed);
             }
             ShareEvent::Claimed { latency, .. } => {
                 self.count_share_event(CLAIMED, 1);
@@ -220,22 +197,11 @@ impl ShareObserver for Metrics {
             ShareEvent::Delivered { bytes, .. } => {
                 r.served_bytes.fetch_add(*bytes, Ordering::Relaxed);
             }
-            ShareEvent::Locked { .. } => self.count_share_event(LOCKED, 1),
-            ShareEvent::Revoked { .. } => self.count_share_event(REVOKED, 1),
+            ShareEvent::Locked => self.count_share_event(LOCKED, 1),
+            ShareEvent::Revoked => self.count_share_event(REVOKED, 1),
+            ShareEvent::TakenDown => self.count_share_event(TAKEN_DOWN, 1),
             ShareEvent::Expired { count } => self.count_share_event(EXPIRED, *count as u64),
         }
-    }
-}
-
-/// One live SSH session in `onetimeshare_ssh_sessions`; uncounted on drop, however it ended.
-pub struct LiveSession {
-    metrics: Metrics,
-    kind: SessionKind,
-}
-
-impl Drop for LiveSession {
-    fn drop(&mut self) {
-        self.metrics.inner.sessions[self.kind.index()].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -274,68 +240,54 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::Kind;
-    use crate::share::Handle;
 
-    fn handle() -> Handle {
-        crate::share::ShareId::generate().unwrap().handle()
+    fn metrics() -> Metrics {
+        Metrics::new(Box::new(BTreeMap::new))
     }
 
-    fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
-        text.lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting {prefix:?} in\n{text}"))
+    fn has(text: &str, sample: &str) -> bool {
+        text.lines().any(|l| l == sample)
     }
 
     #[test]
     fn a_fresh_registry_exposes_every_series_at_zero() {
-        let text = Metrics::new().render();
+        let text = metrics().render();
         for event in SHARE_EVENTS {
             let sample = format!("onetimeshare_shares_total{{event=\"{event}\"}} 0");
-            assert!(
-                text.lines().any(|l| l == sample),
-                "{sample} missing:\n{text}"
-            );
+            assert!(has(&text, &sample), "{sample} missing:\n{text}");
         }
-        for kind in SessionKind::ALL {
-            let sample = format!("onetimeshare_ssh_sessions{{kind=\"{}\"}} 0", kind.label());
-            assert!(text.lines().any(|l| l == sample), "{sample} missing");
+        for kind in SESSION_KINDS {
+            let sample = format!("onetimeshare_ssh_sessions{{kind=\"{kind}\"}} 0");
+            assert!(has(&text, &sample), "{sample} missing");
         }
-        assert_eq!(
-            line(
-                &text,
-                "onetimeshare_store_errors_total{store=\"meta\",op=\"claim\"}"
-            ),
+        assert!(has(
+            &text,
             "onetimeshare_store_errors_total{store=\"meta\",op=\"claim\"} 0"
-        );
-        assert_eq!(
-            line(&text, "onetimeshare_claim_duration_seconds_count"),
-            "onetimeshare_claim_duration_seconds_count 0"
-        );
+        ));
+        assert!(has(&text, "onetimeshare_claim_duration_seconds_count 0"));
+        assert!(has(&text, "onetimeshare_uploaded_bytes_total 0"));
     }
 
     #[test]
     fn lifecycle_events_move_their_counters_and_the_byte_totals() {
-        let metrics = Metrics::new();
+        let metrics = metrics();
         let created = ShareEvent::Created {
-            handle: handle(),
-            kind: Kind::Text,
-            size: 1000,
-            password: false,
+            owner: None,
+            client: None,
+            bytes: 1000,
         };
         metrics.observe(&created);
         metrics.observe(&created);
         metrics.observe(&ShareEvent::Claimed {
-            handle: handle(),
             latency: Duration::from_millis(30),
         });
         metrics.observe(&ShareEvent::Delivered {
-            handle: handle(),
             bytes: 700,
             complete: false,
         });
-        metrics.observe(&ShareEvent::Locked { handle: handle() });
-        metrics.observe(&ShareEvent::Revoked { handle: handle() });
+        metrics.observe(&ShareEvent::Locked);
+        metrics.observe(&ShareEvent::Revoked);
+        metrics.observe(&ShareEvent::TakenDown);
         metrics.observe(&ShareEvent::Expired { count: 3 });
         let text = metrics.render();
         for (event, n) in [
@@ -343,86 +295,61 @@ mod tests {
             ("claimed", 1),
             ("locked", 1),
             ("revoked", 1),
+            ("taken_down", 1),
             ("expired", 3),
         ] {
             let sample = format!("onetimeshare_shares_total{{event=\"{event}\"}} {n}");
-            assert!(
-                text.lines().any(|l| l == sample),
-                "{sample} missing:\n{text}"
-            );
+            assert!(has(&text, &sample), "{sample} missing:\n{text}");
         }
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_uploaded_bytes_total 2000")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_served_bytes_total 700")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_bucket{le=\"0.025\"} 0")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_bucket{le=\"0.05\"} 1")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_bucket{le=\"+Inf\"} 1")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_count 1")
-        );
-        assert_eq!(
-            line(&text, "onetimeshare_claim_duration_seconds_sum "),
-            "onetimeshare_claim_duration_seconds_sum 0.03"
-        );
+        assert!(has(&text, "onetimeshare_uploaded_bytes_total 2000"));
+        assert!(has(&text, "onetimeshare_served_bytes_total 700"));
+        assert!(has(
+            &text,
+            "onetimeshare_claim_duration_seconds_bucket{le=\"0.025\"} 0"
+        ));
+        assert!(has(
+            &text,
+            "onetimeshare_claim_duration_seconds_bucket{le=\"0.05\"} 1"
+        ));
+        assert!(has(
+            &text,
+            "onetimeshare_claim_duration_seconds_bucket{le=\"+Inf\"} 1"
+        ));
+        assert!(has(&text, "onetimeshare_claim_duration_seconds_count 1"));
+        assert!(has(&text, "onetimeshare_claim_duration_seconds_sum 0.03"));
     }
 
     #[test]
-    fn a_live_session_counts_until_its_guard_drops() {
-        let metrics = Metrics::new();
-        let tui = metrics.session(SessionKind::Tui);
-        let pipe = metrics.session(SessionKind::Pipe);
-        let _pipe2 = metrics.session(SessionKind::Pipe);
+    fn live_sessions_are_read_from_the_source_at_scrape_time() {
+        let live = Arc::new(std::sync::Mutex::new(BTreeMap::from([
+            ("tui".to_owned(), 1u64),
+            ("pipe".to_owned(), 2),
+        ])));
+        let source = live.clone();
+        let metrics = Metrics::new(Box::new(move || source.lock().unwrap().clone()));
         let text = metrics.render();
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_ssh_sessions{kind=\"tui\"} 1")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_ssh_sessions{kind=\"pipe\"} 2")
-        );
-        drop((tui, pipe));
+        assert!(has(&text, "onetimeshare_ssh_sessions{kind=\"tui\"} 1"));
+        assert!(has(&text, "onetimeshare_ssh_sessions{kind=\"pipe\"} 2"));
+        assert!(has(&text, "onetimeshare_ssh_sessions{kind=\"sftp\"} 0"));
+        live.lock().unwrap().insert("pipe".into(), 0);
         let text = metrics.render();
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_ssh_sessions{kind=\"tui\"} 0")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_ssh_sessions{kind=\"pipe\"} 1")
-        );
+        assert!(has(&text, "onetimeshare_ssh_sessions{kind=\"pipe\"} 0"));
     }
 
     #[test]
     fn slow_claims_land_in_the_overflow_bucket_only() {
-        let metrics = Metrics::new();
+        let metrics = metrics();
         metrics.observe(&ShareEvent::Claimed {
-            handle: handle(),
             latency: Duration::from_secs(30),
         });
         let text = metrics.render();
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_bucket{le=\"10\"} 0")
-        );
-        assert!(
-            text.lines()
-                .any(|l| l == "onetimeshare_claim_duration_seconds_bucket{le=\"+Inf\"} 1")
-        );
+        assert!(has(
+            &text,
+            "onetimeshare_claim_duration_seconds_bucket{le=\"10\"} 0"
+        ));
+        assert!(has(
+            &text,
+            "onetimeshare_claim_duration_seconds_bucket{le=\"+Inf\"} 1"
+        ));
     }
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use super::Metrics;
 use crate::share::{
     AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore, Millis,
-    Owner, RevokeOutcome, ShareEntry, ShareRecord, StoreError, StoreKey,
+    Owner, RevokeOutcome, ShareEntry, ShareRecord, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// A store operation, the `store` and `op` labels of `onetimeshare_store_errors_total`.
@@ -24,6 +24,8 @@ pub enum StoreOp {
     MetaClaim,
     MetaSpendAttempt,
     MetaRevoke,
+    MetaTakeDown,
+    MetaListAll,
     MetaListByOwner,
     MetaTakeExpired,
     MetaLiveBlobs,
@@ -37,12 +39,14 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 15] = [
+    pub const ALL: [StoreOp; 17] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
         StoreOp::MetaSpendAttempt,
         StoreOp::MetaRevoke,
+        StoreOp::MetaTakeDown,
+        StoreOp::MetaListAll,
         StoreOp::MetaListByOwner,
         StoreOp::MetaTakeExpired,
         StoreOp::MetaLiveBlobs,
@@ -63,6 +67,8 @@ impl StoreOp {
             StoreOp::MetaClaim => ("meta", "claim"),
             StoreOp::MetaSpendAttempt => ("meta", "spend_attempt"),
             StoreOp::MetaRevoke => ("meta", "revoke"),
+            StoreOp::MetaTakeDown => ("meta", "take_down"),
+            StoreOp::MetaListAll => ("meta", "list_all"),
             StoreOp::MetaListByOwner => ("meta", "list_by_owner"),
             StoreOp::MetaTakeExpired => ("meta", "take_expired"),
             StoreOp::MetaLiveBlobs => ("meta", "live_blobs"),
@@ -146,6 +152,16 @@ impl MetaStore for CountingMeta {
     ) -> Result<RevokeOutcome, StoreError> {
         let result = self.inner.revoke(key, owner, now).await;
         self.metrics.counted(StoreOp::MetaRevoke, result)
+    }
+
+    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
+        let result = self.inner.take_down(key, now).await;
+        self.metrics.counted(StoreOp::MetaTakeDown, result)
+    }
+
+    async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError> {
+        let result = self.inner.list_all(now).await;
+        self.metrics.counted(StoreOp::MetaListAll, result)
     }
 
     async fn list_by_owner(
@@ -241,7 +257,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(Box::new(std::collections::BTreeMap::new));
         let (_, blobs) = metrics.count_store_errors(meta, fs);
         let missing = BlobName::parse(&"ab".repeat(16)).unwrap();
         assert!(blobs.open(&missing).await.is_err());

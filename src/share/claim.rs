@@ -20,8 +20,8 @@ use tracing::{info, warn};
 
 use super::lifecycle::Shares;
 use super::{
-    AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Handle, Millis, ShareEntry,
-    ShareError, ShareEvent, ShareId, ShareState, now_millis,
+    AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, ShareEntry, ShareError,
+    ShareEvent, ShareId, ShareState, now_millis,
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
@@ -94,7 +94,7 @@ impl Shares {
                 Err(CryptoError::WrongPassword) => {
                     info!(share = %handle, attempt, max, "wrong password");
                     if attempt >= max {
-                        self.emit(ShareEvent::Locked { handle });
+                        self.emit(ShareEvent::Locked);
                     }
                     return Err(ShareError::WrongPassword {
                         remaining: max.saturating_sub(attempt),
@@ -115,7 +115,6 @@ impl Shares {
         };
         info!(share = %handle, "share claimed");
         self.emit(ShareEvent::Claimed {
-            handle: handle.clone(),
             latency: started.elapsed(),
         });
         let cleanup = BlobCleanup {
@@ -140,7 +139,7 @@ impl Shares {
                 cleanup,
                 delivery: Delivery {
                     shares: self.clone(),
-                    handle: Some(handle),
+                    reported: false,
                     bytes: 0,
                 },
             },
@@ -161,13 +160,9 @@ fn refuse_unless_armed(entry: &ShareEntry) -> Result<(), ShareError> {
 }
 
 fn refusal(entry: &ShareEntry) -> ShareError {
-    match entry.state {
-        ShareState::Opened { at } => ShareError::AlreadyOpened { at },
-        ShareState::Revoked { at } => ShareError::Revoked { at },
-        ShareState::Armed => ShareError::Locked {
-            attempts: entry.record.max_attempts,
-        },
-    }
+    ShareError::not_armed(entry.state).unwrap_or(ShareError::Locked {
+        attempts: entry.record.max_attempts,
+    })
 }
 
 async fn open_blob(
@@ -271,16 +266,15 @@ impl ClaimBody {
 /// Reports [`ShareEvent::Delivered`] once: when the body ends, fails, or is dropped unfinished.
 struct Delivery {
     shares: Shares,
-    /// Taken when reported.
-    handle: Option<Handle>,
+    reported: bool,
     bytes: u64,
 }
 
 impl Delivery {
     fn report(&mut self, complete: bool) {
-        if let Some(handle) = self.handle.take() {
+        if !self.reported {
+            self.reported = true;
             self.shares.emit(ShareEvent::Delivered {
-                handle,
                 bytes: self.bytes,
                 complete,
             });

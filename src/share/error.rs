@@ -15,6 +15,8 @@ pub enum ShareError {
     AlreadyOpened { at: Millis },
     #[error("this share was revoked by its sender")]
     Revoked { at: Millis },
+    #[error("this share was removed by the operator")]
+    TakenDown { at: Millis },
     #[error("this share is locked after {attempts} wrong passwords")]
     Locked { attempts: u32 },
     #[error("this share needs a password")]
@@ -27,7 +29,7 @@ pub enum ShareError {
     Empty,
     #[error("expiry too long: the maximum is {}", crate::config::format_duration(*max))]
     TtlTooLong { max: Duration },
-    #[error("more than one of your shares starts with {0:?}; give more characters")]
+    #[error("more than one share starts with {0:?}; give more characters")]
     Ambiguous(String),
     #[error("the upload failed earlier and cannot continue")]
     UploadFailed,
@@ -41,6 +43,19 @@ pub enum ShareError {
     Storage(StoreError),
     #[error("internal crypto error: {0}")]
     Crypto(CryptoError),
+}
+
+impl ShareError {
+    /// Why a share in `state` cannot be claimed, revoked or taken down; `None` while armed.
+    pub(super) fn not_armed(state: super::ShareState) -> Option<ShareError> {
+        use super::ShareState;
+        match state {
+            ShareState::Armed => None,
+            ShareState::Opened { at } => Some(ShareError::AlreadyOpened { at }),
+            ShareState::Revoked { at } => Some(ShareError::Revoked { at }),
+            ShareState::TakenDown { at } => Some(ShareError::TakenDown { at }),
+        }
+    }
 }
 
 impl From<StoreError> for ShareError {

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use super::events::Observers;
 use super::{
-    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareEvent,
-    ShareId, ShareObserver, ShareState, now_millis,
+    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
+    ShareState, TakedownOutcome, now_millis,
 };
+use super::{ShareEvent, ShareObserver};
 use crate::crypto::{Kind, PasswordKdf};
 
 /// Argon2id cost for new password-bound shares.
@@ -80,6 +82,7 @@ pub enum StatusState {
     Armed,
     Opened { at: Millis },
     Revoked { at: Millis },
+    TakenDown { at: Millis },
     Locked,
 }
 
@@ -89,6 +92,7 @@ impl StatusState {
             StatusState::Armed => "armed",
             StatusState::Opened { .. } => "opened",
             StatusState::Revoked { .. } => "revoked",
+            StatusState::TakenDown { .. } => "removed",
             StatusState::Locked => "locked",
         }
     }
@@ -99,6 +103,7 @@ impl From<&ShareEntry> for ShareStatus {
         let state = match entry.state {
             ShareState::Opened { at } => StatusState::Opened { at },
             ShareState::Revoked { at } => StatusState::Revoked { at },
+            ShareState::TakenDown { at } => StatusState::TakenDown { at },
             ShareState::Armed if entry.is_locked() => StatusState::Locked,
             ShareState::Armed => StatusState::Armed,
         };
@@ -113,6 +118,41 @@ impl From<&ShareEntry> for ShareStatus {
             attempts: entry.attempts,
             state,
         }
+    }
+}
+
+/// What an operator may see of a share: its status and owner, never its name or content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareOverview {
+    pub status: ShareStatus,
+    pub owner: Option<Owner>,
+}
+
+/// Which share an operator means: the id from a reported link, or a handle prefix (≥ 4 hex
+/// characters) from `admin shares` or a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareRef {
+    Id(ShareId),
+    Handle(String),
+}
+
+impl ShareRef {
+    /// Accepts a link (`…/s/<id>#<key>`: the key is ignored, never kept), a bare id, or a
+    /// handle prefix.
+    pub fn parse(text: &str) -> Option<ShareRef> {
+        let text = text.trim();
+        let without_key = text.split('#').next().unwrap_or_default();
+        if let Some((_, rest)) = without_key.rsplit_once("/s/") {
+            let id = rest.split(['/', '?']).next().unwrap_or_default();
+            return ShareId::parse(id).map(ShareRef::Id);
+        }
+        if let Some(id) = ShareId::parse(without_key) {
+            return Some(ShareRef::Id(id));
+        }
+        let hex = without_key.len() >= 4
+            && without_key.len() <= 64
+            && without_key.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| ShareRef::Handle(without_key.to_ascii_lowercase()))
     }
 }
 
@@ -134,7 +174,7 @@ pub(super) struct Inner {
     pub(super) blobs: Arc<dyn BlobStore>,
     pub(super) kdf: PasswordKdf,
     pub(super) policy: Policy,
-    observers: Vec<Arc<dyn ShareObserver>>,
+    pub(super) observers: Observers,
     /// Clean-ups spawned from `Drop` (a claimed blob whose download was cut): tracked so
     /// shutdown can wait for them instead of leaving the blob until the share expires.
     pub(super) tasks: tokio_util::task::TaskTracker,
@@ -145,7 +185,7 @@ impl Shares {
         Self::with_observers(meta, blobs, policy, Vec::new())
     }
 
-    /// Like [`Shares::new`], with observers that receive every [`ShareEvent`].
+    /// Like [`Shares::new`], reporting every lifecycle step to `observers`.
     pub fn with_observers(
         meta: Arc<dyn MetaStore>,
         blobs: Arc<dyn BlobStore>,
@@ -153,23 +193,24 @@ impl Shares {
         observers: Vec<Arc<dyn ShareObserver>>,
     ) -> Self {
         let kdf = PasswordKdf::new(policy.kdf_concurrency);
+        let mut list = Observers::default();
+        for observer in observers {
+            list.add(observer);
+        }
         Self {
             inner: Arc::new(Inner {
                 meta,
                 blobs,
                 kdf,
                 policy,
-                observers,
+                observers: list,
                 tasks: tokio_util::task::TaskTracker::new(),
             }),
         }
     }
 
-    /// Tells every observer what just happened. The one call at each lifecycle point.
-    pub(super) fn emit(&self, event: ShareEvent) {
-        for observer in &self.inner.observers {
-            observer.observe(&event);
-        }
+    pub(super) fn emit(&self, event: ShareEvent<'_>) {
+        self.inner.observers.emit(event);
     }
 
     /// Waits for clean-ups still running in the background (blobs of claimed shares whose
@@ -222,19 +263,69 @@ impl Shares {
             RevokeOutcome::Revoked(entry) => {
                 self.remove_blob(&entry).await;
                 info!(share = %entry.record.handle(), "share revoked");
-                self.emit(ShareEvent::Revoked {
-                    handle: entry.record.handle(),
-                });
+                self.emit(ShareEvent::Revoked);
                 let mut status = ShareStatus::from(&entry);
                 status.state = StatusState::Revoked { at: now };
                 Ok(status)
             }
-            RevokeOutcome::Refused(entry) => Err(match entry.state {
-                ShareState::Opened { at } => ShareError::AlreadyOpened { at },
-                ShareState::Revoked { at } => ShareError::Revoked { at },
-                ShareState::Armed => ShareError::NotFound,
-            }),
+            RevokeOutcome::Refused(entry) => {
+                Err(ShareError::not_armed(entry.state).unwrap_or(ShareError::NotFound))
+            }
             RevokeOutcome::Missing => Err(ShareError::NotFound),
+        }
+    }
+
+    /// Every live share as an operator may see it, newest first.
+    pub async fn overview(&self) -> Result<Vec<ShareOverview>, ShareError> {
+        let mut entries = self.inner.meta.list_all(now_millis()).await?;
+        entries.sort_by_key(|e| std::cmp::Reverse(e.record.created_at));
+        Ok(entries
+            .iter()
+            .map(|entry| ShareOverview {
+                status: ShareStatus::from(entry),
+                owner: entry.record.owner.clone(),
+            })
+            .collect())
+    }
+
+    /// An operator's takedown: the share is marked removed in one atomic step (a claim racing it
+    /// either wins first or finds it gone) and its blob is deleted at once; the record stays
+    /// until expiry so the link reads "removed by the operator".
+    pub async fn take_down(&self, target: &ShareRef) -> Result<ShareOverview, ShareError> {
+        let now = now_millis();
+        let key = match target {
+            ShareRef::Id(id) => id.store_key(),
+            ShareRef::Handle(prefix) => {
+                let mut matches = self
+                    .inner
+                    .meta
+                    .list_all(now)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.record.key.to_hex().starts_with(prefix.as_str()));
+                let entry = matches.next().ok_or(ShareError::NotFound)?;
+                if matches.next().is_some() {
+                    return Err(ShareError::Ambiguous(prefix.clone()));
+                }
+                entry.record.key
+            }
+        };
+        match self.inner.meta.take_down(&key, now).await? {
+            TakedownOutcome::TakenDown(entry) => {
+                self.remove_blob(&entry).await;
+                info!(share = %entry.record.handle(), "share taken down by an operator");
+                self.emit(ShareEvent::TakenDown);
+                let mut status = ShareStatus::from(&entry);
+                status.state = StatusState::TakenDown { at: now };
+                Ok(ShareOverview {
+                    status,
+                    owner: entry.record.owner.clone(),
+                })
+            }
+            TakedownOutcome::Refused(entry) => {
+                Err(ShareError::not_armed(entry.state).unwrap_or(ShareError::NotFound))
+            }
+            TakedownOutcome::Missing => Err(ShareError::NotFound),
         }
     }
 

@@ -25,12 +25,14 @@ pub use claim::{ClaimBody, Claimed};
 pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
-pub use lifecycle::{KdfCost, Policy, ShareStatus, Shares, StatusState, SweepReport};
+pub use lifecycle::{
+    KdfCost, Policy, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
+};
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
     AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
-    RevokeOutcome, StoreError,
+    RevokeOutcome, StoreError, TakedownOutcome,
 };
 pub use upload::{Armed, Upload, UploadSpec};

@@ -5,6 +5,8 @@
 //!   Armed ─────────────────► Opened ───────────► gone
 //!     │ revoke (owner)                    ▲
 //!     ├──────────────────────► Revoked ───┤
+//!     │ takedown (operator)               │
+//!     ├──────────────────────► TakenDown ─┤
 //!     │ N wrong passwords                 │
 //!     └──────────────────────► Locked* ───┘      (*Armed with attempts = max: never deleted
 //!                                                  early, so a stranger cannot destroy it)
@@ -90,8 +92,17 @@ impl ShareRecord {
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum ShareState {
     Armed,
-    Opened { at: Millis },
-    Revoked { at: Millis },
+    Opened {
+        at: Millis,
+    },
+    Revoked {
+        at: Millis,
+    },
+    /// Removed by an operator (abuse takedown); the blob is deleted, the link says so.
+    #[serde(rename = "takendown")]
+    TakenDown {
+        at: Millis,
+    },
 }
 
 /// A record with its current state, as a store returns it.

@@ -79,6 +79,17 @@ pub enum RevokeOutcome {
     Missing,
 }
 
+/// Outcome of [`MetaStore::take_down`].
+#[derive(Debug)]
+pub enum TakedownOutcome {
+    /// The share is now `TakenDown`; its blob may be deleted. The entry is as it was just before.
+    TakenDown(ShareEntry),
+    /// Not armed any more (opened, revoked, already taken down); nothing changed.
+    Refused(ShareEntry),
+    /// No such share (or expired).
+    Missing,
+}
+
 /// Share state. Every method takes `now` so expiry is decided by the caller's clock and tests can
 /// move time. A share whose `expires_at <= now` is treated as absent by every method, even before
 /// a sweep removes it.
@@ -113,6 +124,14 @@ pub trait MetaStore: Send + Sync + 'static {
         owner: &Owner,
         now: Millis,
     ) -> Result<RevokeOutcome, StoreError>;
+
+    /// **Atomic.** If the share is `Armed` (locked or not) and unexpired, mark it
+    /// `TakenDown { at: now }`: an operator's takedown, whoever owns it. Of concurrent claims and
+    /// takedowns exactly one wins.
+    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError>;
+
+    /// Every unexpired share, in any order (the operator console's view; it never decrypts).
+    async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError>;
 
     /// All unexpired shares of `owner`, in any order.
     async fn list_by_owner(

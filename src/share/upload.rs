@@ -31,6 +31,8 @@ pub struct UploadSpec {
     /// `None` means the policy's default.
     pub ttl: Option<Duration>,
     pub password: Option<Password>,
+    /// Where the upload came from (for the operator's activity view; never stored with the share).
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl UploadSpec {
@@ -42,6 +44,7 @@ impl UploadSpec {
             owner: None,
             ttl: None,
             password: None,
+            client: None,
         }
     }
 
@@ -201,10 +204,9 @@ impl Upload {
         let handle = record.handle();
         info!(share = %handle, kind = record.kind.as_str(), size = self.size, "share armed");
         self.shares.emit(ShareEvent::Created {
-            handle: handle.clone(),
-            kind: record.kind,
-            size: self.size,
-            password: record.password,
+            owner: record.owner.as_ref(),
+            client: self.spec.client,
+            bytes: self.size,
         });
         Ok(Armed {
             link: Link::new(

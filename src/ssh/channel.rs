@@ -21,15 +21,16 @@ use russh::server::Msg;
 use russh::{Channel, ChannelMsg};
 use tracing::{debug, info, warn};
 
+use super::Refusal;
 use super::command::{Command, ScpOptions, UploadOptions};
-use super::limits::{LimitError, Limits};
+use super::limits::Limits;
 use super::output;
 use super::scp::{self, ScpEvent, ScpParser};
 use super::session::Identity;
 use super::sftp::SftpSession;
+use super::tally::SessionTally;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
-use crate::metrics::{Metrics, SessionKind};
 use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
 use crate::shutdown::Shutdown;
 
@@ -75,28 +76,35 @@ const MAX_PASSWORD_LINE: usize = 1024;
 #[derive(Clone)]
 pub(crate) struct Context {
     pub shares: Shares,
+    pub console: std::sync::Arc<crate::operator::Console>,
+    pub sessions: SessionTally,
     pub limits: std::sync::Arc<Limits>,
     pub identity: Identity,
     pub peer: IpAddr,
     /// Colours and idle limit of the terminal UI.
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: std::time::Duration,
-    /// The key is over its session cap: every request is answered with this and exit 1.
-    pub refusal: Option<LimitError>,
+    /// The client is banned or over its key's session cap: every request is answered with this
+    /// and exit 1.
+    pub refusal: Option<Refusal>,
     /// Interactive screens open on this connection; with the per-IP and per-key connection caps
     /// this bounds concurrent TUI sessions per address and per key.
     pub tui_sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    /// Live sessions by kind, for `/metrics`.
-    pub metrics: Metrics,
     /// Draining refuses new requests; a cut ends uploads still waiting for input.
     pub shutdown: Shutdown,
 }
 
 impl Context {
-    /// Counts an upload against the rate limits.
-    pub fn allow_upload(&self) -> Result<(), LimitError> {
-        self.limits
-            .upload(self.peer, self.identity.owner().map(|o| o.as_str()))
+    /// Checks the ban list (a ban placed mid-session applies to the next upload) and counts the
+    /// upload against the rate limits.
+    pub async fn allow_upload(&self) -> Result<(), Refusal> {
+        upload_gate(
+            &self.console,
+            &self.limits,
+            self.peer,
+            self.identity.owner().map(|o| o.as_str()),
+        )
+        .await
     }
 
     pub fn spec(&self, kind: Kind, name: Option<ShareName>) -> UploadSpec {
@@ -107,8 +115,27 @@ impl Context {
             owner: self.identity.owner().cloned(),
             ttl: None,
             password: None,
+            client: Some(self.peer),
         }
     }
+}
+
+/// Whether a client (key, address) may start an upload now.
+pub(crate) async fn upload_gate(
+    console: &crate::operator::Console,
+    limits: &Limits,
+    peer: IpAddr,
+    key: Option<&str>,
+) -> Result<(), Refusal> {
+    match console.banned(key, peer).await {
+        Ok(None) => {}
+        Ok(Some(ban)) => return Err(Refusal::Banned(Box::new(ban))),
+        Err(err) => {
+            debug!(error = %err, "ban list unavailable; upload refused");
+            return Err(Refusal::Unavailable);
+        }
+    }
+    Ok(limits.upload(peer, key)?)
 }
 
 /// What the client sent next on the channel's input.
@@ -189,8 +216,14 @@ impl ChannelTask {
                     1
                 }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,
-                ChannelMsg::RequestShell { .. } if self.pty => self.interactive().await,
-                ChannelMsg::RequestShell { .. } => self.pipe(UploadOptions::default()).await,
+                ChannelMsg::RequestShell { .. } if self.pty => {
+                    let _counted = self.cx.sessions.enter("tui");
+                    self.interactive().await
+                }
+                ChannelMsg::RequestShell { .. } => {
+                    let _counted = self.cx.sessions.enter("pipe");
+                    self.pipe(UploadOptions::default()).await
+                }
                 ChannelMsg::Exec { command, .. } if self.refused().await => {
                     drop(command);
                     1
@@ -200,6 +233,7 @@ impl ChannelTask {
                     if self.refused().await {
                         1
                     } else {
+                        let _counted = self.cx.sessions.enter("sftp");
                         self.sftp().await
                     }
                 }
@@ -237,7 +271,6 @@ impl ChannelTask {
     /// pty + shell: the full-screen interface, or the usage text for a `dumb` terminal.
     async fn interactive(&mut self) -> u32 {
         if self.terminal.depth() == crate::tui::colors::Depth::Plain {
-            let _live = self.cx.metrics.session(SessionKind::Command);
             self.stdout(output::USAGE_ON_TERMINAL).await;
             return 0;
         }
@@ -249,21 +282,26 @@ impl ChannelTask {
             return 1;
         };
         let limits = self.cx.limits.clone();
+        let console = self.cx.console.clone();
         let peer = self.cx.peer;
         let key = self.cx.identity.owner().map(|o| o.as_str().to_owned());
         let cx = crate::tui::TuiContext {
             shares: self.cx.shares.clone(),
             owner: self.cx.identity.owner().cloned(),
+            client: Some(peer),
+            console: self.cx.console.clone(),
             allow_upload: Box::new(move || {
-                limits
-                    .upload(peer, key.as_deref())
-                    .map_err(|e| e.to_string())
+                let (limits, console, key) = (limits.clone(), console.clone(), key.clone());
+                Box::pin(async move {
+                    upload_gate(&console, &limits, peer, key.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())
+                })
             }),
             idle_timeout: self.cx.tui_idle_timeout,
             theme: self.cx.theme,
             shutdown: self.cx.shutdown.clone(),
         };
-        let _live = self.cx.metrics.session(SessionKind::Tui);
         match crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await {
             crate::tui::Ended::Left => 0,
             crate::tui::Ended::ShutDown => {
@@ -281,13 +319,13 @@ impl ChannelTask {
                 return 2;
             }
         };
-        let _live = match command {
-            Command::Help | Command::List | Command::Revoke(_) => {
-                Some(self.cx.metrics.session(SessionKind::Command))
-            }
-            // Counted as what they are, inside.
-            Command::Upload(_) | Command::ScpSink(_) => None,
+        let kind = match &command {
+            Command::Help | Command::List | Command::Revoke(_) => "command",
+            Command::Admin(_) => "admin",
+            Command::Upload(_) => "pipe",
+            Command::ScpSink(_) => "scp",
         };
+        let _counted = self.cx.sessions.enter(kind);
         match command {
             Command::Help => {
                 self.stdout(output::HELP).await;
@@ -295,9 +333,25 @@ impl ChannelTask {
             }
             Command::List => self.list().await,
             Command::Revoke(id) => self.revoke(&id).await,
+            Command::Admin(words) => self.admin(&words).await,
             Command::Upload(options) => self.pipe(options).await,
             Command::ScpSink(options) => self.scp_sink(options).await,
         }
+    }
+
+    async fn admin(&mut self, words: &[String]) -> u32 {
+        let key = self.cx.identity.owner().map(|o| o.as_str());
+        if key.is_none_or(|k| !self.cx.console.is_operator(k)) {
+            info!("admin command refused: not an operator");
+        }
+        let outcome = super::admin::run(&self.cx.console, key, words).await;
+        if !outcome.stdout.is_empty() {
+            self.stdout(&outcome.stdout).await;
+        }
+        if !outcome.stderr.is_empty() {
+            self.stderr(&outcome.stderr).await;
+        }
+        outcome.code
     }
 
     async fn list(&mut self) -> u32 {
@@ -349,8 +403,7 @@ impl ChannelTask {
 
     /// stdin → one share; the link alone on stdout.
     async fn pipe(&mut self, options: UploadOptions) -> u32 {
-        let _live = self.cx.metrics.session(SessionKind::Pipe);
-        if let Err(refusal) = self.cx.allow_upload() {
+        if let Err(refusal) = self.cx.allow_upload().await {
             self.stderr(&format!("{refusal}\n")).await;
             return 1;
         }
@@ -461,7 +514,6 @@ impl ChannelTask {
 
     /// `scp -t`: the legacy protocol, one share per file, each link on stderr.
     async fn scp_sink(&mut self, options: ScpOptions) -> u32 {
-        let _live = self.cx.metrics.session(SessionKind::Scp);
         let mut parser = ScpParser::new();
         let mut buf = BytesMut::new();
         let mut current: Option<(Upload, String)> = None;
@@ -546,7 +598,7 @@ impl ChannelTask {
                             return 1;
                         }
                     };
-                    if let Err(refusal) = self.cx.allow_upload() {
+                    if let Err(refusal) = self.cx.allow_upload().await {
                         self.stdout_bytes(scp::fatal(&refusal.to_string())).await;
                         return 1;
                     }
@@ -600,7 +652,6 @@ impl ChannelTask {
 
     /// Subsystem `sftp`: frames SFTP packets from the channel and answers them in order.
     async fn sftp(&mut self) -> u32 {
-        let _live = self.cx.metrics.session(SessionKind::Sftp);
         let mut session = SftpSession::new(self.cx.clone());
         let mut buf = BytesMut::new();
         loop {

@@ -17,6 +17,9 @@ pub enum Command {
     Help,
     List,
     Revoke(String),
+    /// `admin …`: the words after `admin`, parsed by the operator console only once the caller
+    /// is known to be an operator.
+    Admin(Vec<String>),
     Upload(UploadOptions),
     ScpSink(ScpOptions),
 }
@@ -79,6 +82,7 @@ impl Command {
                 [_, _, extra, ..] => Err(CommandError::Unknown(extra.clone())),
                 [] => Err(CommandError::RevokeWithoutId),
             },
+            "admin" => Ok(Command::Admin(words[1..].to_vec())),
             "scp" => parse_scp(&words[1..]),
             _ => parse_upload(&words).map(Command::Upload),
         }

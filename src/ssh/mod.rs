@@ -13,15 +13,18 @@
 //! tracked work the process waits for; at the end, a connection whose client does not hang up
 //! by itself gets a disconnect ("server shutting down").
 
+mod admin;
 mod allow_list;
 mod channel;
 pub mod command;
 mod host_key;
 mod limits;
 pub mod output;
+mod refusal;
 pub mod scp;
 mod session;
 mod sftp;
+mod tally;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,9 +38,11 @@ use tracing::{debug, info, warn};
 
 pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
+pub use refusal::Refusal;
+pub use tally::{SessionGuard, SessionTally};
 
 use crate::config::SshSettings;
-use crate::metrics::Metrics;
+use crate::operator::Console;
 use crate::share::Shares;
 use crate::shutdown::Shutdown;
 
@@ -57,12 +62,13 @@ pub enum SshError {
 /// What every connection of one server shares.
 pub(crate) struct Shared {
     pub shares: Shares,
+    pub console: Arc<Console>,
+    pub sessions: SessionTally,
     pub limits: Arc<Limits>,
     pub allow_list: Option<AllowList>,
     pub allow_keyless: bool,
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: Duration,
-    pub metrics: Metrics,
     pub shutdown: Shutdown,
 }
 
@@ -83,7 +89,8 @@ impl SshServer {
         settings: &SshSettings,
         theme: &'static crate::theme::Theme,
         shares: Shares,
-        metrics: Metrics,
+        console: Arc<Console>,
+        sessions: SessionTally,
         shutdown: Shutdown,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
@@ -101,12 +108,13 @@ impl SshServer {
             config: Arc::new(russh_config(key, settings.allow_keyless)),
             shared: Arc::new(Shared {
                 shares,
+                console,
+                sessions,
                 limits: Limits::new(LimitConfig::from(settings)),
                 allow_list,
                 allow_keyless: settings.allow_keyless,
                 theme,
                 tui_idle_timeout: settings.tui_idle_timeout,
-                metrics,
                 shutdown,
             }),
             fingerprint,

@@ -62,6 +62,7 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
             StatusState::Armed => "armed".to_owned(),
             StatusState::Opened { at } => format!("opened {}", utc(at)),
             StatusState::Revoked { at } => format!("revoked {}", utc(at)),
+            StatusState::TakenDown { at } => format!("removed by the operator {}", utc(at)),
             StatusState::Locked => "locked".to_owned(),
         };
         out.push_str(&format!(

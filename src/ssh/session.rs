@@ -15,9 +15,10 @@ use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, Verif
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tracing::{Instrument as _, debug, info, info_span};
 
+use super::Refusal;
 use super::Shared;
 use super::channel::{ChannelTask, Context};
-use super::limits::{ConnectionSlot, KeySlot, LimitError};
+use super::limits::{ConnectionSlot, KeySlot};
 use crate::share::Owner;
 
 /// Who is on the other end, once authenticated.
@@ -42,8 +43,9 @@ pub struct Connection {
     shared: Arc<Shared>,
     peer: SocketAddr,
     identity: Option<Identity>,
-    /// Set when the key authenticated but is over its session cap: every channel explains.
-    refusal: Option<LimitError>,
+    /// Set when the client authenticated but may not do anything (banned, over its session
+    /// cap): every channel explains and exits 1.
+    refusal: Option<Refusal>,
     _key_slot: Option<KeySlot>,
     _slot: ConnectionSlot,
     /// Session channels open at once on this connection; each task holds a permit.
@@ -74,6 +76,22 @@ impl Connection {
             channels: Arc::new(tokio::sync::Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
             authenticated: Some(authenticated),
             tui_sessions: Arc::default(),
+        }
+    }
+
+    /// A banned client still completes authentication, so that every request it makes can say
+    /// why it is refused (an SSH auth failure cannot carry a message OpenSSH shows).
+    async fn check_ban(&mut self, key: Option<&str>) {
+        match self.shared.console.banned(key, self.peer.ip()).await {
+            Ok(None) => {}
+            Ok(Some(ban)) => {
+                info!(peer = %self.peer.ip(), ban = %ban.target, "banned client refused");
+                self.refusal = Some(Refusal::Banned(Box::new(ban)));
+            }
+            Err(err) => {
+                debug!(error = %err, "ban list unavailable; refusing the client");
+                self.refusal = Some(Refusal::Unavailable);
+            }
         }
     }
 
@@ -122,8 +140,9 @@ impl russh::server::Handler for Connection {
         let fingerprint = key.public_key.fingerprint(HashAlg::Sha256).to_string();
         match self.shared.limits.key_session(&fingerprint) {
             Ok(slot) => self._key_slot = Some(slot),
-            Err(refusal) => self.refusal = Some(refusal),
+            Err(refusal) => self.refusal = Some(refusal.into()),
         }
+        self.check_ban(Some(&fingerprint)).await;
         info!(peer = %self.peer.ip(), key = %fingerprint, "ssh client authenticated");
         self.identity = Some(Identity::Key(Owner::new(fingerprint)));
         Ok(Auth::Accept)
@@ -138,6 +157,7 @@ impl russh::server::Handler for Connection {
         if !self.shared.allow_keyless {
             return Ok(self.reject_to_methods());
         }
+        self.check_ban(None).await;
         info!(peer = %self.peer.ip(), "ssh client authenticated without a key");
         self.identity = Some(Identity::Keyless);
         Ok(Auth::Accept)
@@ -166,6 +186,8 @@ impl russh::server::Handler for Connection {
         reply.accept().await;
         let context = Context {
             shares: self.shared.shares.clone(),
+            console: self.shared.console.clone(),
+            sessions: self.shared.sessions.clone(),
             limits: self.shared.limits.clone(),
             identity,
             peer: self.peer.ip(),
@@ -173,7 +195,6 @@ impl russh::server::Handler for Connection {
             tui_sessions: self.tui_sessions.clone(),
             theme: self.shared.theme,
             tui_idle_timeout: self.shared.tui_idle_timeout,
-            metrics: self.shared.metrics.clone(),
             shutdown: self.shared.shutdown.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());

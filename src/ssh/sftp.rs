@@ -199,7 +199,7 @@ impl SftpSession {
             self.any_failed = true;
             return status(id, StatusCode::Failure, "too many open files");
         }
-        if let Err(refusal) = self.cx.allow_upload() {
+        if let Err(refusal) = self.cx.allow_upload().await {
             step.stderr.push_str(&format!("{shown}: {refusal}\n"));
             self.any_failed = true;
             return status(id, StatusCode::Failure, "rate limited");
@@ -391,7 +391,11 @@ mod tests {
     use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
 
     async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
-        let (meta, blobs) = crate::store::open(dir, &crate::store::MetaBackend::Embedded)
+        let crate::store::Stores {
+            meta,
+            blobs,
+            operator,
+        } = crate::store::open(dir, &crate::store::MetaBackend::Embedded)
             .await
             .unwrap();
         let policy = Policy {
@@ -404,8 +408,18 @@ mod tests {
             },
             ..Policy::default()
         };
+        let shares = Shares::new(meta, blobs, policy);
+        let console = crate::operator::Console::new(
+            shares.clone(),
+            operator,
+            crate::operator::Admins::default(),
+            "embedded",
+            Box::new(Default::default),
+        );
         SftpSession::new(Context {
-            shares: Shares::new(meta, blobs, policy),
+            shares,
+            console: std::sync::Arc::new(console),
+            sessions: Default::default(),
             limits: Limits::new(LimitConfig {
                 max_connections: 10,
                 max_connections_per_ip: 10,
@@ -418,7 +432,6 @@ mod tests {
             tui_sessions: Default::default(),
             theme: crate::theme::Theme::industrial_urgency(),
             tui_idle_timeout: std::time::Duration::from_secs(900),
-            metrics: Default::default(),
             shutdown: Default::default(),
         })
     }

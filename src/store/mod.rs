@@ -5,6 +5,7 @@
 mod embedded;
 mod fs_blobs;
 mod redis;
+mod redis_operator;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ pub use embedded::EmbeddedStore;
 pub use fs_blobs::FsBlobStore;
 pub use redis::{RedisOptions, RedisStore};
 
+use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
 
 /// Where share metadata lives.
@@ -23,23 +25,46 @@ pub enum MetaBackend {
     Redis { url: String, prefix: String },
 }
 
+impl MetaBackend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MetaBackend::Embedded => "embedded",
+            MetaBackend::Redis { .. } => "redis",
+        }
+    }
+}
+
+/// The opened stores. `meta` and `operator` are one database seen through two seams.
+pub struct Stores {
+    pub meta: Arc<dyn MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub operator: Arc<dyn OperatorStore>,
+}
+
 /// Opens the stores for a data directory: blobs in `<data>/blobs`, the embedded database in
 /// `<data>/shares.redb` unless Redis is configured.
-pub async fn open(
-    data_dir: &Path,
-    backend: &MetaBackend,
-) -> Result<(Arc<dyn MetaStore>, Arc<dyn BlobStore>), StoreError> {
+pub async fn open(data_dir: &Path, backend: &MetaBackend) -> Result<Stores, StoreError> {
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(data_dir.join("blobs")).await?);
-    let meta: Arc<dyn MetaStore> = match backend {
-        MetaBackend::Embedded => Arc::new(EmbeddedStore::open(data_dir.join("shares.redb")).await?),
-        MetaBackend::Redis { url, prefix } => Arc::new(
-            RedisStore::connect(RedisOptions {
-                url: url.clone(),
-                prefix: prefix.clone(),
-                timeout: Duration::from_secs(2),
-            })
-            .await?,
-        ),
+    let (meta, operator): (Arc<dyn MetaStore>, Arc<dyn OperatorStore>) = match backend {
+        MetaBackend::Embedded => {
+            let db = Arc::new(EmbeddedStore::open(data_dir.join("shares.redb")).await?);
+            (db.clone(), db)
+        }
+        MetaBackend::Redis { url, prefix } => {
+            let db = Arc::new(
+                RedisStore::connect(RedisOptions {
+                    url: url.clone(),
+                    prefix: prefix.clone(),
+                    timeout: Duration::from_secs(2),
+                })
+                .await?,
+            );
+            (db.clone(), db)
+        }
     };
-    Ok((meta, blobs))
+    Ok(Stores {
+        meta,
+        blobs,
+        operator,
+    })
 }

@@ -20,7 +20,7 @@ use redis::{AsyncCommands, RedisError, Script, Value};
 
 use crate::share::{
     AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey,
+    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 #[derive(Clone, Debug)]
@@ -32,14 +32,14 @@ pub struct RedisOptions {
 }
 
 pub struct RedisStore {
-    conn: ConnectionManager,
-    prefix: String,
+    pub(super) conn: ConnectionManager,
+    pub(super) prefix: String,
     scripts: Scripts,
 }
 
 struct Scripts {
     insert: Script,
-    claim: Script,
+    transition: Script,
     attempt: Script,
     revoke: Script,
     take_expired: Script,
@@ -60,12 +60,13 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
 return 1
 ";
 
-const CLAIM: &str = r"
+/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown).
+const TRANSITION: &str = r"
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp')
 if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
-  redis.call('HSET', KEYS[1], 'state', 'opened', 'at', ARGV[1])
+  redis.call('HSET', KEYS[1], 'state', ARGV[2], 'at', ARGV[1])
   return {1, all}
 end
 return {0, all}
@@ -121,7 +122,7 @@ impl RedisStore {
             prefix: options.prefix,
             scripts: Scripts {
                 insert: Script::new(INSERT),
-                claim: Script::new(CLAIM),
+                transition: Script::new(TRANSITION),
                 attempt: Script::new(ATTEMPT),
                 revoke: Script::new(REVOKE),
                 take_expired: Script::new(TAKE_EXPIRED),
@@ -140,12 +141,43 @@ impl RedisStore {
     fn blobs_key(&self) -> String {
         format!("{}blobs", self.prefix)
     }
+
+    /// Runs [`TRANSITION`]: `None` if missing, else (1 if it changed, the entry before).
+    async fn transition(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        to: &str,
+    ) -> Result<Option<(i64, ShareEntry)>, StoreError> {
+        let reply: Value = self
+            .scripts
+            .transition
+            .key(self.share_key(key))
+            .arg(now)
+            .arg(to)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        flagged_entry(reply)
+    }
 }
 
-fn unavailable(err: RedisError) -> StoreError {
+pub(super) fn unavailable(err: RedisError) -> StoreError {
     // The error text names the failure (refused, timed out, script error); it carries no share
     // data, since keys are hashes.
     StoreError::Unavailable(format!("Redis: {err}"))
+}
+
+/// `prefix` as a literal in a SCAN pattern.
+fn glob_escape(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    for ch in prefix.chars() {
+        if matches!(ch, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn owner_tag(owner: &Owner) -> String {
@@ -175,6 +207,7 @@ fn entry_from_fields(fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, Sto
         "armed" => ShareState::Armed,
         "opened" => ShareState::Opened { at: number("at")? },
         "revoked" => ShareState::Revoked { at: number("at")? },
+        "takendown" => ShareState::TakenDown { at: number("at")? },
         other => return Err(StoreError::Corrupt(format!("unknown state {other}"))),
     };
     Ok(ShareEntry {
@@ -244,19 +277,55 @@ impl MetaStore for RedisStore {
     }
 
     async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
-        let reply: Value = self
-            .scripts
-            .claim
-            .key(self.share_key(key))
-            .arg(now)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
-        Ok(match flagged_entry(reply)? {
+        Ok(match self.transition(key, now, "opened").await? {
             None => ClaimOutcome::Missing,
             Some((1, entry)) => ClaimOutcome::Claimed(entry),
             Some((_, entry)) => ClaimOutcome::Refused(entry),
         })
+    }
+
+    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
+        Ok(match self.transition(key, now, "takendown").await? {
+            None => TakedownOutcome::Missing,
+            Some((1, entry)) => TakedownOutcome::TakenDown(entry),
+            Some((_, entry)) => TakedownOutcome::Refused(entry),
+        })
+    }
+
+    async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}s:*", glob_escape(&self.prefix));
+        let mut cursor: u64 = 0;
+        let mut entries = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if !keys.is_empty() {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.hgetall(key);
+                }
+                let replies: Vec<HashMap<String, Vec<u8>>> =
+                    pipe.query_async(&mut conn).await.map_err(unavailable)?;
+                for fields in replies.into_iter().filter(|f| !f.is_empty()) {
+                    let entry = entry_from_fields(fields)?;
+                    if !entry.is_expired(now) {
+                        entries.push(entry);
+                    }
+                }
+            }
+            if next == 0 {
+                return Ok(entries);
+            }
+            cursor = next;
+        }
     }
 
     async fn spend_attempt(

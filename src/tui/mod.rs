@@ -9,6 +9,8 @@
 pub mod backend;
 pub mod colors;
 pub mod input;
+pub mod operator;
+mod operator_view;
 pub mod session;
 pub mod state;
 pub mod update;

@@ -64,13 +64,19 @@ impl TerminalRequest {
     }
 }
 
-/// Upload rate check, supplied by the SSH layer (which owns the limits).
-pub type AllowUpload = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+/// Upload check (bans, rate limits), supplied by the SSH layer which owns both.
+pub type AllowUpload = Box<
+    dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
+>;
 
 pub struct TuiContext {
     pub shares: Shares,
     pub owner: Option<Owner>,
+    /// The sender's address, for the operator's activity view.
+    pub client: Option<std::net::IpAddr>,
     pub allow_upload: AllowUpload,
+    /// The operator console: the operator screen for operator keys.
+    pub console: std::sync::Arc<crate::operator::Console>,
     pub idle_timeout: Duration,
     pub theme: &'static Theme,
     /// Draining shows the notice; the cut closes the session.
@@ -115,6 +121,10 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
         policy.default_ttl,
         policy.max_ttl,
     );
+    state.operator = cx
+        .owner
+        .as_ref()
+        .is_some_and(|o| cx.console.is_operator(o.as_str()));
     let size = bounded_size(request.cols, request.rows);
     update(
         &mut state,
@@ -339,14 +349,16 @@ fn run_effects(
                 password,
                 label,
             } => {
-                if let Err(message) = (cx.allow_upload)() {
-                    let _ = tx.try_send(Action::Armed(Err(message)));
-                    continue;
-                }
+                let gate = (cx.allow_upload)();
                 let owner = cx.owner.clone();
+                let client = cx.client;
                 // Tracked: a shutdown lets an arm in progress finish rather than cut it.
                 cx.shutdown.spawn(async move {
-                    let result = arm(shares, owner, text, ttl, password, label).await;
+                    if let Err(message) = gate.await {
+                        let _ = tx.send(Action::Armed(Err(message))).await;
+                        return;
+                    }
+                    let result = arm(shares, owner, client, text, ttl, password, label).await;
                     let _ = tx.send(Action::Armed(result)).await;
                 });
             }
@@ -392,12 +404,78 @@ fn run_effects(
                     let _ = tx.send(Action::Revoked(result)).await;
                 });
             }
+            Effect::LoadOperator => {
+                let console = cx.console.clone();
+                tokio::spawn(async move {
+                    let _ = tx
+                        .send(Action::OperatorLoaded(operator_snapshot(&console).await))
+                        .await;
+                });
+            }
+            Effect::Operator(command) => {
+                let Some(operator) = cx
+                    .owner
+                    .clone()
+                    .filter(|o| cx.console.is_operator(o.as_str()))
+                else {
+                    continue;
+                };
+                let console = cx.console.clone();
+                tokio::spawn(async move {
+                    let result = operator_command(&console, operator.as_str(), command).await;
+                    let _ = tx.send(Action::OperatorDone(result)).await;
+                });
+            }
             Effect::Copy(link) => {
                 let osc = osc52(&link);
                 // Best effort, like the note on screen says: a full queue skips the copy.
                 let _ = out.try_send(osc.as_bytes().to_vec());
             }
         }
+    }
+}
+
+/// Everything the operator screen shows, in one load.
+async fn operator_snapshot(
+    console: &crate::operator::Console,
+) -> Result<Box<crate::tui::operator::OperatorSnapshot>, String> {
+    let load = async {
+        Ok::<_, crate::operator::ConsoleError>(crate::tui::operator::OperatorSnapshot {
+            stats: console.stats().await?,
+            shares: console.shares(500).await?,
+            reports: console.reports(false).await?,
+            bans: console.bans().await?,
+        })
+    };
+    load.await
+        .map(Box::new)
+        .map_err(|e| e.to_string().to_uppercase())
+}
+
+/// Runs a confirmed operator command (audited by the console) and says how it went.
+async fn operator_command(
+    console: &crate::operator::Console,
+    operator: &str,
+    command: crate::tui::operator::OperatorCommand,
+) -> Result<String, String> {
+    use crate::tui::operator::OperatorCommand;
+    let upper = |e: crate::operator::ConsoleError| e.to_string().to_uppercase();
+    match command {
+        OperatorCommand::TakeDown(handle) => console
+            .take_down(operator, &handle)
+            .await
+            .map(|s| format!("TAKEN DOWN {}", s.status.handle))
+            .map_err(upper),
+        OperatorCommand::Dismiss(number) => console
+            .dismiss(operator, number)
+            .await
+            .map(|r| format!("DISMISSED REPORT #{}", r.number))
+            .map_err(upper),
+        OperatorCommand::Unban(target) => console
+            .unban(operator, &target)
+            .await
+            .map(|t| format!("LIFTED THE BAN ON {t}"))
+            .map_err(upper),
     }
 }
 
@@ -411,6 +489,7 @@ fn osc52(text: &str) -> Zeroizing<String> {
 async fn arm(
     shares: Shares,
     owner: Option<Owner>,
+    client: Option<std::net::IpAddr>,
     text: Zeroizing<String>,
     ttl: Duration,
     password: Option<Zeroizing<String>>,
@@ -427,6 +506,7 @@ async fn arm(
         owner,
         ttl: Some(ttl),
         password: password.map(|p| Password::new(p.as_str())),
+        client,
     };
     let result = async {
         let mut upload = shares.begin(spec).await?;

@@ -398,3 +398,117 @@ fn a_one_mebibyte_paste_lands_whole_and_renders() {
     };
     assert_eq!(c.size, text.len() as u64);
 }
+
+fn operator_snapshot() -> Box<super::operator::OperatorSnapshot> {
+    use crate::operator::{
+        Ban, BanTarget, NewReport, Presence, Report, ReportReason, StateCounts, Stats, StoreHealth,
+        WindowCounts,
+    };
+    use crate::share::{Owner, ShareOverview};
+    let counts = |created, claimed| WindowCounts {
+        created,
+        claimed,
+        expired: 1,
+        locked: 0,
+        revoked: 0,
+        taken_down: 1,
+        bytes_in: 4096 * created,
+    };
+    let stats = Stats {
+        at: NOW,
+        shares: StateCounts {
+            live: 3,
+            locked: 1,
+            opened: 1,
+            revoked: 0,
+            taken_down: 0,
+            bytes_stored: 7000,
+        },
+        last_hour: counts(2, 1),
+        last_day: counts(9, 6),
+        ssh: Presence {
+            instances: 2,
+            sessions: [("admin".to_owned(), 0), ("tui".to_owned(), 2)].into(),
+        },
+        store: StoreHealth {
+            backend: "redis",
+            ok: true,
+            latency_ms: 0.4,
+            error: None,
+        },
+        open_reports: 1,
+        bans: 1,
+    };
+    let shares = list_items()
+        .into_iter()
+        .enumerate()
+        .map(|(i, status)| ShareOverview {
+            status,
+            owner: (i % 2 == 0)
+                .then(|| Owner::new("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s")),
+        })
+        .collect::<Vec<_>>();
+    let reports = vec![Report {
+        number: 7,
+        filed: NewReport {
+            at: NOW - 120_000,
+            share: shares[0].status.handle.to_string(),
+            reason: ReportReason::Phishing,
+            details: "fake bank login page".into(),
+            reporter: "203.0.113.7".into(),
+        },
+        resolution: None,
+    }];
+    let bans = vec![Ban {
+        target: BanTarget::parse("198.51.100.0/24").unwrap(),
+        at: NOW - 3_600_000,
+        until: Some(NOW + 86_400_000),
+        by: "SHA256:operator".into(),
+    }];
+    Box::new(super::operator::OperatorSnapshot {
+        stats,
+        shares,
+        reports,
+        bans,
+    })
+}
+
+fn operator_screen(cols: u16, rows: u16, tab: char) -> State {
+    let mut s = state(Depth::TrueColor, cols, rows);
+    s.operator = true;
+    ctrl(&mut s, 'o');
+    update(&mut s, Action::OperatorLoaded(Ok(operator_snapshot())));
+    key(&mut s, KeyCode::Char(tab));
+    s
+}
+
+#[test]
+fn operator_screen_tabs() {
+    both_sizes("operator_stats", |c, r| operator_screen(c, r, '1'));
+    both_sizes("operator_shares", |c, r| operator_screen(c, r, '2'));
+    both_sizes("operator_reports_confirm_takedown", |c, r| {
+        let mut s = operator_screen(c, r, '3');
+        key(&mut s, KeyCode::Char('t'));
+        s
+    });
+    both_sizes("operator_bans", |c, r| operator_screen(c, r, '4'));
+}
+
+#[test]
+fn the_operator_screen_is_for_operators_only() {
+    let mut s = state(Depth::TrueColor, 80, 24);
+    ctrl(&mut s, 'o');
+    assert!(matches!(s.screen, super::state::Screen::Compose(_)));
+    s.operator = true;
+    let effects = {
+        update(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)),
+        )
+    };
+    assert!(matches!(s.screen, super::state::Screen::Operator(_)));
+    assert!(matches!(
+        effects.as_slice(),
+        [super::update::Effect::LoadOperator]
+    ));
+}

@@ -96,6 +96,8 @@ pub enum Screen {
     Compose(Box<Compose>),
     Armed(Box<ArmedShare>),
     Shares(ShareList),
+    /// Operator keys only.
+    Operator(Box<super::operator::OperatorPanel>),
 }
 
 pub struct State {
@@ -110,6 +112,8 @@ pub struct State {
     /// Short form of the key fingerprint, or "NO KEY".
     pub who: String,
     pub has_owner: bool,
+    /// The key is an operator's: CTRL-O opens the operator screen.
+    pub operator: bool,
     pub max_size: u64,
     pub expiries: Vec<Duration>,
     pub default_expiry: usize,
@@ -149,6 +153,7 @@ impl State {
             rows: 24,
             who,
             has_owner,
+            operator: false,
             max_size,
             expiries,
             default_expiry,

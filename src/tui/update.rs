@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 
+use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
 use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
 use crate::config::format_size;
 use crate::share::{Handle, Link, Millis, ShareId, ShareStatus, StatusState};
@@ -33,6 +34,9 @@ pub enum Action {
     Watched(Option<StatusState>),
     Listed(Result<Vec<ShareStatus>, String>),
     Revoked(Result<Handle, String>),
+    OperatorLoaded(Result<Box<OperatorSnapshot>, String>),
+    /// An operator command's outcome, as the notice line says it.
+    OperatorDone(Result<String, String>),
     IdleWarning {
         secs_left: u64,
     },
@@ -60,6 +64,8 @@ pub enum Effect {
     Watch(ShareId),
     List,
     Revoke(Handle),
+    LoadOperator,
+    Operator(OperatorCommand),
     /// OSC 52: ask the client's terminal to put this on its clipboard.
     Copy(Zeroizing<String>),
 }
@@ -115,6 +121,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 }
             }
         }
+        Action::OperatorLoaded(result) => {
+            if let Screen::Operator(panel) = &mut state.screen {
+                panel.loaded(result, state.now);
+            }
+        }
+        Action::OperatorDone(result) => {
+            if let Screen::Operator(panel) = &mut state.screen {
+                panel.notice = Some(match result {
+                    Ok(done) | Err(done) => done,
+                });
+                panel.loading = true;
+                effects.push(Effect::LoadOperator);
+            }
+        }
         Action::Revoked(result) => {
             if let Screen::Shares(list) = &mut state.screen {
                 list.notice = Some(match result {
@@ -132,6 +152,14 @@ fn tick(state: &mut State, effects: &mut Vec<Effect>) {
     match &state.screen {
         Screen::Armed(a) if watching(a) => effects.push(Effect::Watch(a.link.id().clone())),
         Screen::Shares(list) if list.confirm_revoke.is_none() => effects.push(Effect::List),
+        Screen::Operator(_) => {
+            if let Screen::Operator(panel) = &mut state.screen
+                && panel.due(state.now)
+            {
+                panel.loading = true;
+                effects.push(Effect::LoadOperator);
+            }
+        }
         _ => {}
     }
 }
@@ -157,6 +185,10 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && key.code == KeyCode::Char('l') {
         open_shares(state, effects);
+        return;
+    }
+    if ctrl && key.code == KeyCode::Char('o') && state.operator {
+        open_operator(state, effects);
         return;
     }
     let in_text = matches!(&state.screen, Screen::Compose(c) if c.focus != Field::Arm && c.focus != Field::Expiry);
@@ -207,7 +239,24 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
                 back_from_shares(state);
             }
         }
+        Screen::Operator(panel) => match panel.on_key(key) {
+            PanelKey::Stay => {}
+            PanelKey::Reload => effects.push(Effect::LoadOperator),
+            PanelKey::Run(command) => effects.push(Effect::Operator(command)),
+            PanelKey::Leave => back_from_shares(state),
+        },
     }
+}
+
+fn open_operator(state: &mut State, effects: &mut Vec<Effect>) {
+    if matches!(state.screen, Screen::Operator(_)) {
+        return;
+    }
+    let previous = std::mem::replace(&mut state.screen, Screen::Operator(Box::default()));
+    if let Screen::Armed(a) = previous {
+        state.parked = Some(a);
+    }
+    effects.push(Effect::LoadOperator);
 }
 
 fn back_from_shares(state: &mut State) {
@@ -225,7 +274,7 @@ fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
     match previous {
         Screen::Armed(a) => state.parked = Some(a),
         // A half-typed secret is not kept: leaving compose discards it (said in the help).
-        Screen::Compose(_) | Screen::Shares(_) => {}
+        Screen::Compose(_) | Screen::Shares(_) | Screen::Operator(_) => {}
     }
     if state.has_owner {
         effects.push(Effect::List);

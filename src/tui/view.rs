@@ -50,6 +50,9 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
         Screen::Compose(c) => compose(state, c, styles, frame, body),
         Screen::Armed(a) => drawn.link_at = armed(state, a, styles, frame, body),
         Screen::Shares(list) => shares(state, list, styles, frame, body),
+        Screen::Operator(panel) => {
+            super::operator_view::operator(state, panel, styles, frame, body)
+        }
     }
     footer(state, styles, frame, footer_area);
     if state.help {
@@ -69,7 +72,7 @@ fn shutdown_notice(state: &State, deadline: u64, styles: &Styles, frame: &mut Fr
     let what = match &state.screen {
         Screen::Compose(_) => "ARM NOW OR YOUR DRAFT IS LOST",
         Screen::Armed(_) => "COPY YOUR LINK NOW",
-        Screen::Shares(_) => "FINISH NOW",
+        _ => "FINISH NOW",
     };
     let long = format!(" SERVER SHUTTING DOWN · {secs}s LEFT · {what}");
     let text = if long.chars().count() <= usize::from(area.width) {
@@ -85,14 +88,14 @@ fn shutdown_notice(state: &State, deadline: u64, styles: &Styles, frame: &mut Fr
     frame.render_widget(Paragraph::new(Line::styled(text, style)).style(style), area);
 }
 
-fn label(text: &str, styles: &Styles) -> Span<'static> {
+pub(super) fn label(text: &str, styles: &Styles) -> Span<'static> {
     Span::styled(
         text.to_owned(),
         Style::new().fg(styles.muted).add_modifier(Modifier::BOLD),
     )
 }
 
-fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
+pub(super) fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
     let color = if focused {
         styles.accent
     } else {
@@ -137,6 +140,7 @@ fn header(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
         Screen::Compose(_) => "NEW SHARE",
         Screen::Armed(_) => "ARMED",
         Screen::Shares(_) => "MY SHARES",
+        Screen::Operator(_) => "OPERATOR",
     };
     let left = Line::from(vec![
         Span::styled("▌", Style::new().fg(styles.accent)),
@@ -181,6 +185,15 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
             ("L", "MY SHARES"),
             ("?", "HELP"),
             ("Q", "QUIT"),
+        ],
+        Screen::Operator(_) => &[
+            ("TAB", "TAB"),
+            ("↑↓", "SELECT"),
+            ("T", "TAKE DOWN"),
+            ("D", "DISMISS"),
+            ("U", "UNBAN"),
+            ("R", "RELOAD"),
+            ("ESC", "BACK"),
         ],
         Screen::Shares(_) => &[
             ("↑↓", "SELECT"),
@@ -352,6 +365,11 @@ fn armed(
             Style::new().fg(styles.danger).add_modifier(bold),
             false,
         ),
+        Some(Some(StatusState::TakenDown { .. })) => (
+            "REMOVED BY THE OPERATOR — THE LINK IS DEAD".to_owned(),
+            Style::new().fg(styles.danger).add_modifier(bold),
+            false,
+        ),
         Some(Some(StatusState::Locked)) => (
             "LOCKED — TOO MANY WRONG PASSWORDS".to_owned(),
             Style::new().fg(styles.danger).add_modifier(bold),
@@ -511,6 +529,7 @@ fn state_text(state: &State, status: &crate::share::ShareStatus) -> String {
         StatusState::Armed => "ARMED".into(),
         StatusState::Opened { at } => format!("OPENED {}", clock_utc(at)),
         StatusState::Revoked { .. } => "REVOKED".into(),
+        StatusState::TakenDown { .. } => "REMOVED".into(),
         StatusState::Locked => "LOCKED".into(),
     }
 }
@@ -550,9 +569,10 @@ fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Frame, a
             let state_label = state_text(state, s);
             let state_color = match s.state {
                 StatusState::Armed => styles.success,
-                StatusState::Opened { .. } | StatusState::Revoked { .. } | StatusState::Locked => {
-                    styles.danger
-                }
+                StatusState::Opened { .. }
+                | StatusState::Revoked { .. }
+                | StatusState::TakenDown { .. }
+                | StatusState::Locked => styles.danger,
             };
             let left = countdown(s.expires_at.saturating_sub(state.now));
             let row = Row::new(vec![

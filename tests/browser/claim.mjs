@@ -124,6 +124,25 @@ try {
     result.noJsText = await page.inputValue("#secret");
     await context.close();
   }
+  // Report abuse: the small form under the armed page; it never carries the key.
+  {
+    const { context, page } = await open();
+    const posted = [];
+    page.on("request", (req) => {
+      if (req.method() === "POST") posted.push(req.url() + " " + (req.postData() || ""));
+    });
+    await page.goto(cfg.reportLink);
+    await page.click("details.report summary");
+    await page.selectOption("#reason", "malware");
+    await page.fill("#details", "drops a trojan");
+    await shot(page, "report-form");
+    const [nav] = await Promise.all([page.waitForNavigation(), page.click("#send-report")]);
+    result.reportStatus = nav.status();
+    result.reportHeadline = await page.textContent("h1");
+    result.reportPosts = posted;
+    await shot(page, "reported");
+    await context.close();
+  }
   // Gone, and the narrowest phone.
   {
     const { context, page } = await open({ viewport: { width: 360, height: 740 } });

@@ -26,7 +26,8 @@ pub fn open_shares(data_dir: &Path, backend: MetaBackend) -> (tokio::runtime::Ru
         .build()
         .unwrap();
     let shares = rt.block_on(async {
-        let (meta, blobs) = store::open(data_dir, &backend).await.expect("open stores");
+        let store::Stores { meta, blobs, .. } =
+            store::open(data_dir, &backend).await.expect("open stores");
         Shares::new(meta, blobs, test_policy())
     });
     (rt, shares)

@@ -20,9 +20,11 @@ use redb::{Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, T
 use tokio::sync::oneshot;
 use tracing::error;
 
+mod operator;
+
 use crate::share::{
     AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey,
+    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -41,6 +43,10 @@ const MAX_BATCH: usize = 4096;
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// Live sessions announced by this process (only one process can open the database).
+    presence: std::sync::Mutex<
+        std::collections::HashMap<String, (Millis, crate::operator::SessionCounts)>,
+    >,
     writer: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -48,17 +54,21 @@ pub struct EmbeddedStore {
 enum Request {
     Insert(Box<ShareRecord>),
     Claim(StoreKey, Millis),
+    TakeDown(StoreKey, Millis),
     Attempt(StoreKey, Millis),
     Revoke(StoreKey, Owner, Millis),
     TakeExpired(Millis),
+    Operator(operator::Write),
 }
 
 enum Response {
     Inserted(bool),
     Claim(ClaimOutcome),
+    TakeDown(TakedownOutcome),
     Attempt(AttemptOutcome),
     Revoke(RevokeOutcome),
     Expired(Vec<BlobName>),
+    Operator(operator::Written),
 }
 
 struct Job {
@@ -79,6 +89,7 @@ impl EmbeddedStore {
             txn.open_table(SHARES)?;
             txn.open_table(EXPIRY)?;
             txn.open_multimap_table(OWNERS)?;
+            operator::create_tables(&txn)?;
             txn.commit()?;
             Ok(db)
         })
@@ -94,6 +105,7 @@ impl EmbeddedStore {
             .map_err(StoreError::Io)?;
         Ok(Self {
             db,
+            presence: Default::default(),
             writer: Some(tx),
             thread: Some(thread),
         })
@@ -203,6 +215,18 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     }
                     Some(entry) => ClaimOutcome::Refused(entry),
                 }),
+                Request::TakeDown(key, now) => {
+                    Response::TakeDown(match load(&shares, key, *now)? {
+                        None => TakedownOutcome::Missing,
+                        Some(entry) if entry.state == ShareState::Armed => {
+                            let mut removed = entry.clone();
+                            removed.state = ShareState::TakenDown { at: *now };
+                            shares.insert(&key.0, encode(&removed).as_slice())?;
+                            TakedownOutcome::TakenDown(entry)
+                        }
+                        Some(entry) => TakedownOutcome::Refused(entry),
+                    })
+                }
                 Request::Attempt(key, now) => Response::Attempt(match load(&shares, key, *now)? {
                     None => AttemptOutcome::Missing,
                     Some(entry) if entry.state != ShareState::Armed => {
@@ -254,6 +278,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     }
                     Response::Expired(blobs)
                 }
+                Request::Operator(write) => Response::Operator(operator::apply(&txn, write)?),
             };
             responses.push(response);
         }
@@ -316,6 +341,30 @@ impl MetaStore for EmbeddedStore {
             Response::Claim(outcome) => Ok(outcome),
             _ => Err(unexpected()),
         }
+    }
+
+    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
+        match self.submit(Request::TakeDown(*key, now)).await? {
+            Response::TakeDown(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let mut entries = Vec::new();
+            for item in shares.iter().map_err(db_error)? {
+                let (_, raw) = item.map_err(db_error)?;
+                let entry = decode(raw.value()).map_err(db_error)?;
+                if !entry.is_expired(now) {
+                    entries.push(entry);
+                }
+            }
+            Ok(entries)
+        })
+        .await
     }
 
     async fn spend_attempt(
