@@ -1,27 +1,40 @@
 //! The assembled server: settings in, stores opened, listeners bound, background work started.
 //! `main` builds an [`App`] and runs it until a shutdown signal; tests do the same on temp dirs
 //! and free ports.
+//!
+//! Shutdown (see [`crate::shutdown`]) is sequenced here: drain (listeners close, clients are
+//! told), wait for work in flight up to `--shutdown-grace`, cut what remains, close, exit.
 
 use std::future::Future;
 use std::net::SocketAddr;
-
-use tracing::info;
-
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::Settings;
+use tracing::{info, warn};
+
+use crate::config::{Settings, format_duration};
 use crate::http::{HttpError, HttpServer, SiteInfo};
+use crate::metrics::{Metrics, MetricsError, MetricsServer};
 use crate::operator::{ActivityLog, Admins, AdminsError, Console};
 use crate::share::{ShareError, ShareObserver, Shares};
+use crate::shutdown::Shutdown;
 use crate::ssh::{SshError, SshServer};
 use crate::store;
+
+/// After a cut, how long cut work gets to tell its clients and drop what it held.
+const CUT_SETTLE: Duration = Duration::from_secs(5);
+/// After that, how long closing connections and background clean-ups may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 pub struct App {
     settings: Settings,
     shares: Shares,
     console: Arc<Console>,
+    metrics: Metrics,
+    shutdown: Shutdown,
     ssh: SshServer,
     http: HttpServer,
+    metrics_server: Option<MetricsServer>,
 }
 
 /// Why the server could not start.
@@ -35,12 +48,15 @@ pub enum StartError {
     Http(#[from] HttpError),
     #[error(transparent)]
     Admins(#[from] AdminsError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 impl App {
     /// Opens the stores and runs start-up cleanup (expired shares, orphan blobs and temp files
-    /// older than the grace period; never a live share), then binds the SSH and HTTP listeners,
-    /// so a taken port, a bad host key or a bad certificate fails start-up, not the first client.
+    /// older than the grace period; never a live share), then binds the SSH, HTTP and (if
+    /// configured) metrics listeners, so a taken port, a bad host key or a bad certificate fails
+    /// start-up, not the first client.
     pub async fn build(settings: Settings) -> Result<App, StartError> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| ShareError::Storage(e.into()))?;
         let admins = match &settings.ssh.admin_keys {
@@ -50,15 +66,20 @@ impl App {
         let stores = store::open(&settings.data_dir, &settings.meta_backend)
             .await
             .map_err(ShareError::from)?;
+        let sessions = crate::ssh::SessionTally::default();
+        let metrics = Metrics::new(Box::new({
+            let sessions = sessions.clone();
+            move || sessions.snapshot()
+        }));
+        let (meta, blobs) = metrics.count_store_errors(stores.meta, stores.blobs);
         let activity: Arc<dyn ShareObserver> = ActivityLog::start(stores.operator.clone());
         let shares = Shares::with_observers(
-            stores.meta,
-            stores.blobs,
+            meta,
+            blobs,
             settings.policy.clone(),
-            vec![activity],
+            vec![activity, Arc::new(metrics.clone())],
         );
         let report = shares.sweep().await?;
-        let sessions = crate::ssh::SessionTally::default();
         let console = Arc::new(Console::new(
             shares.clone(),
             stores.operator,
@@ -77,6 +98,7 @@ impl App {
             orphans = report.orphans,
             "stores ready"
         );
+        let shutdown = Shutdown::new();
         let ssh = SshServer::bind(
             settings.ssh_addr,
             &settings.ssh,
@@ -84,6 +106,7 @@ impl App {
             shares.clone(),
             console.clone(),
             sessions,
+            shutdown.clone(),
         )
         .await?;
         info!(
@@ -95,12 +118,23 @@ impl App {
         let mut site = SiteInfo::from_settings(&settings);
         site.host_key_fingerprint = Some(ssh.host_key_fingerprint().to_owned());
         http.set_site(site);
+        let metrics_server = match settings.metrics_addr {
+            Some(addr) => {
+                let server = MetricsServer::bind(addr).await?;
+                info!(addr = %server.local_addr().unwrap_or(addr), "metrics listening");
+                Some(server)
+            }
+            None => None,
+        };
         Ok(App {
             settings,
             shares,
             console,
+            metrics,
+            shutdown,
             ssh,
             http,
+            metrics_server,
         })
     }
 
@@ -114,45 +148,94 @@ impl App {
         self.http.local_addr()
     }
 
+    /// The bound metrics address, if metrics are served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().and_then(|m| m.local_addr())
+    }
+
     pub fn shares(&self) -> &Shares {
         &self.shares
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
-    /// Serves SSH and HTTP and runs background work until `shutdown` resolves. Logs
-    /// "onetimeshare ready" once every listener is bound (the test harness and operators'
-    /// scripts wait for that line).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
-        let (stop, stopped) = tokio::sync::watch::channel(());
-        let signal = async move {
-            shutdown.await;
-            let _ = stop.send(());
-        };
-        let until_stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
-            // Err means the sender is gone, which also means: stop.
-            let _ = rx.changed().await;
-        };
+    /// Serves SSH, HTTP and metrics and runs background work until `signal` resolves, then
+    /// shuts down gracefully (see the module docs). Logs "onetimeshare ready" once every
+    /// listener is bound (the test harness and operators' scripts wait for that line).
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        let App {
+            settings,
+            shares,
+            console,
+            metrics,
+            shutdown,
+            ssh,
+            http,
+            metrics_server,
+        } = self;
         info!(
-            http = %self.http.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            tls = self.http.is_tls(),
-            ssh = %self.ssh.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            http = %http.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            tls = http.is_tls(),
+            ssh = %ssh.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             "onetimeshare ready"
         );
-        tokio::join!(
-            signal,
-            self.shares
-                .run_sweeper(self.settings.sweep_interval, until_stopped(stopped.clone())),
-            self.console.run_upkeep(until_stopped(stopped.clone())),
-            self.ssh.serve(until_stopped(stopped.clone())),
-            self.http.serve(
-                self.shares.clone(),
-                self.console.clone(),
-                until_stopped(stopped)
-            ),
+        let sweeper = {
+            let shares = shares.clone();
+            let stop = shutdown.draining();
+            let interval = settings.sweep_interval;
+            tokio::spawn(async move { shares.run_sweeper(interval, stop).await })
+        };
+        let upkeep = {
+            let console = console.clone();
+            let stop = shutdown.closing();
+            tokio::spawn(async move { console.run_upkeep(stop).await })
+        };
+        let ssh = tokio::spawn(ssh.serve(shutdown.clone()));
+        let http = tokio::spawn(http.serve(shares.clone(), console, shutdown.clone()));
+        let metrics_server =
+            metrics_server.map(|server| tokio::spawn(server.serve(metrics, shutdown.closing())));
+
+        signal.await;
+        let grace = settings.shutdown_grace;
+        shutdown.drain(grace);
+        info!(
+            grace = %format_duration(grace),
+            in_flight = shutdown.in_flight(),
+            "shutting down: no new connections; work in flight may finish"
         );
+        if tokio::time::timeout(grace, shutdown.idle()).await.is_err() {
+            warn!(
+                in_flight = shutdown.in_flight(),
+                "shutdown grace elapsed; cutting work still in flight"
+            );
+            shutdown.cut();
+            if tokio::time::timeout(CUT_SETTLE, shutdown.idle())
+                .await
+                .is_err()
+            {
+                warn!(
+                    in_flight = shutdown.in_flight(),
+                    "work still running after the cut; it is dropped at exit"
+                );
+            }
+        }
+        shutdown.close();
+        let closing = async {
+            let _ = tokio::join!(ssh, http, sweeper, upkeep);
+            shares.settle().await;
+            if let Some(server) = metrics_server {
+                let _ = server.await;
+            }
+        };
+        if tokio::time::timeout(CLOSE_WAIT, closing).await.is_err() {
+            warn!("connections still closing; exiting anyway");
+        }
         info!("shut down");
     }
 }

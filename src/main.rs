@@ -74,7 +74,9 @@ async fn main() -> anyhow::Result<()> {
     }
     onetimeshare::telemetry::init(settings.log_format);
     let app = App::build(settings).await.context("could not start")?;
-    app.run_until(shutdown_signal()).await;
+    // Listen for signals before "ready" is logged: a SIGTERM right after it must drain, not kill.
+    let signal = shutdown_signal().context("cannot listen for shutdown signals")?;
+    app.run_until(signal).await;
     Ok(())
 }
 
@@ -89,23 +91,23 @@ fn command() -> clap::Command {
     hide_env_values(Cli::command())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on the first SIGTERM or SIGINT. The handlers are installed when this is called
+/// (not when the future is first polled).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -350,6 +350,78 @@ fn a_vanished_client_ends_its_session_and_frees_the_keys_slot() {
     assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Graceful shutdown.
+
+#[test]
+fn on_sigterm_the_screen_says_so_and_a_draft_armed_before_the_deadline_works() {
+    let data = temp_dir();
+    let mut server = TestServer::start(ServerOptions {
+        data_dir: Some(data.path().join("data")),
+        args: vec!["--shutdown-grace".into(), "60s".into()],
+        metrics: true,
+        ..ServerOptions::default()
+    });
+    let (_key_dir, key) = client_key();
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    let live = support::Scrape::of(&server);
+    assert_eq!(live.get("onetimeshare_ssh_sessions{kind=\"tui\"}"), 1.0);
+    tui.type_text("armed in the nick of time");
+    tui.wait_text("armed in the nick of time");
+
+    server.send_sigterm();
+    let screen = tui.wait_text("SERVER SHUTTING DOWN");
+    assert!(screen.contains("ARM NOW OR YOUR DRAFT IS LOST"), "{screen}");
+    assert!(screen.contains("s LEFT"), "{screen}");
+    tui.keys(&["C-s"]);
+    let screen = tui.wait_text("COPY YOUR LINK NOW");
+    let link = link_on(&screen);
+    tui.keys(&["q"]);
+    assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
+
+    // The TUI was the last work in flight: the server exits without waiting out the grace.
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "server exit status {status:?}");
+    let shares = open_shares(&data.path().join("data"), MetaBackend::Embedded);
+    assert_eq!(claim(&shares, &link, None), b"armed in the nick of time");
+}
+
+#[test]
+fn a_session_still_open_at_the_shutdown_deadline_is_closed_with_a_reason_and_keeps_nothing() {
+    let data = temp_dir();
+    let mut server = TestServer::start(ServerOptions {
+        data_dir: Some(data.path().join("data")),
+        args: vec!["--shutdown-grace".into(), "5s".into()],
+        ..ServerOptions::default()
+    });
+    let (_key_dir, key) = client_key();
+    let tui = Tui::open(&server, &key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.type_text("a draft never armed");
+    tui.wait_text("a draft never armed");
+
+    server.send_sigterm();
+    tui.wait_text("ARM NOW OR YOUR DRAFT IS LOST");
+    let after = tui.wait_for("the session to end", |s| s.contains("SSH-EXIT="));
+    assert!(after.contains("SSH-EXIT=1"), "{after}");
+    assert!(
+        after.contains("the server shut down and closed this session"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("ONETIMESHARE"),
+        "terminal restored:\n{after}"
+    );
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "server exit status {status:?}");
+    let blobs: Vec<_> = std::fs::read_dir(data.path().join("data").join("blobs"))
+        .unwrap()
+        .collect();
+    assert!(blobs.is_empty(), "{blobs:?}");
+    assert!(!server.log().contains("a draft never armed"));
+}
+
 #[test]
 fn an_operator_opens_the_operator_screen_and_takes_a_share_down_others_cannot() {
     let (dir, key) = client_key();

@@ -115,6 +115,14 @@ pub struct Layer {
     /// Idle time after which the terminal UI closes its session (with a warning first) [default: 15m]
     #[arg(long, env = "ONETIMESHARE_TUI_IDLE_TIMEOUT", value_name = "DURATION")]
     pub tui_idle_timeout: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics on this separate listener; keep it on a
+    /// private address (counts never appear on the public port) [default: not served]
+    #[arg(long, env = "ONETIMESHARE_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// On SIGTERM/SIGINT: how long uploads, downloads and terminal sessions in progress may
+    /// take to finish before they are cut (nothing half-uploaded is kept) [default: 30s]
+    #[arg(long, env = "ONETIMESHARE_SHUTDOWN_GRACE", value_name = "DURATION")]
+    pub shutdown_grace: Option<String>,
     /// Log format: pretty or json [default: pretty]
     #[arg(long, env = "ONETIMESHARE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -199,6 +207,8 @@ impl Layer {
             argon2_concurrency: self.argon2_concurrency.or(lower.argon2_concurrency),
             sweep_interval: self.sweep_interval.or(lower.sweep_interval),
             log_format: self.log_format.or(lower.log_format),
+            metrics_addr: self.metrics_addr.or(lower.metrics_addr),
+            shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             theme: self.theme.or(lower.theme),
             tui_idle_timeout: self.tui_idle_timeout.or(lower.tui_idle_timeout),
             ssh_host_key: self.ssh_host_key.or(lower.ssh_host_key),
@@ -261,6 +271,10 @@ pub struct Settings {
     pub policy: Policy,
     pub sweep_interval: Duration,
     pub log_format: LogFormat,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How long work in flight may take to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
     pub ssh: SshSettings,
     pub http: HttpSettings,
 }
@@ -401,14 +415,25 @@ impl Settings {
             layer.claim_burst,
         )?;
         http.theme = theme;
+        let ssh_addr = layer
+            .ssh_addr
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222)));
+        let http_addr = layer
+            .http_addr
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
+        if let Some(metrics) = layer.metrics_addr
+            && metrics.port() != 0
+            && (metrics == http_addr || metrics == ssh_addr)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "metrics-addr ({metrics}) must differ from http-addr and ssh-addr: \
+                 metrics are never served on a public port"
+            )));
+        }
         Ok(Settings {
             data_dir,
-            ssh_addr: layer
-                .ssh_addr
-                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222))),
-            http_addr: layer
-                .http_addr
-                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080))),
+            ssh_addr,
+            http_addr,
             meta_backend,
             policy: Policy {
                 public_url,
@@ -426,6 +451,9 @@ impl Settings {
             },
             sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
+            metrics_addr: layer.metrics_addr,
+            // "0" is allowed: cut at once.
+            shutdown_grace: duration("shutdown-grace", layer.shutdown_grace, "30s")?,
             ssh,
             http,
         })
@@ -447,6 +475,29 @@ mod tests {
         assert_eq!(s.policy.default_ttl, Duration::from_secs(86_400));
         assert_eq!(s.policy.max_attempts, 5);
         assert_eq!(s.policy.kdf_cost, KdfCost::default());
+        assert_eq!(s.metrics_addr, None, "metrics are off unless asked for");
+        assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn metrics_and_shutdown_settings_come_from_toml_and_a_public_port_is_refused() {
+        let layer: Layer =
+            toml::from_str("metrics-addr = \"127.0.0.1:9090\"\nshutdown-grace = \"5s\"").unwrap();
+        let s = Settings::resolve(layer).unwrap();
+        assert_eq!(s.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        let same = Layer {
+            metrics_addr: Some("0.0.0.0:8080".parse().unwrap()),
+            ..Layer::default()
+        };
+        let err = Settings::resolve(same).unwrap_err().to_string();
+        assert!(err.contains("metrics-addr"), "{err}");
+        let bad = Layer {
+            shutdown_grace: Some("soon".into()),
+            ..Layer::default()
+        };
+        let err = Settings::resolve(bad).unwrap_err().to_string();
+        assert!(err.contains("shutdown-grace"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! timeouts need the connection builder, and axum's helper hides it.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +27,7 @@ use super::router::{SiteInfo, router};
 use super::stall::StallGuard;
 use crate::config::Settings;
 use crate::share::Shares;
+use crate::shutdown::Shutdown;
 
 /// Open connections allowed at once; more are closed on accept.
 const MAX_CONNECTIONS: usize = 4096;
@@ -42,8 +42,6 @@ const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 /// Keep-alive pings for HTTP/2: a peer that stops answering is disconnected.
 const H2_KEEPALIVE: Duration = Duration::from_secs(30);
 const WRITE_STALL: Duration = Duration::from_secs(60);
-/// In-flight responses get this long to finish after shutdown is requested.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -97,12 +95,15 @@ impl HttpServer {
         self.site = site;
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight responses finish (bounded).
+    /// Serves until shutdown drains: then the listener closes, idle keep-alive connections are
+    /// closed, and responses in flight carry on — each connection is tracked work, so shutdown
+    /// waits for it up to the grace period and then cuts it (a download cut short of its
+    /// `Content-Length` reads as failed, never as complete).
     pub async fn serve(
         self,
         shares: Shares,
         console: std::sync::Arc<crate::operator::Console>,
-        shutdown: impl Future<Output = ()>,
+        shutdown: Shutdown,
     ) {
         let app = router(
             shares,
@@ -129,10 +130,11 @@ impl HttpServer {
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let per_client = ClientSlots::new(MAX_CONNECTIONS_PER_CLIENT);
         let graceful = GracefulShutdown::new();
-        tokio::pin!(shutdown);
+        let draining = shutdown.draining();
+        tokio::pin!(draining);
         loop {
             let (stream, peer) = tokio::select! {
-                _ = &mut shutdown => break,
+                () = &mut draining => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
@@ -159,17 +161,19 @@ impl HttpServer {
             };
             let tls = self.tls.clone();
             let watcher = graceful.watcher();
-            tokio::spawn(async move {
+            let (draining, cutting) = (shutdown.draining(), shutdown.cutting());
+            shutdown.spawn(async move {
                 let _slots = (slot, client_slot);
-                connection.run(stream, tls, watcher).await;
+                tokio::select! {
+                    () = connection.run(stream, tls, watcher, draining) => {}
+                    () = cutting => debug!("HTTP connection cut by shutdown"),
+                }
             });
         }
         drop(self.listener);
-        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            info!("HTTP connections still open after the drain timeout; closing them");
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = shutdown.cutting() => info!("HTTP responses still in flight at the deadline were cut"),
         }
     }
 }
@@ -186,11 +190,19 @@ impl Connection {
         stream: TcpStream,
         tls: Option<TlsAcceptor>,
         watcher: hyper_util::server::graceful::Watcher,
+        draining: impl std::future::Future<Output = ()>,
     ) {
         // hyper waits for the first bytes (to tell HTTP/1 from HTTP/2) with no timer of its own:
-        // a client that connects and says nothing must not hold a slot for ever.
+        // a client that connects and says nothing must not hold a slot for ever (nor hold up a
+        // shutdown: a browser's speculative connection may never send a request).
         let mut first = [0u8; 1];
-        match tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await {
+        let peeked = tokio::select! {
+            // A request that arrived before the drain is still served.
+            biased;
+            peeked = tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)) => peeked,
+            () = draining => return,
+        };
+        match peeked {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) => return,
             Err(_) => {

@@ -64,7 +64,9 @@ impl ShareObserver for ActivityLog {
                 client: client.map(group_label),
                 ..simple(ActivityKind::Created)
             },
-            ShareEvent::Claimed => simple(ActivityKind::Claimed),
+            ShareEvent::Claimed { .. } => simple(ActivityKind::Claimed),
+            // Bytes served are process metrics, not operator activity.
+            ShareEvent::Delivered { .. } => return,
             ShareEvent::Locked => simple(ActivityKind::Locked),
             ShareEvent::Revoked => simple(ActivityKind::Revoked),
             ShareEvent::TakenDown => simple(ActivityKind::TakenDown),

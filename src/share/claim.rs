@@ -44,6 +44,7 @@ impl Shares {
         key: &ShareKey,
         password: Option<&Password>,
     ) -> Result<Claimed, ShareError> {
+        let started = std::time::Instant::now();
         let inner = &self.inner;
         let store_key = id.store_key();
         let handle = store_key.handle();
@@ -113,9 +114,12 @@ impl Shares {
             ClaimOutcome::Missing => return Err(ShareError::NotFound),
         };
         info!(share = %handle, "share claimed");
-        self.emit(ShareEvent::Claimed);
+        self.emit(ShareEvent::Claimed {
+            latency: started.elapsed(),
+        });
         let cleanup = BlobCleanup {
             blobs: inner.blobs.clone(),
+            tasks: inner.tasks.clone(),
             name: Some(entry.record.blob.clone()),
         };
         let meta = match crate::crypto::SealedMeta(entry.record.sealed_meta.clone()).open(&keys) {
@@ -133,6 +137,11 @@ impl Shares {
                 read_buf: Vec::new(),
                 reader,
                 cleanup,
+                delivery: Delivery {
+                    shares: self.clone(),
+                    reported: false,
+                    bytes: 0,
+                },
             },
         })
     }
@@ -192,6 +201,7 @@ pub struct ClaimBody {
     opener: Option<StreamOpener>,
     read_buf: Vec<u8>,
     cleanup: BlobCleanup,
+    delivery: Delivery,
 }
 
 impl ClaimBody {
@@ -212,6 +222,8 @@ impl ClaimBody {
                 let opener = self.opener.take()?;
                 let result = opener.finish(&mut plain);
                 self.cleanup.run().await;
+                self.delivery.bytes += plain.len() as u64;
+                self.delivery.report(result.is_ok());
                 return match result {
                     Ok(()) if plain.is_empty() => None,
                     Ok(()) => Some(Ok(Bytes::from(plain))),
@@ -222,6 +234,7 @@ impl ClaimBody {
                 return Some(Err(self.fail(ShareError::Corrupt(err))));
             }
             if !plain.is_empty() {
+                self.delivery.bytes += plain.len() as u64;
                 return Some(Ok(Bytes::from(plain)));
             }
         }
@@ -245,7 +258,33 @@ impl ClaimBody {
 
     fn fail(&mut self, err: ShareError) -> ShareError {
         self.opener = None;
+        self.delivery.report(false);
         err
+    }
+}
+
+/// Reports [`ShareEvent::Delivered`] once: when the body ends, fails, or is dropped unfinished.
+struct Delivery {
+    shares: Shares,
+    reported: bool,
+    bytes: u64,
+}
+
+impl Delivery {
+    fn report(&mut self, complete: bool) {
+        if !self.reported {
+            self.reported = true;
+            self.shares.emit(ShareEvent::Delivered {
+                bytes: self.bytes,
+                complete,
+            });
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        self.report(false);
     }
 }
 
@@ -265,6 +304,7 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<u
 /// Deletes a claimed share's blob once: at the end of the body, or when it is dropped.
 struct BlobCleanup {
     blobs: Arc<dyn BlobStore>,
+    tasks: tokio_util::task::TaskTracker,
     name: Option<BlobName>,
 }
 
@@ -283,11 +323,11 @@ impl Drop for BlobCleanup {
         if let Some(name) = self.name.take() {
             let blobs = self.blobs.clone();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
+                self.tasks.spawn_on(async move {
                     if let Err(err) = blobs.remove(&name).await {
                         warn!(error = %err, "could not remove a claimed blob; the sweeper will");
                     }
-                });
+                }, &runtime);
             }
         }
     }

@@ -1,12 +1,14 @@
 //! What happened to shares, as the lifecycle reports it to whoever watches (the operator
-//! console's activity log; process metrics). Events carry counts, sizes and the sender's key
-//! fingerprint and address — never an id, a key, a name or content.
+//! console's activity log; process metrics). Each event is emitted once, at the point where the
+//! transition is decided. Events carry counts, sizes, a latency and the sender's key fingerprint
+//! and address — never an id, a key, a name or content.
 //!
 //! Observers are called inline and must not block: anything slow (a store write) is theirs to
 //! hand off.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::Owner;
 
@@ -19,7 +21,19 @@ pub enum ShareEvent<'a> {
         client: Option<IpAddr>,
         bytes: u64,
     },
-    Claimed,
+    /// The atomic claim succeeded. `latency` runs from the call to `Shares::claim` to that
+    /// decision (key check, blob header, Argon2id for a password share, the store's atomic
+    /// step); streaming the content comes after and is not included.
+    Claimed {
+        latency: Duration,
+    },
+    /// A claimed share's content stopped flowing: all of it authenticated and handed out
+    /// (`complete`), or cut short (client gone, tampered content, shutdown). `bytes` is the
+    /// plaintext handed to the transport.
+    Delivered {
+        bytes: u64,
+        complete: bool,
+    },
     /// The last allowed wrong password was spent: the share is locked for good.
     Locked,
     Revoked,

@@ -175,6 +175,9 @@ pub(super) struct Inner {
     pub(super) kdf: PasswordKdf,
     pub(super) policy: Policy,
     pub(super) observers: Observers,
+    /// Clean-ups spawned from `Drop` (a claimed blob whose download was cut): tracked so
+    /// shutdown can wait for them instead of leaving the blob until the share expires.
+    pub(super) tasks: tokio_util::task::TaskTracker,
 }
 
 impl Shares {
@@ -201,12 +204,21 @@ impl Shares {
                 kdf,
                 policy,
                 observers: list,
+                tasks: tokio_util::task::TaskTracker::new(),
             }),
         }
     }
 
     pub(super) fn emit(&self, event: ShareEvent<'_>) {
         self.inner.observers.emit(event);
+    }
+
+    /// Waits for clean-ups still running in the background (blobs of claimed shares whose
+    /// download was cut). For shutdown: call it after the last request has ended.
+    pub async fn settle(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        self.inner.tasks.reopen();
     }
 
     pub fn policy(&self) -> &Policy {

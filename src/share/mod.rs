@@ -5,6 +5,10 @@
 //! decrypted; a password attempt is counted atomically before Argon2 runs, and only for a
 //! requester who proved it holds the link key; a locked share is never deleted by failures.
 //! Ingress (SSH, HTTP, the TUI) calls [`Shares`] and nothing below it.
+//!
+//! Each transition (created, claimed, delivered, locked, revoked, expired) is emitted once, where
+//! it is decided, as a [`ShareEvent`] to the [`ShareObserver`]s given at construction — metrics
+//! today, an activity log tomorrow — never with an id, key, name or content.
 
 mod claim;
 mod error;

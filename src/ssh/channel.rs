@@ -6,6 +6,11 @@
 //! piped upload, `exec` → [`Command`], subsystem `sftp` → [`super::sftp`]. Every path ends with
 //! exit-status, EOF and close, in that order (OpenSSH's scp and sftp rely on it).
 //!
+//! Shutdown: once the server drains, a new request is refused with a reason (exit 1); work
+//! already running carries on. If the grace runs out while an upload is *waiting for input*,
+//! the upload is dropped whole there (temp blob removed, nothing published), the client reads
+//! why on stderr and gets exit status 1. An upload already publishing is never cut half way.
+//!
 //! Output contract: the link alone on stdout, details on stderr, no escape sequences; with a pty
 //! the client's terminal is raw, so line feeds are sent as CR LF.
 
@@ -27,6 +32,7 @@ use super::tally::SessionTally;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
 use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
+use crate::shutdown::Shutdown;
 
 /// Interactive screens one SSH connection may hold open at once (multiplexed channels).
 const MAX_TUI_PER_CONNECTION: usize = 2;
@@ -55,6 +61,14 @@ impl Drop for TuiSlot {
 /// How long a client may leave our output unread before the channel gives up on it.
 const OUTPUT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A request that arrives while the server drains for shutdown.
+const DRAINING: &str = "the server is shutting down: try again in a moment (nothing was stored)";
+/// An upload still waiting for input when the shutdown grace ran out.
+const CUT: &str = "the server shut down before the upload finished; nothing was stored";
+/// A terminal session still open when the shutdown grace ran out.
+const TUI_CUT: &str =
+    "the server shut down and closed this session; a draft that was not armed was not stored";
+
 /// Longest password line accepted by `--password-stdin`.
 const MAX_PASSWORD_LINE: usize = 1024;
 
@@ -76,6 +90,8 @@ pub(crate) struct Context {
     /// Interactive screens open on this connection; with the per-IP and per-key connection caps
     /// this bounds concurrent TUI sessions per address and per key.
     pub tui_sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Draining refuses new requests; a cut ends uploads still waiting for input.
+    pub shutdown: Shutdown,
 }
 
 impl Context {
@@ -128,6 +144,8 @@ enum Input {
     Eof,
     /// The channel closed (or the connection dropped) before EOF.
     Gone,
+    /// The shutdown grace ran out while waiting: stop, keep nothing, tell the client.
+    Cut,
 }
 
 pub(crate) struct ChannelTask {
@@ -190,6 +208,13 @@ impl ChannelTask {
                     );
                     continue;
                 }
+                ChannelMsg::RequestShell { .. }
+                | ChannelMsg::Exec { .. }
+                | ChannelMsg::RequestSubsystem { .. }
+                    if self.draining().await =>
+                {
+                    1
+                }
                 ChannelMsg::RequestShell { .. } if self.refused().await => 1,
                 ChannelMsg::RequestShell { .. } if self.pty => {
                     let _counted = self.cx.sessions.enter("tui");
@@ -234,6 +259,15 @@ impl ChannelTask {
         }
     }
 
+    /// Shutdown has begun: new requests are turned away with a reason.
+    async fn draining(&self) -> bool {
+        if self.cx.shutdown.is_draining() {
+            self.stderr(&format!("{DRAINING}\n")).await;
+            return true;
+        }
+        false
+    }
+
     /// pty + shell: the full-screen interface, or the usage text for a `dumb` terminal.
     async fn interactive(&mut self) -> u32 {
         if self.terminal.depth() == crate::tui::colors::Depth::Plain {
@@ -266,8 +300,15 @@ impl ChannelTask {
             }),
             idle_timeout: self.cx.tui_idle_timeout,
             theme: self.cx.theme,
+            shutdown: self.cx.shutdown.clone(),
         };
-        crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await
+        match crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await {
+            crate::tui::Ended::Left => 0,
+            crate::tui::Ended::ShutDown => {
+                self.stderr(&format!("{TUI_CUT}\n")).await;
+                1
+            }
+        }
     }
 
     async fn exec(&mut self, raw: &[u8]) -> u32 {
@@ -407,6 +448,12 @@ impl ChannelTask {
                     debug!("client left mid-upload; nothing stored");
                     return 1;
                 }
+                Input::Cut => {
+                    drop(upload);
+                    info!("upload cut by shutdown; nothing stored");
+                    self.stderr(&format!("{CUT}\n")).await;
+                    return 1;
+                }
             }
         }
         match upload.finish().await {
@@ -460,6 +507,7 @@ impl ChannelTask {
                         "--password-stdin: expected a password line, then the secret".into(),
                     );
                 }
+                Input::Cut => return Err(CUT.into()),
             }
         }
     }
@@ -490,6 +538,14 @@ impl ChannelTask {
                         return code;
                     }
                     Input::Gone => return 1,
+                    Input::Cut => {
+                        drop(current.take());
+                        info!("scp upload cut by shutdown; nothing stored");
+                        // stderr, not a `\x02` reply: mid-file, scp is sending and reads no
+                        // reply until the file ends; ssh shows stderr at once.
+                        self.stderr(&format!("{CUT}\n")).await;
+                        return 1;
+                    }
                 },
                 Err(err) => {
                     self.stdout_bytes(scp::fatal(&err.to_string())).await;
@@ -606,6 +662,12 @@ impl ChannelTask {
                     session.end();
                     return 1;
                 }
+                Input::Cut => {
+                    session.end();
+                    info!("sftp session cut by shutdown; unfinished files not stored");
+                    self.stderr(&format!("{CUT}\n")).await;
+                    return 1;
+                }
             }
             let step = session.feed(&mut buf).await;
             if !step.stderr.is_empty() {
@@ -629,8 +691,14 @@ impl ChannelTask {
     }
 
     async fn next_input(&mut self) -> Input {
+        let cutting = self.cx.shutdown.cutting();
+        tokio::pin!(cutting);
         loop {
-            match self.channel.wait().await {
+            let msg = tokio::select! {
+                msg = self.channel.wait() => msg,
+                () = &mut cutting => return Input::Cut,
+            };
+            match msg {
                 Some(ChannelMsg::Data { data }) => return Input::Data(data),
                 Some(ChannelMsg::Eof) => return Input::Eof,
                 Some(ChannelMsg::Close) | None => return Input::Gone,

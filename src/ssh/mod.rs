@@ -8,6 +8,10 @@
 //! is its only consumer: an unread russh channel stalls the whole connection once its queue
 //! fills. Handler callbacks never await channel output (that deadlocks the session loop); they
 //! only acknowledge requests, and the channel task does the work.
+//!
+//! Shutdown ([`crate::shutdown`]): the listener closes when draining starts; channel tasks are
+//! tracked work the process waits for; at the end, a connection whose client does not hang up
+//! by itself gets a disconnect ("server shutting down").
 
 mod admin;
 mod allow_list;
@@ -22,7 +26,6 @@ mod session;
 mod sftp;
 mod tally;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +44,7 @@ pub use tally::{SessionGuard, SessionTally};
 use crate::config::SshSettings;
 use crate::operator::Console;
 use crate::share::Shares;
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
@@ -65,6 +69,7 @@ pub(crate) struct Shared {
     pub allow_keyless: bool,
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: Duration,
+    pub shutdown: Shutdown,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -86,6 +91,7 @@ impl SshServer {
         shares: Shares,
         console: Arc<Console>,
         sessions: SessionTally,
+        shutdown: Shutdown,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
         let fingerprint = host_key::fingerprint(&key);
@@ -109,6 +115,7 @@ impl SshServer {
                 allow_keyless: settings.allow_keyless,
                 theme,
                 tui_idle_timeout: settings.tui_idle_timeout,
+                shutdown,
             }),
             fingerprint,
         })
@@ -123,12 +130,15 @@ impl SshServer {
         &self.fingerprint
     }
 
-    /// Accepts connections until `shutdown` resolves.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Accepts connections until shutdown starts draining; then stops listening, and once
+    /// shutdown closes, disconnects the connections still open and waits for them to end.
+    pub async fn serve(self, shutdown: Shutdown) {
+        let draining = shutdown.draining();
+        tokio::pin!(draining);
+        let connections = tokio_util::task::TaskTracker::new();
         loop {
             let (socket, peer) = tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut draining => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
@@ -150,7 +160,8 @@ impl SshServer {
             let config = self.config.clone();
             let (authenticated, auth_done) = tokio::sync::oneshot::channel();
             let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
-            tokio::spawn(async move {
+            let (closing, closing_early) = (shutdown.closing(), shutdown.closing());
+            connections.spawn(async move {
                 let _ = socket.set_nodelay(true);
                 // A duplicate of the socket lets us end the connection ourselves: russh cannot
                 // send a disconnect before key exchange completes, and dropping its session
@@ -166,11 +177,13 @@ impl SshServer {
                         return;
                     }
                 };
-                let running = tokio::time::timeout(
-                    HANDSHAKE_TIMEOUT,
-                    russh::server::run_stream(config, socket, handler),
-                )
-                .await;
+                let running = tokio::select! {
+                    running = tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        russh::server::run_stream(config, socket, handler),
+                    ) => running,
+                    () = closing_early => return,
+                };
                 let session = match running {
                     Ok(Ok(session)) => session,
                     Ok(Err(err)) => {
@@ -202,11 +215,37 @@ impl SshServer {
                         let _ = killer.shutdown(std::net::Shutdown::Both);
                         let _ = session.await;
                     }
+                    () = closing => {
+                        // Every channel has ended (or was cut) and said why. A client whose
+                        // last channel just closed hangs up by itself (a disconnect now would
+                        // race its exit status); one that stays (a multiplexing master) is
+                        // told, then the socket closes.
+                        if tokio::time::timeout(HANG_UP_WAIT, &mut session).await.is_err() {
+                            let _ = session
+                                .handle()
+                                .disconnect(
+                                    russh::Disconnect::ByApplication,
+                                    "server shutting down".into(),
+                                    String::new(),
+                                )
+                                .await;
+                            if tokio::time::timeout(HANG_UP_WAIT, &mut session).await.is_err() {
+                                let _ = killer.shutdown(std::net::Shutdown::Both);
+                            }
+                        }
+                    }
                 }
             });
         }
+        drop(self.listener);
+        shutdown.closing().await;
+        connections.close();
+        connections.wait().await;
     }
 }
+
+/// At shutdown, how long a client may take to hang up by itself, and then after a disconnect.
+const HANG_UP_WAIT: Duration = Duration::from_secs(1);
 
 /// RFC 4253 §4.2 lets a server send text lines before its version line; OpenSSH shows them
 /// with `-v`, and anything reading the socket sees why it was closed.

@@ -195,9 +195,11 @@ impl russh::server::Handler for Connection {
             tui_sessions: self.tui_sessions.clone(),
             theme: self.shared.theme,
             tui_idle_timeout: self.shared.tui_idle_timeout,
+            shutdown: self.shared.shutdown.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
-        tokio::spawn(
+        // Tracked: shutdown waits for this channel's work (or cuts it at the deadline).
+        self.shared.shutdown.spawn(
             async move {
                 ChannelTask::new(channel, context).run().await;
                 drop(permit);

@@ -19,4 +19,4 @@ pub mod view;
 #[cfg(test)]
 mod snapshot_tests;
 
-pub use session::{TerminalRequest, TuiContext, run};
+pub use session::{Ended, TerminalRequest, TuiContext, run};

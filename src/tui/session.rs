@@ -11,6 +11,11 @@
 //! not fit in the queue (a slow client) is dropped and the next frame is a full redraw. The
 //! restore is sent on every exit path that still has a channel: `q`, Ctrl-C, Ctrl-D, idle timeout,
 //! EOF; when the client vanished there is no terminal left to restore.
+//!
+//! Shutdown reaches the session twice: when the server starts draining, the state learns the
+//! deadline and the view shows the notice (with the seconds left, from the state's clock); at
+//! the deadline the session ends like `q` does (terminal restored), reporting [`Ended::ShutDown`]
+//! so the channel can say why. Arm and revoke run as tracked work: a shutdown waits for them.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +37,7 @@ use super::view;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
 use crate::share::{Owner, ShareError, ShareName, Shares, UploadSpec, now_millis};
+use crate::shutdown::Shutdown;
 use crate::theme::Theme;
 
 /// Frames (and other output) waiting for the client; beyond this, frames are dropped.
@@ -73,6 +79,17 @@ pub struct TuiContext {
     pub console: std::sync::Arc<crate::operator::Console>,
     pub idle_timeout: Duration,
     pub theme: &'static Theme,
+    /// Draining shows the notice; the cut closes the session.
+    pub shutdown: Shutdown,
+}
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The user left (quit, EOF, idle timeout) or the client vanished.
+    Left,
+    /// The server's shutdown grace ran out with the session still open.
+    ShutDown,
 }
 
 /// Short fingerprint for the header: `SHA256:abcdefgh…`.
@@ -91,8 +108,8 @@ fn short_owner(owner: Option<&Owner>) -> String {
     }
 }
 
-/// Runs the interface on `channel` until the user leaves; returns the exit status.
-pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiContext) -> u32 {
+/// Runs the interface on `channel` until the user leaves or shutdown cuts the session.
+pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiContext) -> Ended {
     let depth = request.depth();
     let styles = Styles::new(&cx.theme.colors, depth);
     let policy = cx.shares.policy().clone();
@@ -130,6 +147,12 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_activity = Instant::now();
     let mut in_flight = InFlight::default();
+    let draining = cx.shutdown.draining();
+    tokio::pin!(draining);
+    let mut told_draining = false;
+    let cutting = cx.shutdown.cutting();
+    tokio::pin!(cutting);
+    let mut ended = Ended::Left;
 
     let mut client_gone = out_tx.send(ENTER.to_vec()).await.is_err();
     if !client_gone {
@@ -159,6 +182,16 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
                 Some(_) => continue,
             },
             () = tokio::time::sleep(ESC_TIMEOUT), if waiting => parser.on_timeout(&mut inputs),
+            () = &mut draining, if !told_draining => {
+                told_draining = true;
+                if let Some(deadline) = cx.shutdown.deadline() {
+                    update(&mut state, Action::ShuttingDown { deadline });
+                }
+            }
+            () = &mut cutting => {
+                ended = Ended::ShutDown;
+                break "server shutting down";
+            }
             Some(action) = action_rx.recv() => {
                 in_flight.done(&action);
                 run_effects(update(&mut state, action), &cx, &action_tx, &out_tx, &mut in_flight);
@@ -202,7 +235,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
         debug!("client did not drain its output; closing anyway");
     }
     info!(reason, "tui session ended");
-    0
+    ended
 }
 
 /// The ratatui terminal plus the one rule about dropped frames.
@@ -319,7 +352,8 @@ fn run_effects(
                 let gate = (cx.allow_upload)();
                 let owner = cx.owner.clone();
                 let client = cx.client;
-                tokio::spawn(async move {
+                // Tracked: a shutdown lets an arm in progress finish rather than cut it.
+                cx.shutdown.spawn(async move {
                     if let Err(message) = gate.await {
                         let _ = tx.send(Action::Armed(Err(message))).await;
                         return;
@@ -361,7 +395,7 @@ fn run_effects(
                 let Some(owner) = cx.owner.clone() else {
                     continue;
                 };
-                tokio::spawn(async move {
+                cx.shutdown.spawn(async move {
                     let result = shares
                         .revoke(&owner, handle.as_str())
                         .await

@@ -282,6 +282,62 @@ fn idle_warning() {
 }
 
 #[test]
+fn shutdown_notice_with_the_time_left_on_every_screen() {
+    // Draining began at NOW with a 30 s grace; the clock has moved on 4.2 s.
+    let draining = |s: &mut State| {
+        update(
+            s,
+            Action::ShuttingDown {
+                deadline: NOW + 30_000,
+            },
+        );
+        update(s, Action::Tick(NOW + 4_200));
+    };
+    both_sizes("shutdown_compose", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        typed(&mut s, "half-typed draft");
+        draining(&mut s);
+        s
+    });
+    both_sizes("shutdown_armed", |c, r| {
+        let mut s = armed(Depth::TrueColor, c, r);
+        draining(&mut s);
+        s
+    });
+    // Over the help overlay too, and shortened when the full sentence does not fit.
+    let mut s = state(Depth::TrueColor, 60, 16);
+    key(&mut s, KeyCode::F(1));
+    draining(&mut s);
+    assert_snapshot("shutdown_help_60x16", &text_of(&s));
+    let mut s = state(Depth::TrueColor, 40, 10);
+    draining(&mut s);
+    assert_snapshot("shutdown_too_small_40x10", &text_of(&s));
+}
+
+#[test]
+fn the_shutdown_notice_is_white_on_danger_red_across_the_whole_top_row() {
+    let mut s = state(Depth::TrueColor, 80, 24);
+    update(
+        &mut s,
+        Action::ShuttingDown {
+            deadline: NOW + 30_000,
+        },
+    );
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| {
+            view::render(&s, frame);
+        })
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    for x in [0, 1, 40, 79] {
+        let cell = &buffer[(x, 0)];
+        assert_eq!(cell.bg, s.styles.danger, "column {x}");
+        assert_eq!(cell.fg, s.styles.text, "column {x}");
+    }
+}
+
+#[test]
 fn too_small() {
     assert_snapshot(
         "too_small_59x16",

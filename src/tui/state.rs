@@ -119,6 +119,8 @@ pub struct State {
     pub default_expiry: usize,
     /// Seconds until the idle timeout closes the session, once the warning is due.
     pub idle_left: Option<u64>,
+    /// The server is shutting down and closes this session at this instant (unix millis).
+    pub shutdown_at: Option<Millis>,
     pub quit: bool,
 }
 
@@ -156,6 +158,7 @@ impl State {
             expiries,
             default_expiry,
             idle_left: None,
+            shutdown_at: None,
             quit: false,
         };
         state.screen = Screen::Compose(Box::new(state.fresh_compose()));

@@ -40,6 +40,10 @@ pub enum Action {
     IdleWarning {
         secs_left: u64,
     },
+    /// The server is draining for shutdown; the session is closed at `deadline`.
+    ShuttingDown {
+        deadline: Millis,
+    },
 }
 
 pub struct ArmedOk {
@@ -78,6 +82,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.rows = rows;
         }
         Action::IdleWarning { secs_left } => state.idle_left = Some(secs_left),
+        Action::ShuttingDown { deadline } => state.shutdown_at = Some(deadline),
         Action::Key(key) => {
             state.idle_left = None;
             on_key(state, key, &mut effects);

@@ -31,6 +31,10 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
     frame.render_widget(Block::new().style(base), area);
     if state.too_small() {
         too_small(state, styles, frame, area);
+        if let Some(deadline) = state.shutdown_at {
+            let top = Rect::new(area.x, area.y, area.width, area.height.min(1));
+            shutdown_notice(state, deadline, styles, frame, top);
+        }
         return Drawn::default();
     }
     let [header_area, body, footer_area] = Layout::vertical([
@@ -55,7 +59,33 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
         help(styles, frame, area);
         drawn.link_at = None;
     }
+    // Last, over the header (and any overlay): nothing may hide it.
+    if let Some(deadline) = state.shutdown_at {
+        shutdown_notice(state, deadline, styles, frame, header_area);
+    }
     drawn
+}
+
+/// The server is shutting down: what to do, and how long is left (from the state's clock).
+fn shutdown_notice(state: &State, deadline: u64, styles: &Styles, frame: &mut Frame, area: Rect) {
+    let secs = deadline.saturating_sub(state.now).div_ceil(1000);
+    let what = match &state.screen {
+        Screen::Compose(_) => "ARM NOW OR YOUR DRAFT IS LOST",
+        Screen::Armed(_) => "COPY YOUR LINK NOW",
+        _ => "FINISH NOW",
+    };
+    let long = format!(" SERVER SHUTTING DOWN · {secs}s LEFT · {what}");
+    let text = if long.chars().count() <= usize::from(area.width) {
+        long
+    } else {
+        format!(" SERVER SHUTTING DOWN · {secs}s LEFT")
+    };
+    let style = Style::new()
+        .fg(styles.text)
+        .bg(styles.danger)
+        .add_modifier(Modifier::BOLD);
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(Line::styled(text, style)).style(style), area);
 }
 
 pub(super) fn label(text: &str, styles: &Styles) -> Span<'static> {

@@ -3,6 +3,7 @@
 //! names the Debian package that provides it. Nothing here is mocked.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
+pub mod curl;
 pub mod redis;
 pub mod server;
 pub mod shares;
@@ -11,6 +12,7 @@ pub mod ssh_client;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
+pub use curl::{Scrape, curl, curl_claim};
 pub use redis::RedisServer;
 pub use server::{ServerOptions, TestServer};
 pub use shares::{claim, claim_once, open_shares, test_policy};

@@ -20,12 +20,16 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// `RUST_LOG` for the child; `debug` by default so leak checks see everything.
     pub log_level: Option<String>,
+    /// Serve `/metrics` on a third free port (`--metrics-addr`).
+    pub metrics: bool,
 }
 
 pub struct TestServer {
     child: Child,
     pub http_addr: SocketAddr,
     pub ssh_addr: SocketAddr,
+    /// Where `/metrics` is served, when [`ServerOptions::metrics`] asked for it.
+    pub metrics_addr: Option<SocketAddr>,
     data_dir: PathBuf,
     _owned_dir: Option<tempfile::TempDir>,
     log: Arc<(Mutex<String>, Condvar)>,
@@ -45,10 +49,19 @@ impl TestServer {
         };
         let mut owned_dir = owned_dir;
         for attempt in 1.. {
-            let [http_port, ssh_port] = free_ports::<2>();
+            let [http_port, ssh_port, metrics_port] = free_ports::<3>();
             let http_addr: SocketAddr = ([127, 0, 0, 1], http_port).into();
             let ssh_addr: SocketAddr = ([127, 0, 0, 1], ssh_port).into();
-            let mut server = Self::spawn(&options, data_dir.clone(), http_addr, ssh_addr);
+            let metrics_addr = options
+                .metrics
+                .then(|| SocketAddr::from(([127, 0, 0, 1], metrics_port)));
+            let mut server = Self::spawn(
+                &options,
+                data_dir.clone(),
+                http_addr,
+                ssh_addr,
+                metrics_addr,
+            );
             match server.wait_until_ready(Duration::from_secs(30)) {
                 Ok(()) => {
                     server._owned_dir = owned_dir.take();
@@ -66,6 +79,7 @@ impl TestServer {
         data_dir: PathBuf,
         http_addr: SocketAddr,
         ssh_addr: SocketAddr,
+        metrics_addr: Option<SocketAddr>,
     ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_onetimeshare"));
         command
@@ -79,6 +93,9 @@ impl TestServer {
             .args(["--argon2-memory", "8MiB", "--argon2-iterations", "1"]);
         if let Some(url) = &options.redis_url {
             command.args(["--redis-url", url]);
+        }
+        if let Some(addr) = metrics_addr {
+            command.args(["--metrics-addr", &addr.to_string()]);
         }
         command
             .args(&options.args)
@@ -107,6 +124,7 @@ impl TestServer {
             child,
             http_addr,
             ssh_addr,
+            metrics_addr,
             data_dir,
             _owned_dir: None,
             log,
@@ -168,10 +186,42 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        self.send_sigterm();
         self.child.wait().expect("wait for server")
+    }
+
+    /// Sends SIGTERM and returns at once (the server drains; see [`TestServer::wait_exit`]).
+    pub fn send_sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits for the process to exit (after [`TestServer::send_sigterm`]); panics with the log
+    /// if it has not within `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for server") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server still running {within:?} after SIGTERM; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `http://<metrics-addr>/metrics`; panics unless the server was started with metrics.
+    pub fn metrics_url(&self) -> String {
+        let addr = self
+            .metrics_addr
+            .expect("start the server with ServerOptions { metrics: true, .. }");
+        format!("http://{addr}/metrics")
     }
 }
 
