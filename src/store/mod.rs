@@ -19,10 +19,25 @@ use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
 
 /// Where share metadata lives.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum MetaBackend {
     Embedded,
     Redis { url: String, prefix: String },
+}
+
+/// A Redis URL may carry a password: `Debug` (and so any `Settings` that reaches a log) shows it
+/// masked.
+impl std::fmt::Debug for MetaBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaBackend::Embedded => f.write_str("Embedded"),
+            MetaBackend::Redis { url, prefix } => f
+                .debug_struct("Redis")
+                .field("url", &crate::config::redact_url_credentials(url))
+                .field("prefix", prefix)
+                .finish(),
+        }
+    }
 }
 
 impl MetaBackend {
@@ -67,4 +82,20 @@ pub async fn open(data_dir: &Path, backend: &MetaBackend) -> Result<Stores, Stor
         blobs,
         operator,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redis_password_never_shows_in_debug() {
+        let backend = MetaBackend::Redis {
+            url: "redis://:hunter2@redis:6379/0".into(),
+            prefix: "ots:".into(),
+        };
+        let text = format!("{backend:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("redis:6379"), "{text}");
+    }
 }
