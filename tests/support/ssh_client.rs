@@ -17,17 +17,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(server: &TestServer) -> Self {
-        require_tool("ssh", "openssh-client");
-        require_tool("ssh-keygen", "openssh-client");
-        let dir = temp_dir();
-        let key = dir.path().join("id_ed25519");
-        keygen(&key);
-        Self {
-            dir,
-            key,
-            port: server.ssh_addr.port(),
-            extra: Vec::new(),
-        }
+        let mut client = Self::unbound();
+        client.connect_to(server);
+        client
     }
 
     /// A client whose key exists before any server does (e.g. to name it an operator in the
