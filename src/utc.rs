@@ -55,4 +55,10 @@ mod tests {
         assert_eq!(utc_minutes(951_868_799_000), "2000-02-29 23:59 UTC");
         assert_eq!(utc_minutes(951_868_800_000), "2000-03-01 00:00 UTC");
     }
+
+    #[test]
+    fn the_far_future_formats_without_overflow() {
+        let text = utc_minutes(u64::MAX);
+        assert!(text.ends_with("UTC"), "{text}");
+    }
 }

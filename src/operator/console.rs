@@ -278,7 +278,7 @@ impl Console {
 
     /// Who sent the most shares in the last `window`, by key and by address.
     pub async fn top(&self, window: Duration, limit: usize) -> Result<TopSenders, ConsoleError> {
-        let since = now_millis().saturating_sub(window.as_millis() as u64);
+        let since = now_millis().saturating_sub(millis(window));
         let mut by_key: HashMap<String, (u64, u64)> = HashMap::new();
         let mut by_address: HashMap<String, (u64, u64)> = HashMap::new();
         for activity in self
@@ -355,7 +355,7 @@ impl Console {
             let ban = Ban {
                 target,
                 at: now,
-                until: duration.map(|d| now.saturating_add(d.as_millis() as u64)),
+                until: duration.map(|d| now.saturating_add(millis(d))),
                 by: by.to_owned(),
             };
             self.store.put_ban(&ban).await?;
@@ -497,6 +497,12 @@ impl Console {
     }
 }
 
+/// A duration in milliseconds, saturating: `--for 18446744073709551615` is "for ever", not a
+/// value that wraps around into the past.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn ranked(rows: HashMap<String, (u64, u64)>, limit: usize) -> Vec<SenderRow> {
     let mut rows: Vec<SenderRow> = rows
         .into_iter()
@@ -532,6 +538,14 @@ mod tests {
         let dirty = "look\x1b[2J here\r\nnow\u{202e}evil\u{200b}";
         assert_eq!(clean_details(dirty), "look [2J here nowevil");
         assert_eq!(clean_details(&"x".repeat(2000)).len(), MAX_REPORT_DETAILS);
+    }
+
+    #[test]
+    fn huge_durations_saturate_instead_of_wrapping() {
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), u64::MAX);
+        assert_eq!(millis(Duration::from_secs(2)), 2000);
+        let ban_until = 1_000u64.saturating_add(millis(Duration::from_secs(u64::MAX)));
+        assert!(ban_until > 1_000, "a ban for ever must not expire at once");
     }
 
     #[test]
