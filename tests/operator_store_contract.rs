@@ -2,6 +2,7 @@
 //! reports, the audit log, activity and presence behave the same, concurrent report handling is
 //! atomic, and what must survive a restart does.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -342,27 +343,6 @@ async fn prune_drops_expired_bans_and_old_resolved_reports(fx: Fixture) {
         .map(|r| r.number)
         .collect();
     assert_eq!(left, [2], "open reports are kept whatever their age");
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::embedded().await).await
-                }
-            )*
-        }
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::redis().await).await
-                }
-            )*
-        }
-    };
 }
 
 contract!(

@@ -1,6 +1,7 @@
 //! The share contract, run against BOTH metadata stores (embedded redb and a real Redis): the
 //! properties of ../shared/BRIEF.md §2 as observable behaviour of `Shares`.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -577,27 +578,6 @@ async fn the_operator_overview_lists_every_share_without_names(fx: Fixture) {
     assert_eq!(all[0].owner, None);
     assert_eq!(all[1].owner, Some(Owner::new("SHA256:alice")));
     assert!(matches!(all[1].status.state, StatusState::Opened { .. }));
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::embedded().await).await
-                }
-            )*
-        }
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::redis().await).await
-                }
-            )*
-        }
-    };
 }
 
 contract!(

@@ -1,9 +1,33 @@
 //! The test harness shared by every integration test: temp dirs, free ports, real external
 //! programs (a private `redis-server` per test), and one rule — a missing tool fails the test and
 //! names the Debian package that provides it. Nothing here is mocked.
-#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports, unused_macros)] // each test binary uses a different part of the harness
 
 pub mod curl;
+/// Runs each named contract test against both metadata stores: `name(Fixture::embedded())` and
+/// `name(Fixture::redis())`, so one suite holds every implementation to the same guarantees.
+/// The calling test file defines `Fixture` with those two constructors.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Fixture::embedded().await).await
+                }
+            )*
+        }
+        mod redis_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Fixture::redis().await).await
+                }
+            )*
+        }
+    };
+}
+
 pub mod redis;
 pub mod server;
 pub mod shares;
