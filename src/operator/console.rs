@@ -315,7 +315,9 @@ impl Console {
             None => "(unrecognised share)".into(),
         };
         let result = async {
-            let share = parsed.ok_or_else(|| ConsoleError::BadShare(printable(target)))?;
+            // Whatever follows a `#` may be a link key: never echoed, audited or logged.
+            let shown = target.split('#').next().unwrap_or_default();
+            let share = parsed.ok_or_else(|| ConsoleError::BadShare(printable(shown)))?;
             let removed = self.shares.take_down(&share).await?;
             let handle = removed.status.handle.to_string();
             for report in self.store.reports().await? {
