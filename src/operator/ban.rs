@@ -32,7 +32,9 @@ pub enum BanTargetError {
 impl BanTarget {
     pub fn parse(text: &str) -> Result<BanTarget, BanTargetError> {
         let text = text.trim();
-        let unrecognised = || BanTargetError::Unrecognised(printable(text));
+        // A pasted link by mistake: what follows `#` may be its key, never echoed or logged.
+        let shown = text.split('#').next().unwrap_or_default();
+        let unrecognised = || BanTargetError::Unrecognised(printable(shown));
         if let Some(b64) = text.strip_prefix("SHA256:") {
             // A SHA-256 digest in unpadded base64 is 43 characters.
             let ok = b64.len() == 43
@@ -174,6 +176,13 @@ mod tests {
         assert!(!err.contains('\x1b'));
         assert!(err.contains("not a key fingerprint"));
         assert!(BanTarget::parse("").is_err());
+        let link = BanTarget::parse("https://share.test/s/AAAAAAAAAAAAAAAA#secretkey")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            link.contains("/s/AAAAAAAAAAAAAAAA") && !link.contains("secretkey"),
+            "{link}"
+        );
     }
 
     #[test]
