@@ -878,3 +878,105 @@ fn open_fds(pid: u32) -> usize {
         .unwrap()
         .count()
 }
+
+/// Runs `program` with `stdin` and returns its stdout (the test fails naming `package` if missing).
+fn produced_by(program: &str, package: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    require_tool(program, package);
+    let out = support::ssh_client::run(Command::new(program).args(args), stdin);
+    assert!(out.status.success(), "{program} failed: {out:?}");
+    out.stdout
+}
+
+/// Pipes `bytes` through the real `ssh` client; returns the link and what stderr said.
+fn pipe_upload(client: &support::ssh_client::Client, bytes: &[u8]) -> (String, String) {
+    let out = support::ssh_client::run(&mut client.ssh_command_t(&[]), bytes);
+    assert!(out.status.success(), "pipe upload failed: {out:?}");
+    let link = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+    (link, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn binary_pipes_reach_the_browser_byte_for_byte_and_text_pages_save_the_exact_bytes() {
+    let chromium = require_tool("chromium", "chromium");
+    let node = require_tool("node", "nodejs");
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let fx = Fixture::start(&[]);
+    let client = support::ssh_client::Client::new(&fx.server);
+
+    let noise = random_bytes(300 * 1024);
+    let gz = produced_by("gzip", "gzip", &["-c"], &random_bytes(64 * 1024));
+    let png = produced_by(
+        "python3",
+        "python3",
+        &["-c", PNG_WRITER],
+        &random_bytes(16 * 16 * 3),
+    );
+    assert!(png.starts_with(b"\x89PNG"), "python3 wrote no PNG");
+    let text = "API_KEY=abc123\r\n\tindented ✓ <b>not bold</b>\n".as_bytes();
+
+    let (noise_link, noise_said) = pipe_upload(&client, &noise);
+    assert!(
+        noise_said.contains("not text") && noise_said.contains("share.bin"),
+        "the sender is told the bytes go as a file: {noise_said}"
+    );
+    let (gz_link, _) = pipe_upload(&client, &gz);
+    let (png_link, _) = pipe_upload(&client, &png);
+    let (text_link, text_said) = pipe_upload(&client, text);
+    assert!(!text_said.contains("not text"), "{text_said}");
+
+    let config = serde_json::json!({
+        "shares": [
+            { "link": noise_link, "save": false },
+            { "link": gz_link, "save": false },
+            { "link": png_link, "save": false },
+            { "link": text_link, "save": true },
+        ],
+        "outDir": screenshot_dir().join("binary-pipes"),
+    });
+    let run = Command::new(node)
+        .arg(browser_dir.join("download.mjs"))
+        .arg(config.to_string())
+        .env("CHROMIUM", &chromium)
+        .current_dir(&browser_dir)
+        .output()
+        .expect("run node");
+    assert!(
+        run.status.success(),
+        "browser script failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let received = |i: usize| std::fs::read(seen[i]["path"].as_str().unwrap()).unwrap();
+    for (i, (bytes, name)) in [
+        (&noise, "share.bin"),
+        (&gz, "share.gz"),
+        (&png, "share.png"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(seen[i]["kind"], "download", "share {i}: {seen}");
+        assert_eq!(seen[i]["name"], name);
+        assert!(received(i) == *bytes, "{name}: the browser got other bytes");
+    }
+    assert_eq!(seen[3]["kind"], "page", "{seen}");
+    // A textarea's value normalises CR LF; the saved file must not.
+    assert_eq!(
+        seen[3]["text"].as_str().unwrap(),
+        std::str::from_utf8(text).unwrap().replace("\r\n", "\n")
+    );
+    assert_eq!(seen[3]["name"], "share.txt");
+    assert_eq!(received(3), text, "SAVE AS FILE must give the exact bytes");
+}
+
+/// A 16×16 RGB PNG of the bytes on stdin, written with the standard library only.
+const PNG_WRITER: &str = r#"
+import sys, zlib, struct
+raw = sys.stdin.buffer.read()
+rows = b"".join(b"\0" + raw[y * 48:(y + 1) * 48] for y in range(16))
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+"#;

@@ -127,11 +127,14 @@ async fn deliver(claimed: Claimed, audience: Audience, handle: Handle) -> Respon
     match (meta.kind, audience) {
         (Kind::Text, Audience::Browser) if meta.size <= TEXT_PAGE_MAX => {
             match body.read_to_end().await {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    let page = templates::text(&text, &when::utc(opened_at));
-                    Html(page.into_string()).into_response()
-                }
+                Ok(bytes) => match std::str::from_utf8(&bytes) {
+                    Ok(text) if !has_stray_controls(text) => {
+                        let page = templates::text(text, &when::utc(opened_at));
+                        Html(page.into_string()).into_response()
+                    }
+                    // Stored as text before uploads were sniffed: a page would lose bytes.
+                    _ => whole_download(bytes, "share.bin"),
+                },
                 Err(err) => {
                     error!(share = %handle, error = %err, "text share failed authentication");
                     Problem::corrupt().respond(audience)
@@ -159,6 +162,24 @@ async fn deliver(claimed: Claimed, audience: Audience, handle: Handle) -> Respon
             stream_body(body, head, audience, handle).await
         }
     }
+}
+
+/// Controls that a text page cannot show faithfully (the same rule uploads are sniffed with).
+fn has_stray_controls(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+}
+
+/// Bytes already in memory, as an attachment.
+fn whole_download(bytes: Vec<u8>, name: &str) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(CONTENT_DISPOSITION, disposition::attachment(Some(name)));
+    response
 }
 
 struct Head {

@@ -149,7 +149,15 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
 }
 
 /// A claimed text share, escaped, with a copy button.
+/// A claimed text share. `content` is the exact bytes (valid UTF-8 without stray controls —
+/// anything else is served as a download instead); the download link carries them base64-coded in
+/// a `data:` URL, so "save as file" gives back the same bytes the textarea shows, CR LF included.
 pub fn text(content: &str, opened_at: &str) -> Markup {
+    use base64::Engine as _;
+    let data_url = format!(
+        "data:text/plain;charset=utf-8;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(content.as_bytes())
+    );
     layout(
         "OPENED",
         html! {
@@ -162,6 +170,7 @@ pub fn text(content: &str, opened_at: &str) -> Markup {
                 textarea.secret id="secret" readonly rows="12" spellcheck="false" { "\n" (content) }
                 p.actions {
                     button.button.primary id="copy" type="button" data-target="secret" { "COPY" }
+                    a.button id="save" href=(data_url) download="share.txt" { "SAVE AS FILE" }
                     span.copied id="copied" hidden { "COPIED" }
                 }
             }

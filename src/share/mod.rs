@@ -18,6 +18,7 @@ mod lifecycle;
 mod link;
 mod name;
 mod record;
+mod sniff;
 mod storage;
 mod upload;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tracing::info;
 
 use super::lifecycle::Shares;
+use super::sniff::{Sniffed, TextSniffer};
 use super::{
     BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
     ShareRecord, now_millis,
@@ -82,6 +83,8 @@ pub struct Upload {
     out: Vec<u8>,
     size: u64,
     stored: u64,
+    /// Watches a declared text upload: binary content is published as a file instead.
+    sniffer: Option<TextSniffer>,
 }
 
 impl Shares {
@@ -115,7 +118,9 @@ impl Shares {
         let mut writer = self.inner.blobs.create().await?;
         writer.write(header.as_bytes()).await?;
         let sealer = StreamSealer::new(&keys, &header)?;
+        let sniffer = (spec.kind == Kind::Text).then(TextSniffer::default);
         Ok(Upload {
+            sniffer,
             shares: self.clone(),
             stored: header.as_bytes().len() as u64,
             id,
@@ -156,6 +161,9 @@ impl Upload {
             return Err(err.into());
         }
         self.size += data.len() as u64;
+        if let Some(sniffer) = self.sniffer.as_mut() {
+            sniffer.push(data);
+        }
         if self.out.len() >= WRITE_BATCH {
             self.flush().await?;
         }
@@ -174,9 +182,15 @@ impl Upload {
         let writer = self.writer.take().ok_or(ShareError::UploadFailed)?;
         let blob = writer.commit().await?;
 
+        let mut kind = self.spec.kind;
+        let mut name = self.spec.name.as_ref().map(|n| n.as_str().to_owned());
+        if let Some(Sniffed::Binary { default_name }) = self.sniffer.as_ref().map(|s| s.finish()) {
+            kind = Kind::File;
+            name.get_or_insert_with(|| default_name.to_owned());
+        }
         let meta = ShareMeta {
-            kind: self.spec.kind,
-            name: self.spec.name.as_ref().map(|n| n.as_str().to_owned()),
+            kind,
+            name,
             content_type: self.spec.content_type.clone(),
             size: self.size,
         };
@@ -185,7 +199,7 @@ impl Upload {
         let record = ShareRecord {
             key: self.id.store_key(),
             owner: self.spec.owner.clone(),
-            kind: self.spec.kind,
+            kind,
             stored_size: self.stored,
             created_at: now,
             expires_at,

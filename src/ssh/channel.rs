@@ -465,6 +465,10 @@ impl ChannelTask {
                     self.stdout(&format!("{}\n", link.as_str())).await;
                     let details = output::armed_details(&armed, now_millis());
                     self.stderr(&format!("{details}\n")).await;
+                    if kind == Kind::Text && armed.kind == Kind::File {
+                        self.stderr(&format!("{}\n", output::binary_pipe_note(&armed)))
+                            .await;
+                    }
                 }
                 0
             }

@@ -26,6 +26,14 @@ pub fn armed_details(armed: &Armed, now: Millis) -> String {
     text
 }
 
+/// stderr after a pipe whose bytes were not text: what the recipient will get instead.
+pub fn binary_pipe_note(armed: &Armed) -> String {
+    let name = armed.name.as_deref().unwrap_or("share.bin");
+    format!(
+        "not text: the recipient downloads the exact bytes as a file named {name} (--name sets it)"
+    )
+}
+
 /// stderr for a file sent with scp or sftp: the link, then its details.
 pub fn armed_file(armed: &Armed, link: &str, now: Millis) -> String {
     let name = armed.name.as_deref().unwrap_or("upload");
