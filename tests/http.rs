@@ -666,13 +666,8 @@ fn built_in_tls_serves_https_with_hsts_and_a_taken_port_fails_start_up() {
     assert!(stderr.contains("cannot listen for HTTP"), "{stderr}");
 }
 
-/// Where the browser test leaves its screenshots.
-fn screenshot_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots-http")
-}
-
-#[test]
-fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
+/// Runs one of tests/browser/*.mjs in headless Chromium with `config`; returns what it printed.
+fn browser(script: &str, config: &serde_json::Value) -> serde_json::Value {
     let chromium = require_tool("chromium", "chromium");
     let node = require_tool("node", "nodejs");
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
@@ -680,6 +675,29 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
         browser_dir.join("node_modules/playwright-core").is_dir(),
         "npm package `playwright-core` is missing: run `npm ci --prefix tests/browser`"
     );
+    let run = Command::new(node)
+        .arg(browser_dir.join(script))
+        .arg(config.to_string())
+        .env("CHROMIUM", &chromium)
+        .current_dir(&browser_dir)
+        .output()
+        .expect("run node");
+    assert!(
+        run.status.success(),
+        "browser script failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).expect("the browser script prints JSON")
+}
+
+/// Where the browser test leaves its screenshots.
+fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots-http")
+}
+
+#[test]
+fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
     let fx = Fixture::start(&[]);
     let content = random_bytes(200 * 1024);
     let file = fx.file("report – Q3.pdf", &content);
@@ -698,20 +716,7 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
         "reportLink": reported.full,
         "outDir": out,
     });
-    let run = Command::new(node)
-        .arg(browser_dir.join("claim.mjs"))
-        .arg(config.to_string())
-        .env("CHROMIUM", &chromium)
-        .current_dir(&browser_dir)
-        .output()
-        .expect("run node");
-    assert!(
-        run.status.success(),
-        "browser script failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let seen = browser("claim.mjs", &config);
 
     assert_eq!(seen["fileStatusPage"], 200);
     assert_eq!(seen["keyFieldHiddenWithScript"], true);
@@ -897,9 +902,6 @@ fn pipe_upload(client: &support::ssh_client::Client, bytes: &[u8]) -> (String, S
 
 #[test]
 fn binary_pipes_reach_the_browser_byte_for_byte_and_text_pages_save_the_exact_bytes() {
-    let chromium = require_tool("chromium", "chromium");
-    let node = require_tool("node", "nodejs");
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let fx = Fixture::start(&[]);
     let client = support::ssh_client::Client::new(&fx.server);
 
@@ -933,20 +935,7 @@ fn binary_pipes_reach_the_browser_byte_for_byte_and_text_pages_save_the_exact_by
         ],
         "outDir": screenshot_dir().join("binary-pipes"),
     });
-    let run = Command::new(node)
-        .arg(browser_dir.join("download.mjs"))
-        .arg(config.to_string())
-        .env("CHROMIUM", &chromium)
-        .current_dir(&browser_dir)
-        .output()
-        .expect("run node");
-    assert!(
-        run.status.success(),
-        "browser script failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let seen = browser("download.mjs", &config);
     let received = |i: usize| std::fs::read(seen[i]["path"].as_str().unwrap()).unwrap();
     for (i, (bytes, name)) in [
         (&noise, "share.bin"),
