@@ -3,14 +3,18 @@
 # Checked by tests/docker.rs: hadolint, the dependency layer against the manifests, and every
 # setting and subcommand used here against the binary.
 
-FROM rust:1-bookworm AS build
+# Base images pinned by version (Dependabot proposes updates). Add `@sha256:…` digests where
+# your registry policy requires them; this repository's CI cannot reach a registry to take them.
+FROM rust:1.95-bookworm AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # 1. Dependencies only: a skeleton crate with the real manifests, so this layer is rebuilt only
 #    when Cargo.toml or Cargo.lock change. Every `name = "…"` of the manifest gets a stub under
 #    benches/ (cargo refuses a manifest whose [[bench]] files are missing; extra stubs are inert).
+#    BuildKit cache mounts keep the crate downloads between builds.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches \
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && sed -n 's/^name = "\([A-Za-z0-9_-]*\)"$/\1/p' Cargo.toml \
     | while read -r target; do echo 'fn main() {}' > "benches/$target.rs"; done \
@@ -20,15 +24,17 @@ RUN mkdir -p src benches \
 COPY src src
 COPY themes themes
 COPY benches benches
-RUN touch src/main.rs src/lib.rs \
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin onetimeshare \
- && strip target/release/onetimeshare
+ && strip target/release/onetimeshare \
+ && install -d -m 700 -o 10001 -g 10001 /out/data
 
-FROM debian:bookworm-slim
-# A fixed uid/gid (10001) so volume ownership is predictable; /data is the one place it writes.
-RUN groupadd --system --gid 10001 onetimeshare \
- && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home onetimeshare \
- && mkdir /data && chown 10001:10001 /data && chmod 700 /data
+# The binary needs only libc, libm and libgcc_s: distroless "cc" has exactly those, no shell and
+# no package manager. A fixed uid/gid (10001) so volume ownership is predictable; /data is the
+# one place it writes.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build --chown=10001:10001 /out/data /data
 COPY --from=build /src/target/release/onetimeshare /usr/local/bin/onetimeshare
 USER 10001:10001
 # Host key, embedded store and encrypted blobs: keep this volume (the host key especially, or

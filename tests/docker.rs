@@ -403,9 +403,18 @@ fn the_dockerfile_dependency_layer_is_accepted_by_cargo_on_the_manifests_alone()
                 }
             }
             "RUN" => {
+                // BuildKit's `--mount=…` flags belong to RUN, not to the shell command.
+                let mut command = instruction.args.trim_start();
+                while let Some(flag) = command.strip_prefix("--") {
+                    let end = flag.find(char::is_whitespace).unwrap_or(flag.len());
+                    command = flag[end..]
+                        .trim_start()
+                        .trim_start_matches('\\')
+                        .trim_start();
+                }
                 let output = Command::new(&shell[0])
                     .args(&shell[1..])
-                    .arg(&instruction.args)
+                    .arg(command)
                     .env("PATH", &path)
                     .current_dir(dir.path())
                     .output()

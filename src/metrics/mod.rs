@@ -12,6 +12,7 @@
 //!
 //! What is counted never identifies a share: no ids, handles, names, keys or owners as labels.
 
+mod process;
 mod server;
 mod store;
 mod text;
@@ -69,6 +70,7 @@ struct Registry {
     sessions: SessionSource,
     claim_seconds: Histogram,
     store_errors: [AtomicU64; StoreOp::ALL.len()],
+    process: process::ProcessInfo,
 }
 
 impl Metrics {
@@ -82,6 +84,7 @@ impl Metrics {
                 sessions,
                 claim_seconds: Histogram::default(),
                 store_errors: Default::default(),
+                process: process::ProcessInfo::now(),
             }),
         }
     }
@@ -178,6 +181,7 @@ impl Metrics {
                 r.store_errors[op.index()].load(Ordering::Relaxed),
             );
         }
+        r.process.render(&mut out);
         out.finish()
     }
 }

@@ -2,6 +2,11 @@
 //! clients' `known_hosts` entries stay valid across restarts; replicas that must present one
 //! identity point `--ssh-host-key` at the same file. A new key file is written with mode 0600
 //! before any byte of the key reaches it, and only its SHA256 fingerprint is ever logged.
+//!
+//! RSA host keys are refused at start-up. The `rsa` crate russh links (for RSA *client* keys,
+//! which the server only verifies — public-key work) has a timing side channel in private-key
+//! operations (RUSTSEC-2023-0071, no fixed release). The server does RSA private-key work only
+//! when its own host key is RSA; refusing that keeps the advisory out of reach (deny.toml).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -15,10 +20,22 @@ use super::SshError;
 /// Loads the key at `path`, or creates an ed25519 key there if no file exists.
 pub fn load_or_create(path: &Path) -> Result<PrivateKey, SshError> {
     match std::fs::read(path) {
-        Ok(bytes) => PrivateKey::from_openssh(&bytes).map_err(|e| SshError::HostKey {
-            path: path.to_owned(),
-            message: e.to_string(),
-        }),
+        Ok(bytes) => {
+            let key = PrivateKey::from_openssh(&bytes).map_err(|e| SshError::HostKey {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            if key.algorithm().is_rsa() {
+                return Err(SshError::HostKey {
+                    path: path.to_owned(),
+                    message: "RSA host keys are refused (RSA private-key operations in this \
+                              build are open to a timing attack, RUSTSEC-2023-0071): use an \
+                              ed25519 key, e.g. `ssh-keygen -t ed25519 -N '' -f FILE`"
+                        .into(),
+                });
+            }
+            Ok(key)
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => create(path),
         Err(err) => Err(SshError::HostKey {
             path: path.to_owned(),
@@ -82,6 +99,21 @@ mod tests {
         let second = load_or_create(&path).unwrap();
         assert_eq!(fingerprint(&first), fingerprint(&second));
         assert!(fingerprint(&first).starts_with("SHA256:"));
+    }
+
+    #[test]
+    fn an_rsa_host_key_is_refused_with_the_reason_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rsa_key");
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+            .arg(&path)
+            .status()
+            .expect("`ssh-keygen` is missing: apt-get install openssh-client");
+        assert!(made.success());
+        let err = load_or_create(&path).unwrap_err().to_string();
+        assert!(err.contains("RSA host keys are refused"), "{err}");
+        assert!(err.contains("ssh-keygen -t ed25519"), "{err}");
     }
 
     #[test]
