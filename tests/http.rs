@@ -328,14 +328,14 @@ fn wrong_passwords_count_down_then_lock_and_the_right_one_is_refused() {
     let none = claim(&link, &[]);
     assert_eq!(none.status, 403);
     assert!(none.text().contains("needs a password"), "{}", none.text());
-    for remaining in [2, 1, 0] {
+    for (remaining, left) in [
+        (2, "2 attempts left"),
+        (1, "1 attempt left"),
+        (0, "0 attempts left"),
+    ] {
         let wrong = claim(&link, &["-d", "password=battery staple"]);
         assert_eq!(wrong.status, 403);
-        assert!(
-            wrong.text().contains(&format!("{remaining} attempts left")),
-            "{}",
-            wrong.text()
-        );
+        assert!(wrong.text().contains(left), "{}", wrong.text());
         if remaining > 0 {
             assert_eq!(
                 curl(&[&link.url]).status,
@@ -723,6 +723,13 @@ fn headless_chromium_opens_links_presses_the_button_and_gets_file_and_text() {
     assert_eq!(seen["fileName"], "report – Q3.pdf");
     let received = std::fs::read(seen["filePath"].as_str().unwrap()).unwrap();
     assert!(received == content, "the browser received different bytes");
+    let end = seen["fileEndState"].as_str().unwrap_or_default();
+    assert!(
+        end.contains("DOWNLOAD STARTED — DESTROYED ON THE SERVER AT 20") && end.contains(" UTC"),
+        "the page must say the file was destroyed: {seen}"
+    );
+    assert_eq!(seen["fileEndBadge"], "OPENED");
+    assert_eq!(seen["fileEndTitle"], "OPENED · ONETIMESHARE");
     assert_eq!(seen["fileSecondStatus"], 410);
     assert!(
         seen["fileSecondText"]
@@ -969,3 +976,36 @@ def chunk(kind, data):
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 "#;
+
+#[test]
+fn link_previews_are_told_nothing_was_opened_and_stray_paths_are_not_called_missing_shares() {
+    let fx = Fixture::start(&[]);
+    let link = fx.text("preview me");
+    let page = curl(&["-H", "Accept: text/html", &link.url]);
+    let body = String::from_utf8_lossy(&page.body);
+    assert!(
+        body.contains(r#"property="og:title" content="Someone sent you a one-time secret""#),
+        "{body}"
+    );
+    assert!(
+        body.contains("Opening this preview did not open it."),
+        "{body}"
+    );
+    assert!(
+        body.contains("<title>ARMED · ONETIMESHARE</title>"),
+        "{body}"
+    );
+    let icon = curl(&[&format!("{}/static/favicon.svg", fx.server.http_url())]);
+    assert_eq!(icon.status, 200);
+    assert!(
+        icon.header("content-type")
+            .unwrap()
+            .starts_with("image/svg+xml")
+    );
+
+    let stray = curl(&[&format!("{}/nope/x", fx.server.http_url())]);
+    assert_eq!(stray.status, 404);
+    let text = String::from_utf8_lossy(&stray.body);
+    assert!(text.contains("THERE IS NO PAGE HERE"), "{text}");
+    assert!(!text.contains("SHARE DOES NOT EXIST"), "{text}");
+}

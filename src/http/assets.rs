@@ -31,7 +31,15 @@ pub(super) async fn js() -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], JS)
 }
 
-/// Browsers ask for it on every page; an empty 204 keeps the log free of 404 noise.
+const FAVICON: &str = include_str!("assets/favicon.svg");
+
+/// The tab icon: a "1" in a safety-orange frame (one use), SVG so it stays sharp at every size.
+pub(super) async fn favicon_svg() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "image/svg+xml")], FAVICON)
+}
+
+/// Browsers that ignore `<link rel=icon>` ask for this; an empty 204 keeps the log free of
+/// 404 noise.
 pub(super) async fn favicon() -> StatusCode {
     StatusCode::NO_CONTENT
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
@@ -39,6 +39,8 @@ const TEXT_PAGE_MAX: u64 = 1024 * 1024;
 pub(super) struct ClaimForm {
     key: Option<String>,
     password: Option<String>,
+    /// The page's "download started" token (see [`ready_cookie`]); nothing secret.
+    ready: Option<String>,
 }
 
 impl Drop for ClaimForm {
@@ -78,9 +80,23 @@ pub(super) async fn claim(
         .as_deref()
         .filter(|p| !p.is_empty())
         .map(Password::new);
+    let ready = form.ready.as_deref().and_then(ready_cookie_name);
     drop(form);
     match state.shares.claim(&id, &key, password.as_ref()).await {
-        Ok(claimed) => deliver(claimed, audience, id.handle()).await,
+        Ok(claimed) => {
+            let opened_at = claimed.opened_at;
+            let mut response = deliver(claimed, audience, id.handle()).await;
+            if let Some(name) = ready
+                && response.status() == StatusCode::OK
+                && response.headers().contains_key(CONTENT_DISPOSITION)
+            {
+                let cookie = format!("{name}={opened_at}; Path=/; Max-Age=120; SameSite=Strict");
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+            }
+            response
+        }
         Err(err @ (ShareError::WrongPassword { .. } | ShareError::PasswordRequired))
             if audience == Audience::Browser =>
         {
@@ -88,6 +104,18 @@ pub(super) async fn claim(
         }
         Err(err) => Problem::from_share_error(&err).respond(audience),
     }
+}
+
+/// A browser cannot see when a form POST turned into a download, so the page sends a random
+/// token and the attachment response sets a cookie named after it (value: when the share was
+/// opened); the page's script polls for it and shows the end state. The token is checked to be
+/// a plain word, so it cannot inject cookie attributes.
+fn ready_cookie_name(token: &str) -> Option<String> {
+    let plain = (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then(|| format!("ots_ready_{token}"))
 }
 
 /// The key from what was typed or pasted: a bare key, `#key`, or a whole link.
@@ -101,7 +129,10 @@ fn key_of(text: &str) -> Option<&str> {
 async fn ask_again(shares: &Shares, id: &ShareId, err: &ShareError) -> Response {
     let problem = match err {
         ShareError::WrongPassword { remaining } => {
-            format!("WRONG PASSWORD — {remaining} ATTEMPTS LEFT. NOTHING WAS BURNED.")
+            format!(
+                "WRONG PASSWORD — {} LEFT. NOTHING WAS BURNED.",
+                super::error::count(u64::from(*remaining), "ATTEMPT")
+            )
         }
         _ => "THIS SHARE NEEDS A PASSWORD.".to_owned(),
     };
@@ -222,7 +253,18 @@ async fn stream_body(
 
 #[cfg(test)]
 mod tests {
-    use super::key_of;
+    use super::{key_of, ready_cookie_name};
+
+    #[test]
+    fn ready_tokens_are_plain_words_or_nothing() {
+        assert_eq!(
+            ready_cookie_name("AbCdEfGhIjKlMnOp_-12").as_deref(),
+            Some("ots_ready_AbCdEfGhIjKlMnOp_-12")
+        );
+        assert_eq!(ready_cookie_name("short"), None);
+        assert_eq!(ready_cookie_name("aaaaaaaaaaaaaaaa; Domain=evil"), None);
+        assert_eq!(ready_cookie_name(&"a".repeat(65)), None);
+    }
 
     #[test]
     fn keys_are_found_in_what_people_paste() {

@@ -133,9 +133,20 @@ impl Problem {
             StatusCode::LOCKED,
             "LOCKED",
             Tone::Danger,
-            format!("LOCKED AFTER {attempts} WRONG PASSWORDS"),
+            format!("LOCKED AFTER {}", count(u64::from(attempts), "WRONG PASSWORD")),
         )
         .line("No more attempts are accepted, the right password included. Ask the sender for a new link.")
+    }
+
+    /// A path that is not a share (a mistyped URL): not the same words as a missing share.
+    pub fn no_such_page() -> Self {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "NOT FOUND",
+            Tone::Muted,
+            "THERE IS NO PAGE HERE",
+        )
+        .line("Links to shares look like /s/ followed by an id and #key. Check the address.")
     }
 
     pub fn missing_key() -> Self {
@@ -156,7 +167,8 @@ impl Problem {
             "SLOW DOWN: TOO MANY ATTEMPTS FROM YOUR ADDRESS",
         )
         .line(format!(
-            "Try again in {retry_after} seconds. Nothing was opened or burned."
+            "Try again in {}. Nothing was opened or burned.",
+            count(retry_after, "second")
         ));
         p.retry_after = Some(retry_after);
         p
@@ -214,7 +226,10 @@ impl Problem {
                 StatusCode::FORBIDDEN,
                 "WRONG PASSWORD",
                 Tone::Warning,
-                format!("WRONG PASSWORD: {remaining} ATTEMPTS LEFT"),
+                format!(
+                    "WRONG PASSWORD: {} LEFT",
+                    count(u64::from(*remaining), "ATTEMPT")
+                ),
             )
             .line("Nothing was burned."),
             ShareError::StoreUnavailable => {
@@ -266,6 +281,19 @@ impl Problem {
     }
 }
 
+/// "1 ATTEMPT", "3 ATTEMPTS": a number and its noun, agreeing (the noun as written, plus S).
+pub fn count(n: u64, noun: &str) -> String {
+    let plural = match noun.chars().last() {
+        Some(c) if c.is_uppercase() => "S",
+        _ => "s",
+    };
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}{plural}")
+    }
+}
+
 /// The page headline ("ALREADY OPENED AT 2026-11-23 10:38:03 UTC") as a plain-text line for
 /// programs: lower case, but the time zone stays "UTC".
 fn plain_headline(headline: &str) -> String {
@@ -279,6 +307,14 @@ fn plain_headline(headline: &str) -> String {
 #[cfg(test)]
 mod plain_headline_tests {
     use super::plain_headline;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(super::count(1, "ATTEMPT"), "1 ATTEMPT");
+        assert_eq!(super::count(4, "ATTEMPT"), "4 ATTEMPTS");
+        assert_eq!(super::count(1, "second"), "1 second");
+        assert_eq!(super::count(0, "second"), "0 seconds");
+    }
 
     #[test]
     fn program_headlines_are_lower_case_but_keep_utc() {

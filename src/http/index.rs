@@ -44,5 +44,5 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 pub(super) async fn not_found() -> Response {
-    Problem::not_found().respond(Audience::Browser)
+    Problem::no_such_page().respond(Audience::Browser)
 }

@@ -91,6 +91,7 @@ pub fn router(
         .route("/s/{id}/report", post(report::report))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
+        .route("/static/favicon.svg", get(assets::favicon_svg))
         .route("/favicon.ico", get(assets::favicon))
         .fallback(index::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

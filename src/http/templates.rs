@@ -35,7 +35,14 @@ fn layout(title: &str, content: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
                 meta name="robots" content="noindex, nofollow";
+                // What a chat app's link preview shows: it fetched this page with GET, which
+                // never opens a share — say so, and nothing about the share itself.
+                meta property="og:site_name" content="onetimeshare";
+                meta property="og:title" content="Someone sent you a one-time secret";
+                meta property="og:description"
+                    content="Opening this preview did not open it. The link works once.";
                 title { (title) " · ONETIMESHARE" }
+                link rel="icon" type="image/svg+xml" href="/static/favicon.svg";
                 link rel="stylesheet" href="/static/app.css";
                 script src="/static/app.js" defer {}
             }
@@ -67,10 +74,16 @@ pub fn notice(n: &Notice<'_>) -> Markup {
         n.label,
         html! {
             section.card.(n.tone.class()) {
-                p.status { span.code { (n.code) } " " (n.label) }
+                p.status { span.code { (n.label) } " " span.num { (n.code) } }
                 h1 { (n.headline) }
                 @for line in &n.lines { p { (line) } }
-                p.actions { a.button.secondary href="/" { "WHAT IS THIS?" } }
+                p.actions {
+                    @if n.code == 429 {
+                        // Back to the page the claim came from, fragment (key) and all.
+                        a.button.primary href="" data-back { "TRY AGAIN" }
+                    }
+                    a.button.secondary href="/" { "WHAT IS THIS?" }
+                }
             }
         },
     )
@@ -92,10 +105,10 @@ pub struct ArmedView<'a> {
 
 pub fn armed(v: &ArmedView<'_>) -> Markup {
     layout(
-        "READY",
+        "ARMED",
         html! {
-            section.card.tone-success {
-                p.status { span.code { "ARMED" } " ONE-TIME SHARE" }
+            section.card.tone-success id="share" {
+                p.status { span.code id="badge" { "ARMED" } " ONE-TIME SHARE" }
                 h1 { "SOMEONE SENT YOU A SECRET " (v.kind) }
                 dl.facts {
                     dt { "KIND" } dd { (v.kind) }
@@ -118,9 +131,19 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
                             input id="password" type="password" name="password" autocomplete="off" required;
                         }
                     }
+                    // Filled by the script: the download's "it started" signal (a cookie named
+                    // after it comes back with a file; see claim.rs). Carries nothing secret.
+                    input id="ready" type="hidden" name="ready";
                     button.button.primary id="open" type="submit" { "OPEN — THIS DESTROYS IT" }
                     p.hint { "Opening shows the content once and deletes it from the server. "
                         "Link previews do not open it." }
+                }
+                div id="done" hidden {
+                    p.banner role="status" {
+                        "DOWNLOAD STARTED — DESTROYED ON THE SERVER AT " span id="done-at" {}
+                    }
+                    p { "The file is in your browser's downloads. This link will not work again: "
+                        "keep the file safe, and delete it when you no longer need it." }
                 }
                 details.report {
                     summary { "REPORT ABUSE" }
@@ -154,6 +177,8 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
 /// a `data:` URL, so "save as file" gives back the same bytes the textarea shows, CR LF included.
 pub fn text(content: &str, opened_at: &str) -> Markup {
     use base64::Engine as _;
+    // The box fits the text (a one-line API key gets a small box), up to a screenful.
+    let rows = content.lines().count().clamp(2, 24) + 1;
     let data_url = format!(
         "data:text/plain;charset=utf-8;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(content.as_bytes())
@@ -167,7 +192,7 @@ pub fn text(content: &str, opened_at: &str) -> Markup {
                 }
                 p.status { span.code { "OPENED" } " " (opened_at) }
                 // The HTML parser drops one newline right after <textarea>: give it one to drop.
-                textarea.secret id="secret" readonly rows="12" spellcheck="false" { "\n" (content) }
+                textarea.secret id="secret" readonly rows=(rows) spellcheck="false" { "\n" (content) }
                 p.actions {
                     button.button.primary id="copy" type="button" data-target="secret" { "COPY" }
                     a.button id="save" href=(data_url) download="share.txt" { "SAVE AS FILE" }

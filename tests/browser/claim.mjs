@@ -70,6 +70,13 @@ try {
     const saved = path.join(cfg.outDir, "received.bin");
     await download.saveAs(saved);
     result.filePath = saved;
+    // The page learns the download started and says the share is gone.
+    result.fileEndState = await page
+      .waitForSelector("#done", { state: "visible", timeout: 10000 })
+      .then(() => page.textContent("#done"), () => null);
+    result.fileEndBadge = await page.textContent("#badge");
+    result.fileEndTitle = await page.title();
+    await shot(page, "file-downloaded");
     // The same link again: someone got there first.
     const again = await page.reload();
     result.fileSecondStatus = again.status();
