@@ -677,8 +677,9 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
     let rows: &[(&str, &str)] = &[
         ("TAB / SHIFT-TAB", "move between fields"),
         ("← →", "pick the expiry"),
-        ("CTRL-S", "arm the share (or ENTER on ARM)"),
-        ("PASTE", "goes into the focused field (bracketed paste)"),
+        ("CTRL-S", "arm (pressed alone) · ENTER on ARM"),
+        ("PASTE", "into the focused field · up to 64 KiB"),
+        ("PLINK · DBCLIENT", "to pipe a file, add -T"),
         ("C", "copy the link (OSC 52) on the armed screen"),
         ("N", "new share · L my shares"),
         ("R", "show / hide the link as a QR code"),
