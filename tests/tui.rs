@@ -593,13 +593,16 @@ fn binary_noise_piped_through_a_pty_never_arms_a_share() {
             out.status.code()
         );
     }
-    for line in server
-        .log()
+    let log = server.log();
+    let read_to_the_end = log
         .lines()
-        .filter(|l| l.contains("tui session ended"))
-    {
-        eprintln!("{line}");
-    }
+        .filter(|l| l.contains("tui session ended") && l.contains("reason=\"eof\""))
+        .count();
+    assert_eq!(
+        read_to_the_end,
+        streams.len(),
+        "every stream was read to its end"
+    );
 
     let after = support::Scrape::of(&server);
     let created = r#"onetimeshare_shares_total{event="created"}"#;
