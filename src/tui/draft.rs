@@ -25,15 +25,20 @@ use zeroize::{Zeroize, Zeroizing};
 /// a few KiB; anything larger streams through `cat FILE | ssh host` or `scp FILE host:`.
 pub const DRAFT_CAP: usize = 64 * 1024;
 /// Most lines in a draft: bounds the line table an inserted or removed line break shifts.
-pub const MAX_LINES: usize = 4096;
+pub const MAX_LINES: usize = 8192;
 /// Rows PageUp / PageDown move the cursor.
 const PAGE: usize = 10;
 /// Columns a tab takes on screen.
 const TAB_WIDTH: usize = 4;
 
-/// The edit was refused whole: the draft would pass its byte or line cap.
+/// The edit was refused whole: the draft would pass a cap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Full;
+pub enum Full {
+    /// More bytes than the draft's cap.
+    Bytes,
+    /// More lines than [`MAX_LINES`].
+    Lines,
+}
 
 pub struct Draft {
     /// Never empty: an empty draft is one empty line.
@@ -96,8 +101,11 @@ impl Draft {
     /// Inserts `text` at the cursor, all of it or (over a cap) none of it.
     pub fn insert_str(&mut self, text: &str) -> Result<(), Full> {
         let breaks = text.bytes().filter(|b| *b == b'\n').count();
-        if self.size + text.len() > self.cap || self.lines.len() + breaks > MAX_LINES {
-            return Err(Full);
+        if self.size + text.len() > self.cap {
+            return Err(Full::Bytes);
+        }
+        if self.lines.len() + breaks > MAX_LINES {
+            return Err(Full::Lines);
         }
         let mut pieces = text.split('\n');
         if let Some(first) = pieces.next() {
@@ -416,18 +424,18 @@ mod tests {
     #[test]
     fn an_edit_over_a_cap_is_refused_whole() {
         let mut d = Draft::new(10);
-        assert_eq!(d.insert_str("0123456789a"), Err(Full));
+        assert_eq!(d.insert_str("0123456789a"), Err(Full::Bytes));
         assert!(d.is_empty());
         d.insert_str("0123456789").unwrap();
-        assert_eq!(d.key(key(KeyCode::Char('x'))), Err(Full));
-        assert_eq!(d.key(key(KeyCode::Enter)), Err(Full));
+        assert_eq!(d.key(key(KeyCode::Char('x'))), Err(Full::Bytes));
+        assert_eq!(d.key(key(KeyCode::Enter)), Err(Full::Bytes));
         assert_eq!(d.size(), 10);
 
         let mut d = Draft::new(DRAFT_CAP);
         let too_many = "\n".repeat(MAX_LINES);
-        assert_eq!(d.insert_str(&too_many), Err(Full));
+        assert_eq!(d.insert_str(&too_many), Err(Full::Lines));
         d.insert_str(&too_many[1..]).unwrap();
-        assert_eq!(d.key(key(KeyCode::Enter)), Err(Full));
+        assert_eq!(d.key(key(KeyCode::Enter)), Err(Full::Lines));
         assert_eq!(Draft::new(usize::MAX).cap(), DRAFT_CAP);
     }
 

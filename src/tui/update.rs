@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 
-use super::draft::Full;
+use super::draft::{Full, MAX_LINES};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
 use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
 use crate::config::format_size;
@@ -109,7 +109,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::PasteTooLarge { bytes } => {
             if let Screen::Compose(c) = &mut state.screen {
-                c.error = Some(too_large(Some(bytes), c.text.cap()));
+                c.error = Some(too_large(Full::Bytes, Some(bytes), c.text.cap()));
             }
         }
         Action::DraftBudgetFull => {
@@ -224,15 +224,16 @@ const NOT_BY_HAND: &str = "NOT ARMED: CTRL-S CAME INSIDE A BURST OF INPUT · PRE
 
 /// What the screen says when a paste or a key would pass the draft's cap (the way to send
 /// something larger is on the text box's border).
-fn too_large(bytes: Option<usize>, cap: usize) -> String {
+fn too_large(full: Full, bytes: Option<usize>, cap: usize) -> String {
     let what = match bytes {
         Some(bytes) => format!("PASTE TOO LARGE ({})", format_size(bytes as u64)),
         None => "DRAFT FULL".into(),
     };
-    format!(
-        "{what}: {} MAX HERE · NOTHING ADDED",
-        format_size(cap as u64)
-    )
+    let limit = match full {
+        Full::Bytes => format_size(cap as u64),
+        Full::Lines => format!("{MAX_LINES} LINES"),
+    };
+    format!("{what}: {limit} MAX HERE · NOTHING ADDED")
 }
 
 fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effect>) {
@@ -409,7 +410,7 @@ fn on_paste(c: &mut Compose, text: &str) {
     match c.focus {
         Field::Text => match c.text.insert_str(text) {
             Ok(()) => c.error = None,
-            Err(Full) => c.error = Some(too_large(Some(text.len()), c.text.cap())),
+            Err(full) => c.error = Some(too_large(full, Some(text.len()), c.text.cap())),
         },
         Field::Password => push_line(&mut c.password, text, MAX_PASSWORD),
         Field::Confirm => push_line(&mut c.confirm, text, MAX_PASSWORD),
@@ -460,7 +461,7 @@ fn compose_key(c: &mut Compose, key: KeyEvent, expiries: usize) {
         Field::Text => match c.text.key(key) {
             Ok(true) => c.error = None,
             Ok(false) => {}
-            Err(Full) => c.error = Some(too_large(None, c.text.cap())),
+            Err(full) => c.error = Some(too_large(full, None, c.text.cap())),
         },
         Field::Expiry => match key.code {
             KeyCode::Left | KeyCode::Char('h') => c.expiry = c.expiry.saturating_sub(1),
@@ -746,7 +747,7 @@ mod tests {
         );
         assert!(c.error.as_deref().unwrap_or("").contains("NOTHING ADDED"));
         // Edit at the top, where every line break shifts the whole line table.
-        for _ in 0..super::super::draft::MAX_LINES {
+        for _ in 0..MAX_LINES {
             update(&mut s, key(KeyCode::Up));
         }
         let keys = [
@@ -766,7 +767,7 @@ mod tests {
             worst = worst.max(compose(&s).text.work - before);
         }
         // One line (at most the cap) plus the line table (at most MAX_LINES entries).
-        let bound = 64 * 1024 + super::super::draft::MAX_LINES + 1;
+        let bound = 64 * 1024 + MAX_LINES + 1;
         assert!(
             worst <= bound,
             "one key moved {worst} units (bound {bound})"
