@@ -96,6 +96,15 @@ impl InputParser {
         }
     }
 
+    /// Changes the largest paste kept (e.g. to what still fits in the draft); a paste in flight
+    /// already past the new limit is dropped.
+    pub fn set_paste_limit(&mut self, limit: usize) {
+        self.paste_limit = limit;
+        if self.paste.len() > limit + PASTE_END.len() {
+            self.drop_paste();
+        }
+    }
+
     /// Bytes of a paste in flight held right now.
     pub fn buffered(&self) -> usize {
         self.paste.capacity()
@@ -114,8 +123,39 @@ impl InputParser {
     }
 
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Input>) {
-        for &byte in bytes {
-            self.byte(byte, out);
+        let mut rest = bytes;
+        while let Some((&first, tail)) = rest.split_first() {
+            if self.state == State::Paste && first != 0x1b && !self.paste_end_pending() {
+                // The body of a paste: everything up to the next ESC at once (a paste flood
+                // costs a copy per byte, not a trip through the state machine).
+                let run = rest.iter().position(|&b| b == 0x1b).unwrap_or(rest.len());
+                self.paste_run(&rest[..run]);
+                rest = &rest[run..];
+                continue;
+            }
+            self.byte(first, out);
+            rest = tail;
+        }
+    }
+
+    /// The paste so far may end in the first bytes of its end marker.
+    fn paste_end_pending(&self) -> bool {
+        let tail = self.paste.len().saturating_sub(PASTE_END.len() - 1);
+        self.paste[tail..].contains(&0x1b)
+    }
+
+    /// Takes a run of paste bytes that holds no ESC (so no end marker).
+    fn paste_run(&mut self, run: &[u8]) {
+        self.paste_len += run.len();
+        if self.paste_dropped {
+            let keep = run.len().min(PASTE_END.len() - 1);
+            self.paste.clear();
+            self.paste.extend_from_slice(&run[run.len() - keep..]);
+            return;
+        }
+        self.paste.extend_from_slice(run);
+        if self.paste.len() > self.paste_limit + PASTE_END.len() {
+            self.drop_paste();
         }
     }
 

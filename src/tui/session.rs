@@ -42,7 +42,7 @@ use super::colors::{Depth, Styles};
 use super::draft::DRAFT_CAP;
 use super::input::{ESC_TIMEOUT, Input, InputParser};
 use super::state::State;
-use super::update::{Action, ArmedOk, Effect, draft_growth, update};
+use super::update::{Action, ArmedOk, Effect, draft_growth, paste_room, update};
 use super::view;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
@@ -60,8 +60,12 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const IDLE_WARNING: Duration = Duration::from_secs(60);
 /// Inputs applied before the session yields to the runtime.
 const BATCH: usize = 256;
-/// Shortest time between two frames: a flood of reads repaints at most this often.
+/// Shortest time between two frames: a person's keys are echoed at once, a flood of reads
+/// repaints at most this often.
 const FRAME_INTERVAL: Duration = Duration::from_millis(20);
+/// Shortest time between two frames while input arrives in bursts (piped bytes, a paste the
+/// terminal did not bracket): nobody reads a screen that fast, and drawing is the costly part.
+const BURST_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// After a burst of input, keys need this much quiet before they can arm or confirm again. A
 /// person sees a paste land before pressing CTRL-S; a stream of piped bytes never pauses this
 /// long between reads.
@@ -195,6 +199,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
                 Some(ChannelMsg::Data { data }) => {
                     last_activity = Instant::now();
                     let before = inputs.len();
+                    parser.set_paste_limit(paste_room(&state).min(paste_limit));
                     parser.feed(&data, &mut inputs);
                     by_hand = keys.read(&inputs[before..], last_activity);
                     // A paste still arriving is held by the parser: it counts against the
@@ -263,7 +268,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
         if state.quit {
             break "quit";
         }
-        pacer.draw(&mut screen, &state, &out_tx);
+        pacer.draw(&mut screen, &state, &out_tx, by_hand);
     };
     debug!(reason, "tui session ending");
     if !client_gone {
@@ -324,19 +329,41 @@ impl KeyOrigin {
     }
 }
 
-/// Frame pacing: at most one frame per [`FRAME_INTERVAL`]; a frame due sooner waits for it.
-#[derive(Default)]
+/// Frame pacing: at most one frame per [`FRAME_INTERVAL`] ([`BURST_FRAME_INTERVAL`] after a
+/// burst); a frame due sooner waits for it.
 struct Pacer {
     last: Option<Instant>,
+    interval: Duration,
     pending: bool,
 }
 
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            last: None,
+            interval: FRAME_INTERVAL,
+            pending: false,
+        }
+    }
+}
+
 impl Pacer {
-    fn draw(&mut self, screen: &mut Screen, state: &State, out: &mpsc::Sender<Vec<u8>>) {
+    fn draw(
+        &mut self,
+        screen: &mut Screen,
+        state: &State,
+        out: &mpsc::Sender<Vec<u8>>,
+        by_hand: bool,
+    ) {
         let now = Instant::now();
+        self.interval = if by_hand {
+            FRAME_INTERVAL
+        } else {
+            BURST_FRAME_INTERVAL
+        };
         if self
             .last
-            .is_some_and(|last| now.duration_since(last) < FRAME_INTERVAL)
+            .is_some_and(|last| now.duration_since(last) < self.interval)
         {
             self.pending = true;
             return;
@@ -350,7 +377,7 @@ impl Pacer {
     async fn wait(&mut self) {
         match (self.pending, self.last) {
             (true, Some(last)) => {
-                tokio::time::sleep_until((last + FRAME_INTERVAL).into()).await;
+                tokio::time::sleep_until((last + self.interval).into()).await;
                 // The loop draws after every wake-up; let it through now.
                 self.last = None;
             }

@@ -109,7 +109,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::PasteTooLarge { bytes } => {
             if let Screen::Compose(c) = &mut state.screen {
-                c.error = Some(too_large(Full::Bytes, Some(bytes), c.text.cap()));
+                // A paste that alone would fit found the draft (nearly) full.
+                let shown = (bytes > c.text.cap()).then_some(bytes);
+                c.error = Some(too_large(Full::Bytes, shown, c.text.cap()));
             }
         }
         Action::DraftBudgetFull => {
@@ -161,6 +163,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
     }
     effects
+}
+
+/// The largest paste worth keeping now: what still fits in the draft when the text has the
+/// focus, the draft's cap for the short fields (which truncate), nothing on other screens.
+pub fn paste_room(state: &State) -> usize {
+    match &state.screen {
+        Screen::Compose(c) if c.arming => 0,
+        Screen::Compose(c) if c.focus == Field::Text => c.text.cap() - c.text.size(),
+        Screen::Compose(c) => c.text.cap(),
+        _ => 0,
+    }
 }
 
 /// At most how many bytes `action` would add to the draft (0 when it cannot grow it): what the
