@@ -615,3 +615,35 @@ fn binary_noise_piped_through_a_pty_never_arms_a_share() {
         "the noise's key owns shares:\n{listed}"
     );
 }
+
+/// All drafts together stay under `--tui-draft-budget`: past it a session is told, keeps
+/// nothing of the refused paste, and gets room again once another session gives its draft back.
+#[test]
+fn drafts_share_one_memory_budget_and_a_closed_session_gives_its_share_back() {
+    let (server, _data) = server_with(&["--tui-draft-budget", "96KiB"], None);
+    let files = temp_dir();
+    let full = files.path().join("full");
+    std::fs::write(&full, "f".repeat(64 * 1024)).unwrap();
+    let big = files.path().join("big");
+    std::fs::write(&big, "b".repeat(40 * 1024)).unwrap();
+
+    let (dir, key) = client_key();
+    let first = Tui::open(&server, &key, dir);
+    first.wait_text("NEW SHARE");
+    first.paste_file(&full);
+    first.wait_text("64.0 KiB / 64.0 KiB");
+
+    let (dir, key) = client_key();
+    let second = Tui::open(&server, &key, dir);
+    second.wait_text("NEW SHARE");
+    second.paste_file(&big);
+    let refused = second.wait_text("SERVER FULL: NO ROOM FOR MORE DRAFT TEXT · NOTHING ADDED");
+    assert!(refused.contains("0 B / 64.0 KiB"), "{refused}");
+    second.paste("small enough");
+    second.wait_text("12 B / 64.0 KiB");
+
+    first.keys(&["C-c"]);
+    first.wait_text("SSH-EXIT=0");
+    second.paste_file(&big);
+    second.wait_text("40.0 KiB / 64.0 KiB");
+}

@@ -144,6 +144,18 @@ impl InputParser {
         self.paste[tail..].contains(&0x1b)
     }
 
+    /// Appends to the paste, growing the buffer no further than the limit needs (what it holds
+    /// is what the draft budget is charged).
+    fn keep(&mut self, bytes: &[u8]) {
+        let needed = self.paste.len() + bytes.len();
+        if needed > self.paste.capacity() {
+            let roof = self.paste_limit + PASTE_END.len();
+            let want = needed.max((self.paste.capacity() * 2).min(roof));
+            self.paste.reserve_exact(want - self.paste.len());
+        }
+        self.paste.extend_from_slice(bytes);
+    }
+
     /// Takes a run of paste bytes that holds no ESC (so no end marker).
     fn paste_run(&mut self, run: &[u8]) {
         self.paste_len += run.len();
@@ -153,7 +165,7 @@ impl InputParser {
             self.paste.extend_from_slice(&run[run.len() - keep..]);
             return;
         }
-        self.paste.extend_from_slice(run);
+        self.keep(run);
         if self.paste.len() > self.paste_limit + PASTE_END.len() {
             self.drop_paste();
         }
@@ -314,7 +326,7 @@ impl InputParser {
             // Past the limit only a terminator-sized window is kept.
             self.paste.remove(0);
         }
-        self.paste.push(byte);
+        self.keep(&[byte]);
         if !self.paste.ends_with(PASTE_END) {
             if !self.paste_dropped && self.paste.len() > self.paste_limit + PASTE_END.len() {
                 self.drop_paste();

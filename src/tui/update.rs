@@ -230,8 +230,7 @@ enum Typed {
 }
 
 /// Shown when every draft together has used the server's budget for them.
-const BUDGET_FULL: &str =
-    "THE SERVER HOLDS ALL THE DRAFTS IT CAN: NOTHING WAS ADDED; TRY AGAIN SOON";
+const BUDGET_FULL: &str = "SERVER FULL: NO ROOM FOR MORE DRAFT TEXT · NOTHING ADDED";
 /// Shown when CTRL-S (or ENTER on ARM) came inside a burst of input.
 const NOT_BY_HAND: &str = "NOT ARMED: CTRL-S CAME INSIDE A BURST OF INPUT · PRESS IT ON ITS OWN";
 
@@ -856,7 +855,7 @@ mod tests {
                 .error
                 .as_deref()
                 .unwrap()
-                .contains("NOTHING WAS ADDED")
+                .contains("SERVER FULL")
         );
         update(&mut s, key(KeyCode::Tab));
         assert_eq!(
