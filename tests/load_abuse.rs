@@ -7,11 +7,11 @@
 mod support;
 
 use std::io::{Read as _, Write as _};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::ssh_client::Client;
+use support::ssh_client::{Client, spawn_piped};
 use support::{ServerOptions, TestServer, probe};
 
 /// What every probe must answer within, under abuse.
@@ -31,13 +31,7 @@ struct Typist {
 
 impl Typist {
     fn start(client: &Client, paste: usize, typed: usize) -> Typist {
-        let mut child = client
-            .ssh_command_tty(&[])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run ssh -tt");
+        let mut child = spawn_piped(&mut client.ssh_command_tty(&[]));
         let mut stdin = child.stdin.take().expect("piped stdin");
         let mut stdout = child.stdout.take().expect("piped stdout");
         let reader = std::thread::spawn(move || {

@@ -439,13 +439,8 @@ mod tests {
         assert_eq!(Draft::new(usize::MAX).cap(), DRAFT_CAP);
     }
 
-    #[test]
-    fn drawing_scrolls_to_the_cursor_and_never_emits_control_characters() {
-        let mut d = Draft::new(DRAFT_CAP);
-        d.insert_str("a\x1b[31mb\tc").unwrap();
-        for i in 0..50 {
-            d.insert_str(&format!("\nline {i}")).unwrap();
-        }
+    /// The draft drawn into a 20×5 area, row by row.
+    fn drawn(d: &Draft) -> Vec<String> {
         let area = Rect::new(0, 0, 20, 5);
         let mut buf = Buffer::empty(area);
         d.render(
@@ -455,22 +450,24 @@ mod tests {
             Style::new(),
             ("", Style::new()),
         );
-        let rows: Vec<String> = (0..5)
+        (0..5)
             .map(|y| (0..20).map(|x| buf[(x, y)].symbol().to_owned()).collect())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn drawing_scrolls_to_the_cursor_and_never_emits_control_characters() {
+        let mut d = Draft::new(DRAFT_CAP);
+        d.insert_str("a\x1b[31mb\tc").unwrap();
+        for i in 0..50 {
+            d.insert_str(&format!("\nline {i}")).unwrap();
+        }
+        let rows = drawn(&d);
         assert!(rows[4].starts_with("line 49"), "{rows:?}");
         for _ in 0..60 {
             d.key(key(KeyCode::Up)).unwrap();
         }
-        let mut buf = Buffer::empty(area);
-        d.render(
-            area,
-            &mut buf,
-            Style::new(),
-            Style::new(),
-            ("", Style::new()),
-        );
-        let first: String = (0..20).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
-        assert!(first.starts_with("a\u{fffd}[31mb    c"), "{first:?}");
+        let rows = drawn(&d);
+        assert!(rows[0].starts_with("a\u{fffd}[31mb    c"), "{rows:?}");
     }
 }

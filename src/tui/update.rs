@@ -599,7 +599,8 @@ mod tests {
     use super::*;
     use crate::crypto::ShareKey;
 
-    fn state() -> State {
+    /// A compose screen whose uploads may be `max_size` bytes.
+    fn state_with(max_size: u64) -> State {
         State::new(
             crate::tui::colors::Styles::new(
                 &crate::theme::Theme::industrial_urgency().colors,
@@ -607,10 +608,14 @@ mod tests {
             ),
             "SHA256:abcd".into(),
             true,
-            32,
+            max_size,
             Duration::from_secs(3600),
             Duration::from_secs(7 * 86_400),
         )
+    }
+
+    fn state() -> State {
+        state_with(32)
     }
 
     fn key(code: KeyCode) -> Action {
@@ -631,6 +636,21 @@ mod tests {
         match &state.screen {
             Screen::Compose(c) => c,
             _ => panic!("not on compose"),
+        }
+    }
+
+    /// A listed share, armed and without a password.
+    fn armed_status(handle: Handle) -> ShareStatus {
+        ShareStatus {
+            handle,
+            kind: crate::crypto::Kind::Text,
+            stored_size: 10,
+            created_at: 0,
+            expires_at: 10_000,
+            password: false,
+            max_attempts: 5,
+            attempts: 0,
+            state: StatusState::Armed,
         }
     }
 
@@ -721,20 +741,6 @@ mod tests {
         assert_eq!(compose(&s).text.size(), 32, "typing stops at the limit");
     }
 
-    fn big_state() -> State {
-        State::new(
-            crate::tui::colors::Styles::new(
-                &crate::theme::Theme::industrial_urgency().colors,
-                crate::tui::colors::Depth::TrueColor,
-            ),
-            "SHA256:abcd".into(),
-            true,
-            256 << 20,
-            Duration::from_secs(3600),
-            Duration::from_secs(7 * 86_400),
-        )
-    }
-
     fn compose_mut(state: &mut State) -> &mut Compose {
         match &mut state.screen {
             Screen::Compose(c) => c,
@@ -745,7 +751,7 @@ mod tests {
     /// The attack of issue #11: a draft of many short lines, then thousands of edits.
     #[test]
     fn keys_on_a_draft_at_its_cap_do_work_bounded_by_the_cap_not_by_what_was_pasted() {
-        let mut s = big_state();
+        let mut s = state_with(256 << 20);
         // 4 MiB of short lines, pasted in 32 KiB pieces the way a terminal delivers them.
         let piece = "ab\n".repeat(32 * 1024 / 3);
         for _ in 0..(4 << 20) / piece.len() {
@@ -819,20 +825,7 @@ mod tests {
         let mut s = state();
         update(&mut s, ctrl('l'));
         let handle = ShareId::generate().unwrap().handle();
-        update(
-            &mut s,
-            Action::Listed(Ok(vec![ShareStatus {
-                handle,
-                kind: crate::crypto::Kind::Text,
-                stored_size: 10,
-                created_at: 0,
-                expires_at: 10_000,
-                password: false,
-                max_attempts: 5,
-                attempts: 0,
-                state: StatusState::Armed,
-            }])),
-        );
+        update(&mut s, Action::Listed(Ok(vec![armed_status(handle)])));
         update(&mut s, burst(KeyCode::Char('x'), KeyModifiers::NONE));
         assert!(update(&mut s, burst(KeyCode::Char('y'), KeyModifiers::NONE)).is_empty());
         let Screen::Shares(list) = &s.screen else {
@@ -915,18 +908,10 @@ mod tests {
             [Effect::List]
         ));
         let handle = ShareId::generate().unwrap().handle();
-        let status = ShareStatus {
-            handle: handle.clone(),
-            kind: crate::crypto::Kind::Text,
-            stored_size: 10,
-            created_at: 0,
-            expires_at: 10_000,
-            password: false,
-            max_attempts: 5,
-            attempts: 0,
-            state: StatusState::Armed,
-        };
-        update(&mut s, Action::Listed(Ok(vec![status])));
+        update(
+            &mut s,
+            Action::Listed(Ok(vec![armed_status(handle.clone())])),
+        );
         assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
         assert!(
             update(&mut s, key(KeyCode::Char('n'))).is_empty(),

@@ -4,7 +4,6 @@
 //! never waits for ever: past [`GIVE_UP`] it is reported as failed with the time it took.
 
 use std::io::Write as _;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::TestServer;
@@ -83,13 +82,7 @@ pub fn claim(link: &str, content: &[u8]) -> Probe {
 /// `ssh host < content` from `client`: exit 0 and a link on stdout.
 pub fn ssh_upload(client: &Client, content: &[u8]) -> Probe {
     let started = Instant::now();
-    let mut child = client
-        .ssh_command_t(&[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ssh");
+    let mut child = super::ssh_client::spawn_piped(&mut client.ssh_command_t(&[]));
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(content);
     }
