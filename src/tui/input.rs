@@ -105,9 +105,13 @@ impl InputParser {
         }
     }
 
-    /// Bytes of a paste in flight held right now.
+    /// Bytes held for a paste in flight (0 when no paste is arriving).
     pub fn buffered(&self) -> usize {
-        self.paste.capacity()
+        if self.state == State::Paste {
+            self.paste.capacity()
+        } else {
+            0
+        }
     }
 
     /// Keeps nothing more of the paste in flight; its end still reports

@@ -204,7 +204,8 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
                     by_hand = keys.read(&inputs[before..], last_activity);
                     // A paste still arriving is held by the parser: it counts against the
                     // budget too, and is dropped (nothing kept) when the budget cannot cover it.
-                    if lease.cover(state.draft_size() + parser.buffered()).is_err() {
+                    let held = parser.buffered();
+                    if held > 0 && lease.cover(state.draft_size() + held).is_err() {
                         parser.drop_paste();
                         keys.budget_dropped_paste = true;
                     }
@@ -763,6 +764,45 @@ mod tests {
         screen.draw(&s, &tx);
         let diff = String::from_utf8(rx.try_recv().unwrap()).unwrap();
         assert!(!diff.contains("ONETIMESHARE"), "back to diffs: {diff:?}");
+    }
+
+    #[test]
+    fn only_a_key_alone_in_its_read_after_a_quiet_spell_counts_as_typed_by_hand() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        let paste = Input::Paste("a paste is not a key".into());
+        let start = Instant::now();
+        let mut origin = KeyOrigin::default();
+        assert!(origin.read(&[key('a')], start));
+        assert!(
+            origin.read(&[paste.clone(), key('s')], start),
+            "bracketed paste + a key"
+        );
+        assert!(
+            !origin.read(&[key('a'), key('s')], start),
+            "two keys in one read"
+        );
+        assert!(
+            !origin.read(&[key('s')], start + BURST_QUIET / 2),
+            "right after a burst"
+        );
+        assert!(
+            origin.read(&[key('s')], start + BURST_QUIET),
+            "after the quiet spell"
+        );
+        assert!(matches!(
+            origin.action(key('s'), false),
+            Action::BurstKey(_)
+        ));
+        assert!(matches!(origin.action(key('s'), true), Action::Key(_)));
+    }
+
+    #[test]
+    fn the_hint_names_the_public_urls_host() {
+        assert_eq!(url_host("https://share.example.com/"), "share.example.com");
+        assert_eq!(url_host("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(url_host("http://[::1]:8080/x"), "::1");
+        assert_eq!(url_host("https://\x1b]evil"), "evil");
     }
 
     #[test]
