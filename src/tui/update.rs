@@ -182,11 +182,13 @@ pub fn draft_growth(state: &State, action: &Action) -> usize {
     let Screen::Compose(c) = &state.screen else {
         return 0;
     };
-    if c.focus != Field::Text || c.arming || state.help {
+    if c.focus != Field::Text || c.arming {
         return 0;
     }
     match action {
+        // A paste lands in the draft even under the help overlay; a key only closes it.
         Action::Paste(text) => text.len(),
+        Action::Key(_) | Action::BurstKey(_) if state.help => 0,
         Action::Key(key) | Action::BurstKey(key) => match key.code {
             KeyCode::Char(ch) if key.modifiers.difference(KeyModifiers::SHIFT).is_empty() => {
                 ch.len_utf8()
@@ -850,6 +852,10 @@ mod tests {
                 .unwrap()
                 .contains("SERVER FULL")
         );
+        update(&mut s, key(KeyCode::F(1)));
+        assert_eq!(draft_growth(&s, &key(KeyCode::Char('a'))), 0, "closes help");
+        assert_eq!(draft_growth(&s, &Action::Paste("abc".into())), 3);
+        update(&mut s, key(KeyCode::Char('a')));
         update(&mut s, key(KeyCode::Tab));
         assert_eq!(
             draft_growth(&s, &Action::Paste("abc".into())),
