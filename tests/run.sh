@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 tools=(
   "redis-server:redis-server"
   "curl:curl"
+  "gzip:gzip"
   "ssh:openssh-client"
   "scp:openssh-client"
   "sftp:openssh-client"

@@ -82,6 +82,21 @@ impl Tui {
         self.tmux(&args);
     }
 
+    /// Presses CTRL-S the way a person does: on its own, a moment after the last burst of typed
+    /// text (`send-keys -l` delivers a whole string in one read, and a key from a burst, or
+    /// within the server's quiet time of 500 ms after one, never arms).
+    fn arm(&self) {
+        std::thread::sleep(Duration::from_millis(700));
+        self.keys(&["C-s"]);
+    }
+
+    /// Pastes the file at `path` bracketed, through a tmux buffer (for pastes too large for a
+    /// command line).
+    fn paste_file(&self, path: &Path) {
+        self.tmux(&["load-buffer", "-b", "big", &path.display().to_string()]);
+        self.tmux(&["paste-buffer", "-p", "-r", "-b", "big", "-t", "t"]);
+    }
+
     /// Pastes `text` the way a terminal does: bracketed, because the TUI asked for it.
     fn paste(&self, text: &str) {
         self.tmux(&["set-buffer", "-b", "p", text]);
@@ -175,7 +190,7 @@ fn typed_and_pasted_text_with_a_password_arms_and_the_link_on_screen_claims_exac
     tui.keys(&["Tab"]);
     tui.type_text("correct horse");
     tui.wait_text("PASSWORD REQUIRED TO OPEN");
-    tui.keys(&["C-s"]);
+    tui.arm();
     let screen = tui.wait_text("THIS LINK WORKS ONCE · EXPIRES IN");
     assert!(screen.contains("PASSWORD YES"), "{screen}");
     let link = link_on(&screen);
@@ -219,7 +234,7 @@ fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
     tui.type_text("watch me burn");
-    tui.keys(&["C-s"]);
+    tui.arm();
     let screen = tui.wait_text("WATCHING");
     let link = link_on(&screen);
 
@@ -276,7 +291,7 @@ fn my_shares_lists_the_armed_share_and_revokes_it_after_a_confirmation() {
     let tui = Tui::open(&server, &key, dir);
     tui.wait_text("NEW SHARE");
     tui.type_text("revoke me");
-    tui.keys(&["C-s"]);
+    tui.arm();
     let screen = tui.wait_text("WATCHING");
     let link = link_on(&screen);
     let handle = link.id().handle().to_string();
@@ -374,7 +389,7 @@ fn on_sigterm_the_screen_says_so_and_a_draft_armed_before_the_deadline_works() {
     let screen = tui.wait_text("SERVER SHUTTING DOWN");
     assert!(screen.contains("ARM NOW OR YOUR DRAFT IS LOST"), "{screen}");
     assert!(screen.contains("s LEFT"), "{screen}");
-    tui.keys(&["C-s"]);
+    tui.arm();
     let screen = tui.wait_text("COPY YOUR LINK NOW");
     let link = link_on(&screen);
     tui.keys(&["q"]);
@@ -463,4 +478,172 @@ fn an_operator_opens_the_operator_screen_and_takes_a_share_down_others_cannot() 
     other.keys(&["C-o", "C-l"]);
     let screen = other.wait_text("MY SHARES");
     assert!(!screen.contains("OPERATOR"), "{screen}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (issue #11, #12): a session may only ever slow its own screen.
+
+/// Huge pastes are swallowed, not kept: the screen says so, the draft stays at its cap, and the
+/// server's memory does not grow with what was pasted.
+#[test]
+fn huge_pastes_are_refused_with_a_clear_message_and_leave_the_servers_memory_flat() {
+    let (server, _data) = server_with(&[], None);
+    let (dir, key) = client_key();
+    let files = temp_dir();
+    // 16 MiB of short lines, the shape that cost the most: 3 of these used to add ~200 MiB.
+    let huge = files.path().join("huge");
+    std::fs::write(&huge, "ab\n".repeat((16 << 20) / 3)).unwrap();
+    let tui = Tui::open(&server, &key, dir);
+    tui.wait_text("NEW SHARE");
+    let baseline = server.rss_bytes();
+
+    for round in 1..=3 {
+        tui.paste_file(&huge);
+        let screen = tui.wait_text("PASTE TOO LARGE (16.0 MiB): 64.0 KiB MAX HERE · NOTHING ADDED");
+        assert!(screen.contains("0 B / 64.0 KiB"), "round {round}: {screen}");
+        assert!(
+            screen.contains("LARGER: cat FILE | ssh 127.0.0.1"),
+            "{screen}"
+        );
+        tui.type_text("x");
+        tui.wait_text("1 B / 64.0 KiB");
+        tui.keys(&["BSpace"]);
+        tui.wait_text("0 B / 64.0 KiB");
+    }
+    // A paste of exactly the cap fits; one more key does not, and says so.
+    let at_cap = files.path().join("at-cap");
+    std::fs::write(&at_cap, "y".repeat(64 * 1024)).unwrap();
+    tui.paste_file(&at_cap);
+    tui.wait_text("64.0 KiB / 64.0 KiB");
+    tui.type_text("z");
+    let full = tui.wait_text("DRAFT FULL: 64.0 KiB MAX HERE · NOTHING ADDED");
+    assert!(full.contains("64.0 KiB / 64.0 KiB"), "{full}");
+
+    let grown = server.rss_bytes().saturating_sub(baseline);
+    eprintln!(
+        "server RSS: {} MiB before, +{} KiB after 3 × 16 MiB pastes",
+        baseline >> 20,
+        grown >> 10
+    );
+    assert!(
+        grown < 24 << 20,
+        "3 refused 16 MiB pastes grew the server by {} MiB (bound 24 MiB)",
+        grown >> 20
+    );
+}
+
+/// Deterministic noise: xorshift bytes without the quit keys (CTRL-C, CTRL-D, CTRL-Q, `q`), so the session reads all of
+/// it instead of quitting at the first quit key (which would prove nothing).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend(
+            seed.to_le_bytes()
+                .into_iter()
+                .filter(|b| !matches!(b, 0x03 | 0x04 | 0x11 | b'q')),
+        );
+    }
+    out.truncate(len);
+    out
+}
+
+/// `cat f | plink host` (plink and dbclient ask for a pty even for a pipe): binary bytes land in
+/// the TUI as keystrokes, CTRL-S included — and must never arm a share.
+#[test]
+fn binary_noise_piped_through_a_pty_never_arms_a_share() {
+    let server = TestServer::start(ServerOptions {
+        metrics: true,
+        ..ServerOptions::default()
+    });
+    let client = support::ssh_client::Client::new(&server);
+    let gzip = require_tool("gzip", "gzip");
+    let mut gzipped = Command::new(gzip)
+        .args(["-c", "-9"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = gzipped.stdin.take().unwrap();
+        let text: String = (0..20_000)
+            .map(|i| format!("line {i} of a log file\n"))
+            .collect();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let gzipped = gzipped.wait_with_output().unwrap().stdout;
+    let gzipped: Vec<u8> = gzipped
+        .into_iter()
+        .filter(|b| !matches!(b, 0x03 | 0x04 | 0x11 | b'q'))
+        .collect();
+    let before = support::Scrape::of(&server);
+
+    let mut streams = vec![gzipped];
+    streams
+        .extend((1..=4).map(|seed| noise(64 * 1024, 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(seed))));
+    for (i, stream) in streams.iter().enumerate() {
+        let ctrl_s = stream.iter().filter(|b| **b == 0x13).count();
+        let out = support::ssh_client::run(&mut client.ssh_command_tty(&[]), stream);
+        eprintln!(
+            "stream {i}: {} bytes with {ctrl_s} CTRL-S, ssh exit {:?}",
+            stream.len(),
+            out.status.code()
+        );
+    }
+    let log = server.log();
+    let read_to_the_end = log
+        .lines()
+        .filter(|l| l.contains("tui session ended") && l.contains("reason=\"eof\""))
+        .count();
+    assert_eq!(
+        read_to_the_end,
+        streams.len(),
+        "every stream was read to its end"
+    );
+
+    let after = support::Scrape::of(&server);
+    let created = r#"onetimeshare_shares_total{event="created"}"#;
+    assert_eq!(after.delta(&before, created), 0.0, "noise armed a share");
+    let ls = support::ssh_client::run(&mut client.ssh_command_t(&["ls"]), b"");
+    assert!(ls.status.success(), "{ls:?}");
+    let listed = String::from_utf8_lossy(&ls.stdout).into_owned();
+    assert!(
+        listed.lines().count() <= 1,
+        "the noise's key owns shares:\n{listed}"
+    );
+}
+
+/// All drafts together stay under `--tui-draft-budget`: past it a session is told, keeps
+/// nothing of the refused paste, and gets room again once another session gives its draft back.
+#[test]
+fn drafts_share_one_memory_budget_and_a_closed_session_gives_its_share_back() {
+    let (server, _data) = server_with(&["--tui-draft-budget", "96KiB"], None);
+    let files = temp_dir();
+    let full = files.path().join("full");
+    std::fs::write(&full, "f".repeat(64 * 1024)).unwrap();
+    let big = files.path().join("big");
+    std::fs::write(&big, "b".repeat(40 * 1024)).unwrap();
+
+    let (dir, key) = client_key();
+    let first = Tui::open(&server, &key, dir);
+    first.wait_text("NEW SHARE");
+    first.paste_file(&full);
+    first.wait_text("64.0 KiB / 64.0 KiB");
+
+    let (dir, key) = client_key();
+    let second = Tui::open(&server, &key, dir);
+    second.wait_text("NEW SHARE");
+    second.paste_file(&big);
+    let refused = second.wait_text("SERVER FULL: NO ROOM FOR MORE DRAFT TEXT · NOTHING ADDED");
+    assert!(refused.contains("0 B / 64.0 KiB"), "{refused}");
+    second.paste("small enough");
+    second.wait_text("12 B / 64.0 KiB");
+
+    first.keys(&["C-c"]);
+    first.wait_text("SSH-EXIT=0");
+    second.paste_file(&big);
+    second.wait_text("40.0 KiB / 64.0 KiB");
 }

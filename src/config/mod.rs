@@ -115,6 +115,10 @@ pub struct Layer {
     /// Idle time after which the terminal UI closes its session (with a warning first) [default: 15m]
     #[arg(long, env = "ONETIMESHARE_TUI_IDLE_TIMEOUT", value_name = "DURATION")]
     pub tui_idle_timeout: Option<String>,
+    /// Memory all terminal UI drafts together may hold; past it a session is told the server is
+    /// full and nothing it types or pastes is kept (each draft holds at most 64 KiB) [default: 32MiB]
+    #[arg(long, env = "ONETIMESHARE_TUI_DRAFT_BUDGET", value_name = "SIZE")]
+    pub tui_draft_budget: Option<String>,
     /// Serve Prometheus metrics at http://ADDR/metrics on this separate listener; keep it on a
     /// private address (counts never appear on the public port) [default: not served]
     #[arg(long, env = "ONETIMESHARE_METRICS_ADDR", value_name = "ADDR")]
@@ -211,6 +215,7 @@ impl Layer {
             shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             theme: self.theme.or(lower.theme),
             tui_idle_timeout: self.tui_idle_timeout.or(lower.tui_idle_timeout),
+            tui_draft_budget: self.tui_draft_budget.or(lower.tui_draft_budget),
             ssh_host_key: self.ssh_host_key.or(lower.ssh_host_key),
             ssh_authorized_keys: self.ssh_authorized_keys.or(lower.ssh_authorized_keys),
             admin_keys: self.admin_keys.or(lower.admin_keys),
@@ -293,6 +298,8 @@ pub struct SshSettings {
     pub uploads_per_minute: u32,
     /// The terminal UI closes a session idle this long.
     pub tui_idle_timeout: Duration,
+    /// Bytes all terminal UI drafts together may hold.
+    pub tui_draft_budget: u64,
 }
 
 impl Settings {
@@ -385,6 +392,7 @@ impl Settings {
                 8,
             )?,
             tui_idle_timeout: duration("tui-idle-timeout", layer.tui_idle_timeout, "15m")?,
+            tui_draft_budget: size("tui-draft-budget", layer.tui_draft_budget, "32MiB")?,
             uploads_per_minute: positive(
                 "ssh-uploads-per-minute",
                 layer.ssh_uploads_per_minute.map(|n| n as usize),

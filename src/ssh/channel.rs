@@ -84,6 +84,8 @@ pub(crate) struct Context {
     /// Colours and idle limit of the terminal UI.
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: std::time::Duration,
+    /// Memory all TUI drafts together may hold (one budget per server).
+    pub tui_budget: std::sync::Arc<crate::tui::budget::DraftBudget>,
     /// The client is banned or over its key's session cap: every request is answered with this
     /// and exit 1.
     pub refusal: Option<Refusal>,
@@ -299,6 +301,7 @@ impl ChannelTask {
                 })
             }),
             idle_timeout: self.cx.tui_idle_timeout,
+            draft_budget: self.cx.tui_budget.clone(),
             theme: self.cx.theme,
             shutdown: self.cx.shutdown.clone(),
         };

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub allow_keyless: bool,
     pub theme: &'static crate::theme::Theme,
     pub tui_idle_timeout: Duration,
+    /// Memory all TUI drafts together may hold.
+    pub tui_budget: Arc<crate::tui::budget::DraftBudget>,
     pub shutdown: Shutdown,
 }
 
@@ -115,6 +117,9 @@ impl SshServer {
                 allow_keyless: settings.allow_keyless,
                 theme,
                 tui_idle_timeout: settings.tui_idle_timeout,
+                tui_budget: crate::tui::budget::DraftBudget::new(
+                    usize::try_from(settings.tui_draft_budget).unwrap_or(usize::MAX),
+                ),
                 shutdown,
             }),
             fingerprint,

@@ -94,6 +94,8 @@ Upload (the link is printed alone on stdout, details on stderr):
   scp secret.env HOST:            (one link per file, on stderr)
   scp -O secret.env HOST:
   sftp HOST  then  put FILE
+  PuTTY plink and dropbear dbclient open a terminal even for a pipe: add -T
+    cat secret.env | plink -T HOST      cat secret.env | dbclient -T HOST
 
 Upload options:
   --ttl DURATION     expiry, e.g. 5m, 1h, 1d, 7d

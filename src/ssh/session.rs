@@ -195,6 +195,7 @@ impl russh::server::Handler for Connection {
             tui_sessions: self.tui_sessions.clone(),
             theme: self.shared.theme,
             tui_idle_timeout: self.shared.tui_idle_timeout,
+            tui_budget: self.shared.tui_budget.clone(),
             shutdown: self.shared.shutdown.clone(),
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());

@@ -432,6 +432,7 @@ mod tests {
             tui_sessions: Default::default(),
             theme: crate::theme::Theme::industrial_urgency(),
             tui_idle_timeout: std::time::Duration::from_secs(900),
+            tui_budget: crate::tui::budget::DraftBudget::new(1 << 20),
             shutdown: Default::default(),
         })
     }

@@ -7,8 +7,11 @@
 //! split over several SSH packets decodes the same as one arriving whole. A lone Esc is resolved
 //! by the caller's timeout ([`InputParser::on_timeout`]) — the standard trick, as in vim and tmux.
 //!
-//! Memory is bounded: escape sequences are capped, and a paste larger than the limit is counted
-//! but not kept ([`Input::PasteTooLarge`]).
+//! Memory is bounded: escape sequences are capped, and a paste larger than the limit (the TUI
+//! draft's cap, a few KiB — never the upload limit) is counted but not kept: past the limit the
+//! buffer is freed, the rest is swallowed up to the end marker, and one
+//! [`Input::PasteTooLarge`] reports it. The caller may also drop a paste in flight
+//! ([`InputParser::drop_paste`]) when it cannot afford the memory.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -51,8 +54,11 @@ pub struct InputParser {
     state: State,
     sequence: Vec<u8>,
     utf8: Vec<u8>,
+    /// The paste so far, or (once it passed the limit) only the last bytes, to spot its end.
     paste: Vec<u8>,
     paste_len: usize,
+    /// The paste in flight passed the limit (or was dropped): nothing more of it is kept.
+    paste_dropped: bool,
     paste_limit: usize,
 }
 
@@ -65,6 +71,7 @@ impl InputParser {
             utf8: Vec::new(),
             paste: Vec::new(),
             paste_len: 0,
+            paste_dropped: false,
             paste_limit,
         }
     }
@@ -89,9 +96,82 @@ impl InputParser {
         }
     }
 
+    /// Changes the largest paste kept (e.g. to what still fits in the draft); a paste in flight
+    /// already past the new limit is dropped.
+    pub fn set_paste_limit(&mut self, limit: usize) {
+        self.paste_limit = limit;
+        if self.paste.len() > limit + PASTE_END.len() {
+            self.drop_paste();
+        }
+    }
+
+    /// Bytes held for a paste in flight (0 when no paste is arriving).
+    pub fn buffered(&self) -> usize {
+        if self.state == State::Paste {
+            self.paste.capacity()
+        } else {
+            0
+        }
+    }
+
+    /// Keeps nothing more of the paste in flight; its end still reports
+    /// [`Input::PasteTooLarge`] with its full length.
+    pub fn drop_paste(&mut self) {
+        if self.state == State::Paste && !self.paste_dropped {
+            self.paste_dropped = true;
+            let mut kept = std::mem::take(&mut self.paste);
+            let tail = kept.len().saturating_sub(PASTE_END.len() - 1);
+            self.paste = kept.split_off(tail);
+            zeroize::Zeroize::zeroize(&mut kept);
+        }
+    }
+
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Input>) {
-        for &byte in bytes {
-            self.byte(byte, out);
+        let mut rest = bytes;
+        while let Some((&first, tail)) = rest.split_first() {
+            if self.state == State::Paste && first != 0x1b && !self.paste_end_pending() {
+                // The body of a paste: everything up to the next ESC at once (a paste flood
+                // costs a copy per byte, not a trip through the state machine).
+                let run = rest.iter().position(|&b| b == 0x1b).unwrap_or(rest.len());
+                self.paste_run(&rest[..run]);
+                rest = &rest[run..];
+                continue;
+            }
+            self.byte(first, out);
+            rest = tail;
+        }
+    }
+
+    /// The paste so far may end in the first bytes of its end marker.
+    fn paste_end_pending(&self) -> bool {
+        let tail = self.paste.len().saturating_sub(PASTE_END.len() - 1);
+        self.paste[tail..].contains(&0x1b)
+    }
+
+    /// Appends to the paste, growing the buffer no further than the limit needs (what it holds
+    /// is what the draft budget is charged).
+    fn keep(&mut self, bytes: &[u8]) {
+        let needed = self.paste.len() + bytes.len();
+        if needed > self.paste.capacity() {
+            let roof = self.paste_limit + PASTE_END.len();
+            let want = needed.max((self.paste.capacity() * 2).min(roof));
+            self.paste.reserve_exact(want - self.paste.len());
+        }
+        self.paste.extend_from_slice(bytes);
+    }
+
+    /// Takes a run of paste bytes that holds no ESC (so no end marker).
+    fn paste_run(&mut self, run: &[u8]) {
+        self.paste_len += run.len();
+        if self.paste_dropped {
+            let keep = run.len().min(PASTE_END.len() - 1);
+            self.paste.clear();
+            self.paste.extend_from_slice(&run[run.len() - keep..]);
+            return;
+        }
+        self.keep(run);
+        if self.paste.len() > self.paste_limit + PASTE_END.len() {
+            self.drop_paste();
         }
     }
 
@@ -219,8 +299,9 @@ impl InputParser {
             b'~' => match first {
                 200 => {
                     self.state = State::Paste;
-                    self.paste.clear();
+                    self.paste = Vec::new();
                     self.paste_len = 0;
+                    self.paste_dropped = false;
                     return;
                 }
                 1 | 7 => KeyCode::Home,
@@ -245,20 +326,23 @@ impl InputParser {
 
     fn paste_byte(&mut self, byte: u8, out: &mut Vec<Input>) {
         self.paste_len += 1;
-        // Keep up to the limit plus room to recognise the terminator; past that keep only a
-        // window the size of the terminator.
-        if self.paste.len() >= self.paste_limit + PASTE_END.len() {
-            self.paste.drain(..self.paste.len() - (PASTE_END.len() - 1));
+        if self.paste_dropped && self.paste.len() == PASTE_END.len() {
+            // Past the limit only a terminator-sized window is kept.
+            self.paste.remove(0);
         }
-        self.paste.push(byte);
+        self.keep(&[byte]);
         if !self.paste.ends_with(PASTE_END) {
+            if !self.paste_dropped && self.paste.len() > self.paste_limit + PASTE_END.len() {
+                self.drop_paste();
+            }
             return;
         }
         self.state = State::Ground;
         let bytes = self.paste_len - PASTE_END.len();
         let mut data = std::mem::take(&mut self.paste);
         self.paste_len = 0;
-        if bytes > self.paste_limit {
+        if self.paste_dropped || bytes > self.paste_limit {
+            self.paste_dropped = false;
             out.push(Input::PasteTooLarge { bytes });
             return;
         }
@@ -266,6 +350,7 @@ impl InputParser {
         let text = String::from_utf8_lossy(&data)
             .replace("\r\n", "\n")
             .replace('\r', "\n");
+        zeroize::Zeroize::zeroize(&mut data);
         out.push(Input::Paste(text));
     }
 }
@@ -463,7 +548,11 @@ mod tests {
         for _ in 0..100 {
             parser.feed(&[b'z'; 1000], &mut out);
         }
-        assert!(parser.paste.len() <= 1000 + PASTE_END.len());
+        assert!(
+            parser.buffered() < 64,
+            "past the limit the buffer is freed, not kept at the limit: {}",
+            parser.buffered()
+        );
         parser.feed(PASTE_END, &mut out);
         parser.feed(b"q", &mut out);
         assert_eq!(
@@ -472,6 +561,27 @@ mod tests {
                 Input::PasteTooLarge { bytes: 100_000 },
                 k(KeyCode::Char('q'))
             ]
+        );
+    }
+
+    #[test]
+    fn a_dropped_paste_is_swallowed_to_its_end_and_reported_whole() {
+        let mut parser = InputParser::new(1 << 20);
+        let mut out = Vec::new();
+        parser.feed(b"\x1b[200~", &mut out);
+        parser.feed(&[b'z'; 5000], &mut out);
+        parser.drop_paste();
+        assert!(parser.buffered() < 64);
+        parser.feed(&[b'\x13'; 5000], &mut out);
+        parser.feed(b"\x1b[201", &mut out);
+        parser.feed(b"~x", &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Input::PasteTooLarge { bytes: 10_000 },
+                k(KeyCode::Char('x'))
+            ],
+            "nothing of the paste became a key"
         );
     }
 

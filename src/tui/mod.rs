@@ -2,12 +2,15 @@
 //!
 //! State ([`state`]), a pure update ([`update`]) and a pure view ([`view`]) are kept apart; async
 //! work (arm, watch, list, revoke) runs as effects in [`session`] and reports back as actions.
-//! Bytes in go through [`input`]; bytes out through [`backend`], which renders for the client's
-//! terminal at the colour depth [`colors`] picked from what it advertised. Nothing here touches
-//! the server's own terminal.
+//! The secret being typed lives in a [`draft`] whose per-key cost is capped, backed by a lease on
+//! the process-wide [`budget`]. Bytes in go through [`input`]; bytes out through [`backend`],
+//! which renders for the client's terminal at the colour depth [`colors`] picked from what it
+//! advertised. Nothing here touches the server's own terminal.
 
 pub mod backend;
+pub mod budget;
 pub mod colors;
+pub mod draft;
 pub mod input;
 pub mod operator;
 mod operator_view;

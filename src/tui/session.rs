@@ -12,6 +12,14 @@
 //! restore is sent on every exit path that still has a channel: `q`, Ctrl-C, Ctrl-D, idle timeout,
 //! EOF; when the client vanished there is no terminal left to restore.
 //!
+//! One session may only ever slow its own screen. Input is handled in batches of [`BATCH`]
+//! inputs with a yield to the runtime between them, every key costs work bounded by the draft's
+//! caps ([`super::draft`]), frames are paced ([`FRAME_INTERVAL`]), and the draft and any paste in
+//! flight are backed by a lease on the server's [`DraftBudget`]. Reads decide how keys count: a
+//! read that carries more than one key — piped data on a pty (`cat f | plink host`), or a paste
+//! the terminal did not bracket — is a burst, and neither its keys nor any key within
+//! [`BURST_QUIET`] after it can arm or confirm ([`Action::BurstKey`]).
+//!
 //! Shutdown reaches the session twice: when the server starts draining, the state learns the
 //! deadline and the view shows the notice (with the seconds left, from the state's clock); at
 //! the deadline the session ends like `q` does (terminal restored), reporting [`Ended::ShutDown`]
@@ -29,10 +37,12 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 use super::backend::{ENTER, LEAVE, SshBackend, bounded_size};
+use super::budget::{DraftBudget, Lease};
 use super::colors::{Depth, Styles};
+use super::draft::DRAFT_CAP;
 use super::input::{ESC_TIMEOUT, Input, InputParser};
 use super::state::State;
-use super::update::{Action, ArmedOk, Effect, update};
+use super::update::{Action, ArmedOk, Effect, draft_growth, paste_room, update};
 use super::view;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
@@ -48,6 +58,18 @@ const RESTORE_WAIT: Duration = Duration::from_secs(2);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Warning shown this long before the idle timeout closes the session.
 const IDLE_WARNING: Duration = Duration::from_secs(60);
+/// Inputs applied before the session yields to the runtime.
+const BATCH: usize = 256;
+/// Shortest time between two frames: a person's keys are echoed at once, a flood of reads
+/// repaints at most this often.
+const FRAME_INTERVAL: Duration = Duration::from_millis(20);
+/// Shortest time between two frames while input arrives in bursts (piped bytes, a paste the
+/// terminal did not bracket): nobody reads a screen that fast, and drawing is the costly part.
+const BURST_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// After a burst of input, keys need this much quiet before they can arm or confirm again. A
+/// person sees a paste land before pressing CTRL-S; a stream of piped bytes never pauses this
+/// long between reads.
+pub const BURST_QUIET: Duration = Duration::from_millis(500);
 
 /// What the client asked for in pty-req (and env).
 #[derive(Clone, Debug)]
@@ -78,6 +100,8 @@ pub struct TuiContext {
     /// The operator console: the operator screen for operator keys.
     pub console: std::sync::Arc<crate::operator::Console>,
     pub idle_timeout: Duration,
+    /// The server-wide memory budget every draft leases from.
+    pub draft_budget: std::sync::Arc<DraftBudget>,
     pub theme: &'static Theme,
     /// Draining shows the notice; the cut closes the session.
     pub shutdown: Shutdown,
@@ -121,6 +145,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
         policy.default_ttl,
         policy.max_ttl,
     );
+    state.host = url_host(&policy.public_url);
     state.operator = cx
         .owner
         .as_ref()
@@ -139,8 +164,13 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
     let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(OUTPUT_QUEUE);
     let writer = tokio::spawn(write_loop(channel.make_writer(), out_rx));
     let (action_tx, mut action_rx) = mpsc::channel::<Action>(32);
-    let paste_limit = usize::try_from(policy.max_size).unwrap_or(usize::MAX);
+    let paste_limit = usize::try_from(policy.max_size)
+        .unwrap_or(usize::MAX)
+        .min(DRAFT_CAP);
     let mut parser = InputParser::new(paste_limit);
+    let mut lease = cx.draft_budget.lease();
+    let mut keys = KeyOrigin::default();
+    let mut pacer = Pacer::default();
     let mut screen = Screen::new(size);
     let mut inputs = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -163,11 +193,22 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
             break "client gone";
         }
         let waiting = parser.is_waiting();
+        let mut by_hand = true;
         tokio::select! {
             msg = channel.wait() => match msg {
                 Some(ChannelMsg::Data { data }) => {
                     last_activity = Instant::now();
+                    let before = inputs.len();
+                    parser.set_paste_limit(paste_room(&state).min(paste_limit));
                     parser.feed(&data, &mut inputs);
+                    by_hand = keys.read(&inputs[before..], last_activity);
+                    // A paste still arriving is held by the parser: it counts against the
+                    // budget too, and is dropped (nothing kept) when the budget cannot cover it.
+                    let held = parser.buffered();
+                    if held > 0 && lease.cover(state.draft_size() + held).is_err() {
+                        parser.drop_paste();
+                        keys.budget_dropped_paste = true;
+                    }
                 }
                 Some(ChannelMsg::WindowChange { col_width, row_height, .. }) => {
                     let size = bounded_size(col_width, row_height);
@@ -182,6 +223,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
                 Some(_) => continue,
             },
             () = tokio::time::sleep(ESC_TIMEOUT), if waiting => parser.on_timeout(&mut inputs),
+            () = pacer.wait() => {}
             () = &mut draining, if !told_draining => {
                 told_draining = true;
                 if let Some(deadline) = cx.shutdown.deadline() {
@@ -209,19 +251,25 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
                 run_effects(effects, &cx, &action_tx, &out_tx, &mut in_flight);
             }
         }
-        for input in inputs.drain(..) {
-            let action = match input {
-                Input::Key(key) => Action::Key(key),
-                Input::Paste(text) => Action::Paste(text),
-                Input::PasteTooLarge { bytes } => Action::PasteTooLarge { bytes },
-            };
+        let batch = std::mem::take(&mut inputs);
+        for (i, input) in batch.into_iter().enumerate() {
+            if i > 0 && i % BATCH == 0 {
+                // Another session's keys, a claim or /healthz may be waiting for this worker.
+                tokio::task::yield_now().await;
+            }
+            let action = keys.action(input, by_hand);
+            let action = admit(action, &state, &mut lease);
             let effects = update(&mut state, action);
             run_effects(effects, &cx, &action_tx, &out_tx, &mut in_flight);
+            if state.quit {
+                break;
+            }
         }
+        lease.shrink_to(state.draft_size() + parser.buffered());
         if state.quit {
             break "quit";
         }
-        screen.draw(&state, &out_tx);
+        pacer.draw(&mut screen, &state, &out_tx, by_hand);
     };
     debug!(reason, "tui session ending");
     if !client_gone {
@@ -236,6 +284,123 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
     }
     info!(reason, "tui session ended");
     ended
+}
+
+/// The draft's growth must fit the session's lease on the draft budget: if the budget cannot
+/// cover it, the input becomes [`Action::DraftBudgetFull`] and nothing of it is kept.
+fn admit(action: Action, state: &State, lease: &mut Lease) -> Action {
+    let growth = draft_growth(state, &action);
+    if growth > 0 && lease.cover(state.draft_size() + growth).is_err() {
+        return Action::DraftBudgetFull;
+    }
+    action
+}
+
+/// Where keys came from: by hand (one key per read, after a quiet spell) or in a burst.
+#[derive(Default)]
+struct KeyOrigin {
+    last_burst: Option<Instant>,
+    /// The paste in flight was dropped for the budget, not for its size.
+    budget_dropped_paste: bool,
+}
+
+impl KeyOrigin {
+    /// Classifies one read's inputs: true when they may count as typed by hand.
+    fn read(&mut self, inputs: &[Input], at: Instant) -> bool {
+        let keys = inputs.iter().filter(|i| matches!(i, Input::Key(_))).count();
+        if keys > 1 {
+            self.last_burst = Some(at);
+            return false;
+        }
+        self.last_burst
+            .is_none_or(|burst| at.duration_since(burst) >= BURST_QUIET)
+    }
+
+    fn action(&mut self, input: Input, by_hand: bool) -> Action {
+        match input {
+            Input::Key(key) if by_hand => Action::Key(key),
+            Input::Key(key) => Action::BurstKey(key),
+            Input::Paste(text) => Action::Paste(text),
+            Input::PasteTooLarge { .. } if self.budget_dropped_paste => {
+                self.budget_dropped_paste = false;
+                Action::DraftBudgetFull
+            }
+            Input::PasteTooLarge { bytes } => Action::PasteTooLarge { bytes },
+        }
+    }
+}
+
+/// Frame pacing: at most one frame per [`FRAME_INTERVAL`] ([`BURST_FRAME_INTERVAL`] after a
+/// burst); a frame due sooner waits for it.
+struct Pacer {
+    last: Option<Instant>,
+    interval: Duration,
+    pending: bool,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            last: None,
+            interval: FRAME_INTERVAL,
+            pending: false,
+        }
+    }
+}
+
+impl Pacer {
+    fn draw(
+        &mut self,
+        screen: &mut Screen,
+        state: &State,
+        out: &mpsc::Sender<Vec<u8>>,
+        by_hand: bool,
+    ) {
+        let now = Instant::now();
+        self.interval = if by_hand {
+            FRAME_INTERVAL
+        } else {
+            BURST_FRAME_INTERVAL
+        };
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < self.interval)
+        {
+            self.pending = true;
+            return;
+        }
+        self.last = Some(now);
+        self.pending = false;
+        screen.draw(state, out);
+    }
+
+    /// Resolves when a postponed frame is due (never, when none is).
+    async fn wait(&mut self) {
+        match (self.pending, self.last) {
+            (true, Some(last)) => {
+                tokio::time::sleep_until((last + self.interval).into()).await;
+                // The loop draws after every wake-up; let it through now.
+                self.last = None;
+            }
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+/// The host of the public URL, for the "LARGER: cat FILE | ssh HOST" hint.
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        .take(64)
+        .collect();
+    if host.is_empty() { "HOST".into() } else { host }
 }
 
 /// The ratatui terminal plus the one rule about dropped frames.
@@ -599,6 +764,45 @@ mod tests {
         screen.draw(&s, &tx);
         let diff = String::from_utf8(rx.try_recv().unwrap()).unwrap();
         assert!(!diff.contains("ONETIMESHARE"), "back to diffs: {diff:?}");
+    }
+
+    #[test]
+    fn only_a_key_alone_in_its_read_after_a_quiet_spell_counts_as_typed_by_hand() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        let paste = Input::Paste("a paste is not a key".into());
+        let start = Instant::now();
+        let mut origin = KeyOrigin::default();
+        assert!(origin.read(&[key('a')], start));
+        assert!(
+            origin.read(&[paste.clone(), key('s')], start),
+            "bracketed paste + a key"
+        );
+        assert!(
+            !origin.read(&[key('a'), key('s')], start),
+            "two keys in one read"
+        );
+        assert!(
+            !origin.read(&[key('s')], start + BURST_QUIET / 2),
+            "right after a burst"
+        );
+        assert!(
+            origin.read(&[key('s')], start + BURST_QUIET),
+            "after the quiet spell"
+        );
+        assert!(matches!(
+            origin.action(key('s'), false),
+            Action::BurstKey(_)
+        ));
+        assert!(matches!(origin.action(key('s'), true), Action::Key(_)));
+    }
+
+    #[test]
+    fn the_hint_names_the_public_urls_host() {
+        assert_eq!(url_host("https://share.example.com/"), "share.example.com");
+        assert_eq!(url_host("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(url_host("http://[::1]:8080/x"), "::1");
+        assert_eq!(url_host("https://\x1b]evil"), "evil");
     }
 
     #[test]

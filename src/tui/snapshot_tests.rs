@@ -379,24 +379,29 @@ fn the_link_is_orange_bold_and_on_one_unwrapped_line_when_it_fits() {
 }
 
 #[test]
-fn a_one_mebibyte_paste_lands_whole_and_renders() {
+fn a_paste_over_the_draft_cap_is_refused_whole_and_says_how_to_send_it() {
     let mut s = state(Depth::TrueColor, 120, 40);
-    let line = format!("{}\n", "x".repeat(63));
-    let text = line.repeat(16 * 1024);
-    let started = std::time::Instant::now();
-    update(&mut s, Action::Paste(text.clone()));
-    let pasted = started.elapsed();
+    let text = format!("{}\n", "x".repeat(63)).repeat(16 * 1024);
+    update(&mut s, Action::Paste(text));
     let screen = text_of(&s);
-    eprintln!(
-        "1 MiB paste: update {pasted:?}, total {:?}",
-        started.elapsed()
+    assert!(screen.contains("0 B / 64.0 KiB"), "{screen}");
+    assert!(
+        screen.contains("PASTE TOO LARGE (1.0 MiB): 64.0 KiB MAX HERE · NOTHING ADDED"),
+        "{screen}"
     );
-    assert!(screen.contains("1.0 MiB / 256.0 MiB"), "{screen}");
+    assert!(
+        screen.contains("LARGER: cat FILE | ssh share.host · scp FILE share.host:"),
+        "{screen}"
+    );
+    let fits = format!("{}\n", "x".repeat(63)).repeat(1024);
+    update(&mut s, Action::Paste(fits.clone()));
+    assert!(text_of(&s).contains("64.0 KiB / 64.0 KiB"));
     ctrl(&mut s, 's');
     let super::state::Screen::Compose(c) = &s.screen else {
         panic!("still composing while arming");
     };
-    assert_eq!(c.size, text.len() as u64);
+    assert_eq!(c.text.size(), fits.len());
+    assert!(c.arming);
 }
 
 fn operator_snapshot() -> Box<super::operator::OperatorSnapshot> {

@@ -6,12 +6,10 @@
 
 use std::time::Duration;
 
-use ratatui_textarea::TextArea;
 use zeroize::Zeroizing;
 
-use ratatui::style::Style;
-
 use super::colors::Styles;
+use super::draft::Draft;
 use crate::config::format_duration;
 use crate::share::{Handle, Link, Millis, ShareStatus, StatusState};
 
@@ -42,9 +40,8 @@ impl Field {
 }
 
 pub struct Compose {
-    pub text: TextArea<'static>,
-    /// Bytes of the text as it will be uploaded (kept current by update).
-    pub size: u64,
+    /// The secret, capped (see [`Draft`]); its size is the upload's size.
+    pub text: Draft,
     pub focus: Field,
     pub expiry: usize,
     pub password: Zeroizing<String>,
@@ -53,18 +50,6 @@ pub struct Compose {
     pub error: Option<String>,
     /// An arm request is in flight.
     pub arming: bool,
-}
-
-impl Compose {
-    /// The text area draws its own cursor: orange while it has the keyboard, invisible otherwise.
-    pub fn restyle_cursor(&mut self, styles: &Styles) {
-        let style = if self.focus == Field::Text {
-            Style::new().fg(styles.background).bg(styles.accent)
-        } else {
-            Style::new()
-        };
-        self.text.set_cursor_style(style);
-    }
 }
 
 /// A share this session armed, with what the watcher learned since.
@@ -114,7 +99,10 @@ pub struct State {
     pub has_owner: bool,
     /// The key is an operator's: CTRL-O opens the operator screen.
     pub operator: bool,
+    /// The upload size limit; the draft holds the smaller of this and [`super::draft::DRAFT_CAP`].
     pub max_size: u64,
+    /// The host name the screen suggests for `cat FILE | ssh HOST` (the public URL's host).
+    pub host: String,
     pub expiries: Vec<Duration>,
     pub default_expiry: usize,
     /// Seconds until the idle timeout closes the session, once the warning is due.
@@ -155,6 +143,7 @@ impl State {
             has_owner,
             operator: false,
             max_size,
+            host: "share.host".into(),
             expiries,
             default_expiry,
             idle_left: None,
@@ -166,15 +155,8 @@ impl State {
     }
 
     pub fn fresh_compose(&self) -> Compose {
-        let mut text = TextArea::default();
-        text.set_placeholder_text("Type or paste the secret here.");
-        let st = &self.styles;
-        text.set_cursor_line_style(Style::new());
-        text.set_style(Style::new().fg(st.text).bg(st.surface));
-        text.set_placeholder_style(Style::new().fg(st.muted));
-        let mut compose = Compose {
-            text,
-            size: 0,
+        Compose {
+            text: Draft::new(usize::try_from(self.max_size).unwrap_or(usize::MAX)),
             focus: Field::Text,
             expiry: self.default_expiry,
             password: Zeroizing::new(String::new()),
@@ -182,9 +164,15 @@ impl State {
             label: String::new(),
             error: None,
             arming: false,
-        };
-        compose.restyle_cursor(st);
-        compose
+        }
+    }
+
+    /// Bytes the compose screen's draft holds (0 on other screens).
+    pub fn draft_size(&self) -> usize {
+        match &self.screen {
+            Screen::Compose(c) => c.text.size(),
+            _ => 0,
+        }
     }
 
     pub fn too_small(&self) -> bool {

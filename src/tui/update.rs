@@ -1,13 +1,16 @@
 //! The pure step: `(state, action) → effects`. No I/O and no clock here — time arrives as
 //! [`Action::Tick`], results of async work as their own actions — so every transition is a plain
 //! unit test. It guards the flow's rules: nothing is armed empty, over the size limit, or with a
-//! password that was not typed twice the same; a revoke needs an explicit `y`.
+//! password that was not typed twice the same; a revoke needs an explicit `y`; and nothing is
+//! armed or confirmed by a key that arrived inside a burst of input ([`Action::BurstKey`]):
+//! binary noise on a pty (`cat f | plink host`) can type, but never create or destroy a share.
 
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 
+use super::draft::{Full, MAX_LINES};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
 use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
 use crate::config::format_size;
@@ -20,11 +23,18 @@ pub const MAX_PASSWORD: usize = 1024;
 
 /// What happened: a key, a paste, the clock, or an effect's result.
 pub enum Action {
+    /// A key pressed on its own, as a person types: it arrived alone in its read.
     Key(KeyEvent),
+    /// A key that arrived with others in one read (or right after such a burst): piped data or
+    /// a paste the terminal did not bracket. It edits like any key, but never arms a share nor
+    /// answers a confirmation.
+    BurstKey(KeyEvent),
     Paste(String),
     PasteTooLarge {
         bytes: usize,
     },
+    /// The server-wide budget for drafts is spent: the input was not kept.
+    DraftBudgetFull,
     Tick(Millis),
     Resize {
         cols: u16,
@@ -85,21 +95,28 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ShuttingDown { deadline } => state.shutdown_at = Some(deadline),
         Action::Key(key) => {
             state.idle_left = None;
-            on_key(state, key, &mut effects);
+            on_key(state, key, Typed::ByHand, &mut effects);
+        }
+        Action::BurstKey(key) => {
+            state.idle_left = None;
+            on_key(state, key, Typed::InBurst, &mut effects);
         }
         Action::Paste(text) => {
             state.idle_left = None;
             if let Screen::Compose(c) = &mut state.screen {
-                on_paste(c, &text, state.max_size);
+                on_paste(c, &text);
             }
         }
         Action::PasteTooLarge { bytes } => {
             if let Screen::Compose(c) = &mut state.screen {
-                c.error = Some(format!(
-                    "PASTE TOO LARGE ({}): THE LIMIT IS {}; NOTHING WAS ADDED",
-                    format_size(bytes as u64),
-                    format_size(state.max_size)
-                ));
+                // A paste that alone would fit found the draft (nearly) full.
+                let shown = (bytes > c.text.cap()).then_some(bytes);
+                c.error = Some(too_large(Full::Bytes, shown, c.text.cap()));
+            }
+        }
+        Action::DraftBudgetFull => {
+            if let Screen::Compose(c) = &mut state.screen {
+                c.error = Some(BUDGET_FULL.into());
             }
         }
         Action::Armed(result) => on_armed(state, result),
@@ -148,6 +165,41 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     effects
 }
 
+/// The largest paste worth keeping now: what still fits in the draft when the text has the
+/// focus, the draft's cap for the short fields (which truncate), nothing on other screens.
+pub fn paste_room(state: &State) -> usize {
+    match &state.screen {
+        Screen::Compose(c) if c.arming => 0,
+        Screen::Compose(c) if c.focus == Field::Text => c.text.cap() - c.text.size(),
+        Screen::Compose(c) => c.text.cap(),
+        _ => 0,
+    }
+}
+
+/// At most how many bytes `action` would add to the draft (0 when it cannot grow it): what the
+/// session must be able to lease from the draft budget before applying it.
+pub fn draft_growth(state: &State, action: &Action) -> usize {
+    let Screen::Compose(c) = &state.screen else {
+        return 0;
+    };
+    if c.focus != Field::Text || c.arming {
+        return 0;
+    }
+    match action {
+        // A paste lands in the draft even under the help overlay; a key only closes it.
+        Action::Paste(text) => text.len(),
+        Action::Key(_) | Action::BurstKey(_) if state.help => 0,
+        Action::Key(key) | Action::BurstKey(key) => match key.code {
+            KeyCode::Char(ch) if key.modifiers.difference(KeyModifiers::SHIFT).is_empty() => {
+                ch.len_utf8()
+            }
+            KeyCode::Enter => 1,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 fn tick(state: &mut State, effects: &mut Vec<Effect>) {
     match &state.screen {
         Screen::Armed(a) if watching(a) => effects.push(Effect::Watch(a.link.id().clone())),
@@ -172,7 +224,33 @@ fn is_quit(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'd'))
 }
 
-fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
+/// How a key arrived: only a key typed by hand may arm or confirm.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Typed {
+    ByHand,
+    InBurst,
+}
+
+/// Shown when every draft together has used the server's budget for them.
+const BUDGET_FULL: &str = "SERVER FULL: NO ROOM FOR MORE DRAFT TEXT · NOTHING ADDED";
+/// Shown when CTRL-S (or ENTER on ARM) came inside a burst of input.
+const NOT_BY_HAND: &str = "NOT ARMED: CTRL-S CAME INSIDE A BURST OF INPUT · PRESS IT ON ITS OWN";
+
+/// What the screen says when a paste or a key would pass the draft's cap (the way to send
+/// something larger is on the text box's border).
+fn too_large(full: Full, bytes: Option<usize>, cap: usize) -> String {
+    let what = match bytes {
+        Some(bytes) => format!("PASTE TOO LARGE ({})", format_size(bytes as u64)),
+        None => "DRAFT FULL".into(),
+    };
+    let limit = match full {
+        Full::Bytes => format_size(cap as u64),
+        Full::Lines => format!("{MAX_LINES} LINES"),
+    };
+    format!("{what}: {limit} MAX HERE · NOTHING ADDED")
+}
+
+fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effect>) {
     if is_quit(&key) {
         state.quit = true;
         return;
@@ -208,16 +286,28 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
         state.help = true;
         return;
     }
-    let max_size = state.max_size;
     let expiries = state.expiries.len();
+    // A confirmation is answered by hand only: a key from a burst cancels it.
+    let key = if typed == Typed::InBurst && awaits_confirmation(&state.screen) {
+        KeyEvent::new(KeyCode::Null, KeyModifiers::NONE)
+    } else {
+        key
+    };
     match &mut state.screen {
         Screen::Compose(c) => {
+            let arms = (ctrl && key.code == KeyCode::Char('s'))
+                || (c.focus == Field::Arm && key.code == KeyCode::Enter);
+            if arms && typed == Typed::InBurst {
+                if !c.arming {
+                    c.error = Some(NOT_BY_HAND.into());
+                }
+                return;
+            }
             if ctrl && key.code == KeyCode::Char('s') {
                 arm(state, effects);
                 return;
             }
-            compose_key(c, key, max_size, expiries);
-            c.restyle_cursor(&state.styles);
+            compose_key(c, key, expiries);
             if c.focus == Field::Arm && key.code == KeyCode::Enter {
                 arm(state, effects);
             }
@@ -245,6 +335,14 @@ fn on_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             PanelKey::Run(command) => effects.push(Effect::Operator(command)),
             PanelKey::Leave => back_from_shares(state),
         },
+    }
+}
+
+fn awaits_confirmation(screen: &Screen) -> bool {
+    match screen {
+        Screen::Shares(list) => list.confirm_revoke.is_some(),
+        Screen::Operator(panel) => panel.confirm.is_some(),
+        Screen::Compose(_) | Screen::Armed(_) => false,
     }
 }
 
@@ -319,23 +417,15 @@ fn shares_key(list: &mut ShareList, key: KeyEvent, effects: &mut Vec<Effect>) ->
     false
 }
 
-fn on_paste(c: &mut Compose, text: &str, max_size: u64) {
+fn on_paste(c: &mut Compose, text: &str) {
     if c.arming {
         return;
     }
     match c.focus {
-        Field::Text => {
-            if c.size + text.len() as u64 > max_size {
-                c.error = Some(format!(
-                    "PASTE TOO LARGE: THE LIMIT IS {}; NOTHING WAS ADDED",
-                    format_size(max_size)
-                ));
-                return;
-            }
-            c.text.insert_str(text);
-            c.size = text_size(c);
-            c.error = None;
-        }
+        Field::Text => match c.text.insert_str(text) {
+            Ok(()) => c.error = None,
+            Err(full) => c.error = Some(too_large(full, Some(text.len()), c.text.cap())),
+        },
         Field::Password => push_line(&mut c.password, text, MAX_PASSWORD),
         Field::Confirm => push_line(&mut c.confirm, text, MAX_PASSWORD),
         Field::Label => {
@@ -365,13 +455,7 @@ fn push_plain(target: &mut String, text: &str, max: usize) {
     }
 }
 
-fn text_size(c: &Compose) -> u64 {
-    let lines = c.text.lines();
-    let bytes: usize = lines.iter().map(String::len).sum();
-    (bytes + lines.len().saturating_sub(1)) as u64
-}
-
-fn compose_key(c: &mut Compose, key: KeyEvent, max_size: u64, expiries: usize) {
+fn compose_key(c: &mut Compose, key: KeyEvent, expiries: usize) {
     if c.arming {
         return;
     }
@@ -388,25 +472,11 @@ fn compose_key(c: &mut Compose, key: KeyEvent, max_size: u64, expiries: usize) {
         _ => {}
     }
     match c.focus {
-        Field::Text => {
-            let before = c.size;
-            let typed = match key.code {
-                KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    ch.len_utf8() as u64
-                }
-                KeyCode::Enter => 1,
-                _ => 0,
-            };
-            if before + typed > max_size {
-                c.error = Some(format!("AT THE SIZE LIMIT ({})", format_size(max_size)));
-                return;
-            }
-            c.text.input(key);
-            c.size = text_size(c);
-            if c.size <= max_size {
-                c.error = None;
-            }
-        }
+        Field::Text => match c.text.key(key) {
+            Ok(true) => c.error = None,
+            Ok(false) => {}
+            Err(full) => c.error = Some(too_large(full, None, c.text.cap())),
+        },
         Field::Expiry => match key.code {
             KeyCode::Left | KeyCode::Char('h') => c.expiry = c.expiry.saturating_sub(1),
             KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
@@ -469,12 +539,12 @@ fn arm(state: &mut State, effects: &mut Vec<Effect>) {
         c.error = Some("PICK AN EXPIRY".into());
         return;
     };
-    if c.size == 0 {
+    if c.text.is_empty() {
         c.error = Some("NOTHING TO SHARE: TYPE OR PASTE THE SECRET FIRST".into());
         c.focus = Field::Text;
         return;
     }
-    if c.size > max_size {
+    if c.text.size() as u64 > max_size {
         c.error = Some(format!("TOO LARGE: THE LIMIT IS {}", format_size(max_size)));
         return;
     }
@@ -491,7 +561,7 @@ fn arm(state: &mut State, effects: &mut Vec<Effect>) {
         Some(c.password.clone())
     };
     let label = Some(c.label.trim().to_owned()).filter(|l| !l.is_empty());
-    let text = Zeroizing::new(c.text.lines().join("\n"));
+    let text = c.text.text();
     c.arming = true;
     c.error = None;
     effects.push(Effect::Arm {
@@ -531,7 +601,8 @@ mod tests {
     use super::*;
     use crate::crypto::ShareKey;
 
-    fn state() -> State {
+    /// A compose screen whose uploads may be `max_size` bytes.
+    fn state_with(max_size: u64) -> State {
         State::new(
             crate::tui::colors::Styles::new(
                 &crate::theme::Theme::industrial_urgency().colors,
@@ -539,10 +610,14 @@ mod tests {
             ),
             "SHA256:abcd".into(),
             true,
-            32,
+            max_size,
             Duration::from_secs(3600),
             Duration::from_secs(7 * 86_400),
         )
+    }
+
+    fn state() -> State {
+        state_with(32)
     }
 
     fn key(code: KeyCode) -> Action {
@@ -563,6 +638,21 @@ mod tests {
         match &state.screen {
             Screen::Compose(c) => c,
             _ => panic!("not on compose"),
+        }
+    }
+
+    /// A listed share, armed and without a password.
+    fn armed_status(handle: Handle) -> ShareStatus {
+        ShareStatus {
+            handle,
+            kind: crate::crypto::Kind::Text,
+            stored_size: 10,
+            created_at: 0,
+            expires_at: 10_000,
+            password: false,
+            max_attempts: 5,
+            attempts: 0,
+            state: StatusState::Armed,
         }
     }
 
@@ -645,12 +735,133 @@ mod tests {
     fn pastes_over_the_limit_are_refused_whole() {
         let mut s = state();
         update(&mut s, Action::Paste("a".repeat(33)));
-        assert_eq!(compose(&s).size, 0);
+        assert_eq!(compose(&s).text.size(), 0);
         assert!(compose(&s).error.is_some());
         update(&mut s, Action::Paste("line1\nline2".into()));
-        assert_eq!(compose(&s).size, 11);
+        assert_eq!(compose(&s).text.size(), 11);
         typed(&mut s, &"z".repeat(40));
-        assert_eq!(compose(&s).size, 32, "typing stops at the limit");
+        assert_eq!(compose(&s).text.size(), 32, "typing stops at the limit");
+    }
+
+    fn compose_mut(state: &mut State) -> &mut Compose {
+        match &mut state.screen {
+            Screen::Compose(c) => c,
+            _ => panic!("not on compose"),
+        }
+    }
+
+    /// The attack of issue #11: a draft of many short lines, then thousands of edits.
+    #[test]
+    fn keys_on_a_draft_at_its_cap_do_work_bounded_by_the_cap_not_by_what_was_pasted() {
+        let mut s = state_with(256 << 20);
+        // 4 MiB of short lines, pasted in 32 KiB pieces the way a terminal delivers them.
+        let piece = "ab\n".repeat(32 * 1024 / 3);
+        for _ in 0..(4 << 20) / piece.len() {
+            update(&mut s, Action::Paste(piece.clone()));
+        }
+        let c = compose(&s);
+        assert!(
+            c.text.size() <= 64 * 1024,
+            "the draft is capped, whatever was pasted: {} bytes",
+            c.text.size()
+        );
+        assert!(c.error.as_deref().unwrap_or("").contains("NOTHING ADDED"));
+        // Edit at the top, where every line break shifts the whole line table.
+        for _ in 0..MAX_LINES {
+            update(&mut s, key(KeyCode::Up));
+        }
+        let keys = [
+            KeyCode::Char('x'),
+            KeyCode::Enter,
+            KeyCode::Backspace,
+            KeyCode::Delete,
+            KeyCode::End,
+            KeyCode::Backspace,
+            KeyCode::Char('y'),
+            KeyCode::Down,
+        ];
+        let mut worst = 0;
+        for i in 0..5000 {
+            let before = compose(&s).text.work;
+            update(&mut s, key(keys[i % keys.len()]));
+            worst = worst.max(compose(&s).text.work - before);
+        }
+        // One line (at most the cap) plus the line table (at most MAX_LINES entries).
+        let bound = 64 * 1024 + MAX_LINES + 1;
+        assert!(
+            worst <= bound,
+            "one key moved {worst} units (bound {bound})"
+        );
+        assert!(compose(&s).text.size() <= 64 * 1024);
+        compose_mut(&mut s).text.work = 0;
+        update(&mut s, key(KeyCode::End));
+        update(&mut s, key(KeyCode::Left));
+        assert_eq!(compose(&s).text.work, 0, "moving the cursor moves no text");
+    }
+
+    #[test]
+    fn keys_from_a_burst_type_but_never_arm_nor_confirm() {
+        let burst = |c: KeyCode, m: KeyModifiers| Action::BurstKey(KeyEvent::new(c, m));
+        let mut s = state();
+        update(&mut s, burst(KeyCode::Char('n'), KeyModifiers::NONE));
+        update(&mut s, burst(KeyCode::Char('o'), KeyModifiers::NONE));
+        assert!(update(&mut s, burst(KeyCode::Char('s'), KeyModifiers::CONTROL)).is_empty());
+        assert!(compose(&s).error.as_deref().unwrap().contains("NOT ARMED"));
+        assert_eq!(
+            compose(&s).text.text().as_str(),
+            "no",
+            "burst keys still type"
+        );
+        for _ in 0..5 {
+            update(&mut s, burst(KeyCode::Tab, KeyModifiers::NONE));
+        }
+        assert_eq!(compose(&s).focus, Field::Arm);
+        assert!(update(&mut s, burst(KeyCode::Enter, KeyModifiers::NONE)).is_empty());
+        assert!(!compose(&s).arming);
+        assert!(
+            matches!(update(&mut s, ctrl('s')).as_slice(), [Effect::Arm { .. }]),
+            "a CTRL-S typed by hand arms"
+        );
+
+        // A pending revoke is cancelled, not confirmed, by a `y` from a burst.
+        let mut s = state();
+        update(&mut s, ctrl('l'));
+        let handle = ShareId::generate().unwrap().handle();
+        update(&mut s, Action::Listed(Ok(vec![armed_status(handle)])));
+        update(&mut s, burst(KeyCode::Char('x'), KeyModifiers::NONE));
+        assert!(update(&mut s, burst(KeyCode::Char('y'), KeyModifiers::NONE)).is_empty());
+        let Screen::Shares(list) = &s.screen else {
+            panic!("left the list");
+        };
+        assert!(list.confirm_revoke.is_none());
+        assert_eq!(list.notice.as_deref(), Some("REVOKE CANCELLED"));
+    }
+
+    #[test]
+    fn the_draft_budget_refusal_and_growth_are_told_apart_from_other_input() {
+        let mut s = state();
+        assert_eq!(draft_growth(&s, &Action::Paste("abc".into())), 3);
+        assert_eq!(draft_growth(&s, &key(KeyCode::Char('é'))), 2);
+        assert_eq!(draft_growth(&s, &key(KeyCode::Left)), 0);
+        assert_eq!(draft_growth(&s, &ctrl('s')), 0);
+        update(&mut s, Action::DraftBudgetFull);
+        assert!(
+            compose(&s)
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("SERVER FULL")
+        );
+        update(&mut s, key(KeyCode::F(1)));
+        assert_eq!(draft_growth(&s, &key(KeyCode::Char('a'))), 0, "closes help");
+        assert_eq!(draft_growth(&s, &Action::Paste("abc".into())), 3);
+        update(&mut s, key(KeyCode::Char('a')));
+        update(&mut s, key(KeyCode::Tab));
+        assert_eq!(
+            draft_growth(&s, &Action::Paste("abc".into())),
+            0,
+            "not the draft"
+        );
     }
 
     #[test]
@@ -703,18 +914,10 @@ mod tests {
             [Effect::List]
         ));
         let handle = ShareId::generate().unwrap().handle();
-        let status = ShareStatus {
-            handle: handle.clone(),
-            kind: crate::crypto::Kind::Text,
-            stored_size: 10,
-            created_at: 0,
-            expires_at: 10_000,
-            password: false,
-            max_attempts: 5,
-            attempts: 0,
-            state: StatusState::Armed,
-        };
-        update(&mut s, Action::Listed(Ok(vec![status])));
+        update(
+            &mut s,
+            Action::Listed(Ok(vec![armed_status(handle.clone())])),
+        );
         assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
         assert!(
             update(&mut s, key(KeyCode::Char('n'))).is_empty(),

@@ -218,6 +218,9 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
+/// What the empty text box says.
+const PLACEHOLDER: &str = "Type or paste the secret here.";
+
 fn compose(state: &State, c: &Compose, styles: &Styles, frame: &mut Frame, area: Rect) {
     let [text_area, options, action] = Layout::vertical([
         Constraint::Min(3),
@@ -227,24 +230,46 @@ fn compose(state: &State, c: &Compose, styles: &Styles, frame: &mut Frame, area:
     .areas(area);
 
     let focused = c.focus == Field::Text;
-    let counter_style = if c.size > state.max_size {
-        Style::new().fg(styles.danger)
+    let size = c.text.size();
+    let counter_style = if size >= c.text.cap() {
+        Style::new().fg(styles.warning)
     } else {
         Style::new().fg(styles.muted)
     };
     let counter = Line::styled(
         format!(
             " {} / {} ",
-            format_size(c.size),
-            format_size(state.max_size)
+            format_size(size as u64),
+            format_size(c.text.cap() as u64)
         ),
         counter_style,
     )
     .right_aligned();
-    let text_block = block("SECRET", focused, styles).title(counter);
+    // Large secrets stream through the pipe or scp paths instead: say how, where it matters.
+    let larger = Line::styled(
+        format!(
+            " LARGER: cat FILE | ssh {host} · scp FILE {host}: ",
+            host = state.host
+        ),
+        Style::new().fg(styles.muted),
+    );
+    let text_block = block("SECRET", focused, styles)
+        .title(counter)
+        .title_bottom(larger);
     let inner = text_block.inner(text_area);
     frame.render_widget(text_block, text_area);
-    frame.render_widget(&c.text, inner);
+    let cursor = if focused {
+        Style::new().fg(styles.background).bg(styles.accent)
+    } else {
+        Style::new().fg(styles.text)
+    };
+    c.text.render(
+        inner,
+        frame.buffer_mut(),
+        Style::new().fg(styles.text).bg(styles.surface),
+        cursor,
+        (PLACEHOLDER, Style::new().fg(styles.muted)),
+    );
 
     // Options: expiry, password + confirm, label.
     let field_style = |field: Field| {
@@ -652,8 +677,9 @@ fn help(styles: &Styles, frame: &mut Frame, area: Rect) {
     let rows: &[(&str, &str)] = &[
         ("TAB / SHIFT-TAB", "move between fields"),
         ("← →", "pick the expiry"),
-        ("CTRL-S", "arm the share (or ENTER on ARM)"),
-        ("PASTE", "goes into the focused field (bracketed paste)"),
+        ("CTRL-S", "arm (pressed alone) · ENTER on ARM"),
+        ("PASTE", "into the focused field · up to 64 KiB"),
+        ("PLINK · DBCLIENT", "to pipe a file, add -T"),
         ("C", "copy the link (OSC 52) on the armed screen"),
         ("N", "new share · L my shares"),
         ("R", "show / hide the link as a QR code"),

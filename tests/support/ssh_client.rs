@@ -142,6 +142,15 @@ pub fn fingerprint_of(public_key: &Path) -> String {
     text.split_whitespace().nth(1).unwrap().to_owned()
 }
 
+/// Starts `cmd` with stdin, stdout and stderr piped to the test.
+pub fn spawn_piped(cmd: &mut Command) -> std::process::Child {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run the OpenSSH client")
+}
+
 pub fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())

@@ -1,0 +1,187 @@
+//! Load abuse: hostile clients doing, at volume, what any client may do, while probes check the
+//! product's promise that no client can hurt another — `/healthz`, a claim and an SSH upload
+//! from someone else each answer within a second, the server's memory stays bounded, and
+//! SIGTERM is still obeyed. Each scenario is its own section with its own functions; the probes
+//! are shared (`support::probe`).
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::process::Child;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use support::ssh_client::{Client, spawn_piped};
+use support::{ServerOptions, TestServer, probe};
+
+/// What every probe must answer within, under abuse.
+const LIVENESS: Duration = Duration::from_secs(1);
+
+// ---------------------------------------------------------------------------------------------
+// TUI sessions (issue #11 findings 1 and 2): big pastes of short lines, then thousands of keys.
+
+/// One hostile `ssh -tt` session: it pastes `paste` bytes of short lines (bracketed, in pieces
+/// the size a terminal sends) and then types `typed` characters in bursts, with its screen
+/// output drained and thrown away.
+struct Typist {
+    child: Child,
+    writer: Option<JoinHandle<()>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Typist {
+    fn start(client: &Client, paste: usize, typed: usize) -> Typist {
+        let mut child = spawn_piped(&mut client.ssh_command_tty(&[]));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let reader = std::thread::spawn(move || {
+            let mut sink = [0u8; 64 * 1024];
+            while matches!(stdout.read(&mut sink), Ok(n) if n > 0) {}
+        });
+        let writer = std::thread::spawn(move || {
+            // 16-byte lines: the shape whose per-key cost grew with the draft.
+            let line = b"0123456789abcde\n";
+            let piece: Vec<u8> = line.iter().copied().cycle().take(60 * 1024).collect();
+            let mut sent = 0;
+            while sent < paste {
+                let mut bracketed = b"\x1b[200~".to_vec();
+                bracketed.extend_from_slice(&piece);
+                bracketed.extend_from_slice(b"\x1b[201~");
+                if stdin.write_all(&bracketed).is_err() {
+                    return;
+                }
+                sent += piece.len();
+            }
+            // Thousands of keys, 64 per write, with cursor moves so edits land mid-draft.
+            let mut keys = Vec::new();
+            for i in 0..typed {
+                if i % 16 == 0 {
+                    keys.extend_from_slice(b"\x1b[A");
+                }
+                keys.push(b'a' + (i % 26) as u8);
+            }
+            for burst in keys.chunks(64) {
+                if stdin.write_all(burst).is_err() {
+                    return;
+                }
+            }
+        });
+        Typist {
+            child,
+            writer: Some(writer),
+            reader: Some(reader),
+        }
+    }
+
+    /// True once every byte of the attack was handed to ssh.
+    fn done_writing(&self) -> bool {
+        self.writer.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}
+
+impl Drop for Typist {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// Four sessions each paste 4 MiB of short lines and type 5000 characters. Before the fix this
+/// kept every runtime worker busy for minutes: `/healthz`, claims and SSH logins hung.
+#[test]
+fn tui_sessions_pasting_and_typing_at_volume_never_stall_anyone_else() {
+    const SESSIONS: usize = 4;
+    const ROUNDS: usize = 8;
+    let server = TestServer::start(ServerOptions {
+        args: vec!["--shutdown-grace".into(), "2s".into()],
+        log_level: Some("info".into()),
+        ..ServerOptions::default()
+    });
+    let bystander = Client::new(&server);
+    let secret = b"the bystander's secret".to_vec();
+    let links: Vec<String> = (0..ROUNDS)
+        .map(|_| probe::share(&bystander, &secret))
+        .collect();
+    let baseline = server.rss_bytes();
+    let cpu_before = cpu_time(server.pid());
+
+    let attackers: Vec<Client> = (0..SESSIONS).map(|_| Client::new(&server)).collect();
+    let typists: Vec<Typist> = attackers
+        .iter()
+        .map(|client| Typist::start(client, 4 << 20, 5000))
+        .collect();
+    // Let every session get its screen and start pasting before the first probe.
+    server.wait_for_log("tui session started", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_millis(500));
+
+    let mut peak = baseline;
+    let mut slowest = ("none", Duration::ZERO);
+    let mut rounds = 0;
+    let started = Instant::now();
+    while rounds < ROUNDS || !typists.iter().all(Typist::done_writing) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the attack was still being read after 2 minutes"
+        );
+        let link = &links[rounds.min(ROUNDS - 1)];
+        let mut probes = vec![probe::healthz(&server)];
+        if rounds < ROUNDS {
+            probes.push(probe::claim(link, &secret));
+        }
+        probes.push(probe::ssh_upload(&bystander, b"probe"));
+        for probe in probes {
+            probe.assert_within(LIVENESS);
+            if probe.took > slowest.1 {
+                slowest = (probe.what, probe.took);
+            }
+        }
+        peak = peak.max(server.rss_bytes());
+        rounds += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "server CPU used under the attack: {:?}",
+        cpu_time(server.pid()).saturating_sub(cpu_before)
+    );
+    eprintln!(
+        "{rounds} probe rounds over {:?}, slowest answer {:?} ({}); \
+         server RSS {} MiB before, peak +{} KiB",
+        started.elapsed(),
+        slowest.1,
+        slowest.0,
+        baseline >> 20,
+        peak.saturating_sub(baseline) >> 10
+    );
+    // 4 sessions × (a 64 KiB draft + a paste in flight) and the probes' own connections.
+    assert!(
+        peak.saturating_sub(baseline) < 48 << 20,
+        "RSS grew by {} MiB under the attack (bound 48 MiB)",
+        peak.saturating_sub(baseline) >> 20
+    );
+
+    // The runtime is not starved: SIGTERM is obeyed with the sessions still open.
+    let mut server = server;
+    server.send_sigterm();
+    let status = server.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    drop(typists);
+}
+
+/// User + system CPU time the process has used so far (`/proc/<pid>/stat`).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
