@@ -88,8 +88,9 @@ pub struct Layer {
     /// Prefix of every Redis key [default: ots:]
     #[arg(long, env = "ONETIMESHARE_REDIS_PREFIX", value_name = "PREFIX")]
     pub redis_prefix: Option<String>,
-    /// Bound on each Redis command. A state change that gets no answer in time is not reported
-    /// until the server has found out whether it happened, for up to 5 times this [default: 2s]
+    /// Bound on each Redis command, e.g. 2s or 500ms. A state change that gets no answer in time
+    /// is not reported until the server has found out whether it happened, for up to 5 times
+    /// this [default: 2s]
     #[arg(long, env = "ONETIMESHARE_REDIS_TIMEOUT", value_name = "DURATION")]
     pub redis_timeout: Option<String>,
     /// Largest share, e.g. 256MiB [default: 256MiB]
@@ -360,7 +361,18 @@ impl Settings {
             },
             None => MetaBackend::Embedded,
         };
-        let redis_timeout = duration("redis-timeout", layer.redis_timeout, "2s")?;
+        // Milliseconds are accepted here only: sub-second Redis timeouts make sense, sub-second
+        // TTLs do not.
+        let redis_timeout = match layer.redis_timeout.as_deref().map(str::trim) {
+            Some(text) if text.ends_with("ms") && !text.ends_with("mms") => text
+                .trim_end_matches("ms")
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| {
+                    ConfigError::Invalid(format!("redis-timeout: invalid duration {text:?}"))
+                })?,
+            other => duration("redis-timeout", other.map(str::to_owned), "2s")?,
+        };
         if redis_timeout.is_zero() {
             return Err(ConfigError::Invalid(
                 "redis-timeout must be more than 0".into(),

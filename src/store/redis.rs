@@ -163,6 +163,20 @@ return names
 
 const SWEEP_BATCH: usize = 500;
 
+impl Scripts {
+    fn all(&self) -> [&Script; 7] {
+        [
+            &self.insert,
+            &self.transition,
+            &self.attempt,
+            &self.revoke,
+            &self.settle,
+            &self.undo,
+            &self.take_expired,
+        ]
+    }
+}
+
 impl RedisStore {
     /// Connects (bounded by `timeout`). A Redis that is down at start-up is an error here; one
     /// that goes away later only fails the calls made while it is gone.
@@ -181,18 +195,25 @@ impl RedisStore {
         .await
         .map_err(|_| StoreError::Unavailable("timed out connecting to Redis".into()))?
         .map_err(unavailable)?;
+        let scripts = Scripts {
+            insert: Script::new(INSERT),
+            transition: Script::new(TRANSITION),
+            attempt: Script::new(ATTEMPT),
+            revoke: Script::new(REVOKE),
+            settle: Script::new(SETTLE),
+            undo: Script::new(UNDO),
+            take_expired: Script::new(TAKE_EXPIRED),
+        };
+        // Loaded up front: a script Redis does not know yet costs a second round trip, and a
+        // first claim that meets a stall should not also meet NOSCRIPT.
+        let mut loader = conn.clone();
+        for script in scripts.all() {
+            script.load_async(&mut loader).await.map_err(unavailable)?;
+        }
         Ok(Self {
             conn,
             prefix: options.prefix,
-            scripts: Scripts {
-                insert: Script::new(INSERT),
-                transition: Script::new(TRANSITION),
-                attempt: Script::new(ATTEMPT),
-                revoke: Script::new(REVOKE),
-                settle: Script::new(SETTLE),
-                undo: Script::new(UNDO),
-                take_expired: Script::new(TAKE_EXPIRED),
-            },
+            scripts,
         })
     }
 
