@@ -185,10 +185,10 @@ fn claim_in_background(link: &str, extra: &[&str]) -> std::thread::JoinHandle<Cl
 
 /// Claims `link` until it delivers (at most `within`); no answer on the way may say "already
 /// opened": nobody has received the content.
-fn claim_until_delivered(link: &str, body: &str, within: Duration) {
+fn claim_until_delivered(link: &str, extra: &[&str], body: &str, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
-        let got = claim(link, &[]);
+        let got = claim(link, extra);
         assert!(
             !got.body.contains("already opened"),
             "a false alarm: nobody has received this share, yet the claimant read {got:?}"
@@ -256,7 +256,7 @@ fn a_claim_stalled_past_the_settle_window_is_reported_unknown_and_the_share_is_n
         !got.body.contains("nothing was opened"),
         "the claim may have gone through: {got:?}"
     );
-    claim_until_delivered(&link, "not lost to a phantom", SETTLE_WAIT);
+    claim_until_delivered(&link, &[], "not lost to a phantom", SETTLE_WAIT);
     assert!(claim(&link, &[]).body.starts_with("already opened at"));
     rig.assert_healthy();
 }
@@ -422,13 +422,15 @@ fn a_takedown_stalled_at_its_step_reports_the_truth() {
 // Redis frozen (SIGSTOP) at arbitrary points of claims
 // ---------------------------------------------------------------------------------------------
 
+/// A password claim is get → spend an attempt → Argon2id (slow on purpose here) → claim: freezing
+/// Redis at offsets across it stalls each step in turn, the claim itself included.
 #[test]
-fn redis_frozen_at_any_point_of_a_claim_never_misleads_the_claimant() {
-    let rig = Rig::start(&[]);
-    for offset_ms in [0u64, 1, 2, 4, 8, 16] {
+fn redis_frozen_at_any_point_of_a_password_claim_never_misleads_the_claimant() {
+    let rig = Rig::start(&["--argon2-memory", "64MiB", "--argon2-iterations", "3"]);
+    for offset_ms in (0u64..=360).step_by(40) {
         let body = format!("frozen at {offset_ms} ms");
-        let (link, _) = rig.upload(body.as_bytes(), &[]);
-        let pending = claim_in_background(&link, &[]);
+        let (link, _) = rig.upload(format!("pw\n{body}").as_bytes(), &["--password-stdin"]);
+        let pending = claim_in_background(&link, &["-d", "password=pw"]);
         std::thread::sleep(Duration::from_millis(offset_ms));
         rig.redis.pause();
         std::thread::sleep(Duration::from_millis(2500));
@@ -438,10 +440,11 @@ fn redis_frozen_at_any_point_of_a_claim_never_misleads_the_claimant() {
             200 => {
                 assert_eq!(got.body, body);
                 assert!(is_opened(&rig.status(&link)));
-                assert!(claim(&link, &[]).body.starts_with("already opened at"));
+                let again = claim(&link, &["-d", "password=pw"]);
+                assert!(again.body.starts_with("already opened at"), "{again:?}");
             }
-            503 => claim_until_delivered(&link, &body, SETTLE_WAIT),
-            _ => panic!("at {offset_ms} ms the claimant was told {got:?}"),
+            503 => claim_until_delivered(&link, &["-d", "password=pw"], &body, SETTLE_WAIT),
+            _ => panic!("frozen at {offset_ms} ms, the claimant was told {got:?}"),
         }
     }
     rig.assert_healthy();
