@@ -532,6 +532,29 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_timeout_takes_milliseconds_and_sets_the_settle_window() {
+        let s = Settings::resolve(Layer::default()).unwrap();
+        assert_eq!(s.redis_timeout, Duration::from_secs(2));
+        assert_eq!(s.policy.settle_window, Duration::from_secs(10));
+        let short = Settings::resolve(Layer {
+            redis_timeout: Some("300ms".into()),
+            ..Layer::default()
+        })
+        .unwrap();
+        assert_eq!(short.redis_timeout, Duration::from_millis(300));
+        assert_eq!(short.policy.settle_window, Duration::from_millis(1500));
+        for bad in ["0ms", "fastms", "soon"] {
+            let err = Settings::resolve(Layer {
+                redis_timeout: Some(bad.into()),
+                ..Layer::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("redis-timeout"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn upper_layers_win_field_by_field() {
         let file = Layer {
             max_size: Some("1MiB".into()),

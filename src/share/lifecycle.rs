@@ -238,8 +238,16 @@ impl Shares {
     /// Non-consuming status: what a link previewer or the status page may see. `None` for a share
     /// that never existed or has expired (indistinguishable on purpose).
     pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
-        let entry = self.inner.meta.get(&id.store_key(), now_millis()).await?;
-        Ok(entry.as_ref().map(ShareStatus::from))
+        let key = id.store_key();
+        let entry = self.inner.meta.get(&key, now_millis()).await?;
+        Ok(entry.as_ref().map(|entry| {
+            let mut status = ShareStatus::from(entry);
+            // An opening nobody was told about is being undone: it is not "already opened".
+            if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&key) {
+                status.state = StatusState::Armed;
+            }
+            status
+        }))
     }
 
     /// The owner's unexpired shares, newest first.
