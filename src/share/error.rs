@@ -67,7 +67,7 @@ impl ShareError {
 impl From<StoreError> for ShareError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) | StoreError::Unreachable(_) => ShareError::StoreUnavailable,
+            StoreError::Unavailable(_) | StoreError::NotApplied(_) => ShareError::StoreUnavailable,
             StoreError::Full => ShareError::StorageFull,
             other => ShareError::Storage(other),
         }

@@ -71,7 +71,8 @@ impl Shares {
         let err = match call.await {
             Ok(answer) => return Ok(Outcome::Answered(answer)),
             // A refusal the store decided, or a request never sent: nothing to find out.
-            Err(StoreError::Unreachable(_)) => return Ok(Outcome::NotApplied),
+            Err(StoreError::NotApplied(_)) => return Ok(Outcome::NotApplied),
+            Err(StoreError::Full) => return Err(ShareError::StorageFull),
             Err(err @ StoreError::AlreadyExists) => return Err(err.into()),
             Err(err) => err,
         };

@@ -20,10 +20,11 @@ pub enum StoreError {
     /// The backing service cannot be reached or answered with an error; retrying later may work.
     #[error("share storage is unavailable: {0}")]
     Unavailable(String),
-    /// The backing service could not even be reached: the request was never sent, so nothing
-    /// changed (unlike [`StoreError::Unavailable`], where a change may have happened).
-    #[error("share storage is unreachable: {0}")]
-    Unreachable(String),
+    /// The request certainly changed nothing: the service could not be reached (the request
+    /// was never sent) or its transaction failed. Unlike [`StoreError::Unavailable`], after
+    /// which a change may still have happened.
+    #[error("share storage made no change: {0}")]
+    NotApplied(String),
     #[error("a share with this id already exists")]
     AlreadyExists,
     #[error("no space left for share storage")]

@@ -290,7 +290,7 @@ pub(super) fn unavailable(err: RedisError) -> StoreError {
     // The error text names the failure (refused, timed out, script error); it carries no share
     // data, since keys are hashes. A refused connection means the command was never sent.
     if err.is_connection_refusal() {
-        return StoreError::Unreachable(format!("Redis: {err}"));
+        return StoreError::NotApplied(format!("Redis: {err}"));
     }
     StoreError::Unavailable(format!("Redis: {err}"))
 }

@@ -188,10 +188,15 @@ fn writer_loop(db: &Database, queue: &mpsc::Receiver<Job>) {
             }
             Err(err) => {
                 error!(error = %err, requests = requests.len(), "embedded store commit failed");
+                // The transaction did not commit: nothing in it happened, and callers may say so.
+                let full = matches!(&err, redb::Error::Io(io)
+                    if matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded));
                 for reply in replies {
-                    let _ = reply.send(Err(db_error(redb::Error::from(std::io::Error::other(
-                        err.to_string(),
-                    )))));
+                    let _ = reply.send(Err(if full {
+                        StoreError::Full
+                    } else {
+                        StoreError::NotApplied(format!("embedded store: {err}"))
+                    }));
                 }
             }
         }
