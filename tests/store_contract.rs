@@ -357,21 +357,7 @@ async fn revoked_and_taken_down_shares_are_spent_and_stand(fx: Fixture) {
 
 async fn insert_of_an_existing_id_fails(fx: Fixture) {
     let now = now_millis();
-    let record = ShareRecord {
-        key: onetimeshare::share::ShareId::generate()
-            .unwrap()
-            .store_key(),
-        owner: None,
-        kind: Kind::File,
-        stored_size: 10,
-        created_at: now,
-        expires_at: now + 60_000,
-        password: false,
-        max_attempts: 5,
-        verifier: [7; 32],
-        sealed_meta: vec![1, 2, 3],
-        blob: BlobName::generate().unwrap(),
-    };
+    let record = bare_record();
     fx.meta.insert(&record, &op()).await.expect("first insert");
     let mut clash = record.clone();
     clash.sealed_meta = vec![9];

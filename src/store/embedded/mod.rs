@@ -241,17 +241,9 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     Response::Claim(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         None => ClaimOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
-                            let mut opened = entry.clone();
-                            opened.state = ShareState::Opened { at: *now };
-                            shares.insert(&key.0, encode(&opened).as_slice())?;
-                            mark_spent(
-                                &mut ledger,
-                                &mut spent,
-                                &entry,
-                                *now,
-                                op,
-                                Applied::Claimed,
-                            )?;
+                            let opened = ShareState::Opened { at: *now };
+                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            leave_armed(&mut tables, &entry, opened, *now, op, Applied::Claimed)?;
                             ClaimOutcome::Claimed(entry)
                         }
                         Some(entry) => ClaimOutcome::Refused(entry),
@@ -261,13 +253,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     Response::TakeDown(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         None => TakedownOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
-                            let mut removed = entry.clone();
-                            removed.state = ShareState::TakenDown { at: *now };
-                            shares.insert(&key.0, encode(&removed).as_slice())?;
-                            mark_spent(
-                                &mut ledger,
-                                &mut spent,
+                            let removed = ShareState::TakenDown { at: *now };
+                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            leave_armed(
+                                &mut tables,
                                 &entry,
+                                removed,
                                 *now,
                                 op,
                                 Applied::TakenDown,
@@ -305,13 +296,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     Response::Revoke(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
                             if entry.state == ShareState::Armed {
-                                let mut revoked = entry.clone();
-                                revoked.state = ShareState::Revoked { at: *now };
-                                shares.insert(&key.0, encode(&revoked).as_slice())?;
-                                mark_spent(
-                                    &mut ledger,
-                                    &mut spent,
+                                let revoked = ShareState::Revoked { at: *now };
+                                let mut tables = (&mut shares, &mut ledger, &mut spent);
+                                leave_armed(
+                                    &mut tables,
                                     &entry,
+                                    revoked,
                                     *now,
                                     op,
                                     Applied::Revoked,
@@ -346,15 +336,9 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     op,
                 )?),
                 Request::TakeExpired(now) => {
-                    let mut due = Vec::new();
-                    for item in expiry.range((0u64, &[0u8; 32])..=(*now, &[0xffu8; 32]))? {
-                        let (k, v) = item?;
-                        let (at, key) = k.value();
-                        due.push((at, *key, v.value().to_owned()));
-                    }
+                    let due = take_due(&mut expiry, *now)?;
                     let mut blobs = Vec::with_capacity(due.len());
-                    for (at, key, blob) in due {
-                        expiry.remove((at, &key))?;
+                    for (key, blob) in due {
                         if let Some(raw) = shares.remove(&key)?
                             && let Some(owner) = decode(raw.value())?.record.owner
                         {
@@ -366,20 +350,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     }
                     Response::Expired(blobs)
                 }
-                Request::TakeSpent(before) => {
-                    let mut due = Vec::new();
-                    for item in spent.range((0u64, &[0u8; 32])..=(*before, &[0xffu8; 32]))? {
-                        let (k, v) = item?;
-                        let (at, key) = k.value();
-                        due.push((at, *key, v.value().to_owned()));
-                    }
-                    let mut blobs = Vec::with_capacity(due.len());
-                    for (at, key, blob) in due {
-                        spent.remove((at, &key))?;
-                        blobs.extend(BlobName::parse(&blob));
-                    }
-                    Response::Expired(blobs)
-                }
+                Request::TakeSpent(before) => Response::Expired(
+                    take_due(&mut spent, *before)?
+                        .iter()
+                        .filter_map(|(_, blob)| BlobName::parse(blob))
+                        .collect(),
+                ),
                 Request::Operator(write) => Response::Operator(operator::apply(&txn, write)?),
             };
             responses.push(response);
@@ -425,16 +401,46 @@ fn load_unsettled(
     load(shares, key, now)
 }
 
-/// Records an armed share's transition: the op's ledger mark and the blob in the spent index.
-fn mark_spent(
-    ledger: &mut redb::Table<(&[u8; 32], &[u8; 16]), &str>,
-    spent: &mut redb::Table<(u64, &[u8; 32]), &str>,
+/// Removes and returns the (store key, blob name) entries of a time index up to `upto`.
+fn take_due(
+    index: &mut redb::Table<(u64, &'static [u8; 32]), &'static str>,
+    upto: Millis,
+) -> Result<Vec<([u8; 32], String)>, redb::Error> {
+    let mut due = Vec::new();
+    for item in index.range((0u64, &[0u8; 32])..=(upto, &[0xffu8; 32]))? {
+        let (k, v) = item?;
+        let (at, key) = k.value();
+        due.push((at, *key, v.value().to_owned()));
+    }
+    let mut taken = Vec::with_capacity(due.len());
+    for (at, key, blob) in due {
+        index.remove((at, &key))?;
+        taken.push((key, blob));
+    }
+    Ok(taken)
+}
+
+/// The tables a transition out of `Armed` writes: shares, ledger, spent index.
+type TransitionTables<'a, 't> = (
+    &'a mut redb::Table<'t, &'static [u8; 32], &'static [u8]>,
+    &'a mut redb::Table<'t, (&'static [u8; 32], &'static [u8; 16]), &'static str>,
+    &'a mut redb::Table<'t, (u64, &'static [u8; 32]), &'static str>,
+);
+
+/// Moves an armed share to `state`: the new state, the op's ledger mark, the blob in the spent
+/// index.
+fn leave_armed(
+    (shares, ledger, spent): &mut TransitionTables<'_, '_>,
     entry: &ShareEntry,
+    state: ShareState,
     now: Millis,
     op: &OpId,
     mark: Applied,
 ) -> Result<(), redb::Error> {
     let key = &entry.record.key.0;
+    let mut changed = entry.clone();
+    changed.state = state;
+    shares.insert(key, encode(&changed).as_slice())?;
     ledger.insert((key, op.as_bytes()), mark.encode().as_str())?;
     spent.insert((now, key), entry.record.blob.as_str())?;
     Ok(())
