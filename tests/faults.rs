@@ -480,6 +480,67 @@ fn a_killed_redis_fails_claims_and_uploads_honestly_and_the_server_heals() {
     rig.assert_healthy();
 }
 
+#[test]
+fn a_redis_killed_while_a_claim_waits_at_its_step_is_reported_unknown_not_unopened() {
+    let mut rig = Rig::start(&[]);
+    let (link, _) = rig.upload(b"lost with redis", &[]);
+
+    rig.redis.pause_writes(Duration::from_secs(30));
+    let pending = claim_in_background(&link, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    rig.redis.stop();
+    let got = pending.join().expect("claim thread");
+
+    assert_eq!(got.code, 503, "{got:?}");
+    assert!(got.body.contains("not known"), "{got:?}");
+    rig.redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !curl(&["-f", &format!("{}/healthz", rig.server().http_url())])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the server never reconnected");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The new Redis knows nothing: the share is gone with the old one, and the link says so.
+    assert_eq!(claim(&link, &[]).code, 404);
+    rig.wait_settled();
+    assert!(rig.blobs().is_empty(), "left behind: {:?}", rig.blobs());
+    rig.assert_healthy();
+}
+
+#[test]
+fn a_server_killed_mid_upload_publishes_nothing_and_starts_again() {
+    let mut rig = Rig::start(&[]);
+    let mut child = rig
+        .client
+        .ssh_command_t(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run ssh");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&big(2 << 20)).expect("send half an upload");
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    rig.crash_and_restart(|_| {});
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+
+    assert!(
+        out.stdout.is_empty(),
+        "no link for an upload the server never finished"
+    );
+    assert!(
+        rig.owned_shares().is_empty(),
+        "a partial share was published"
+    );
+    assert!(rig.blobs().is_empty(), "a partial blob was published");
+    rig.assert_healthy();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server killed mid-transfer, clients that vanish
 // ---------------------------------------------------------------------------------------------
