@@ -63,9 +63,13 @@ impl App {
             Some(path) => Admins::load(path)?,
             None => Admins::default(),
         };
-        let stores = store::open(&settings.data_dir, &settings.meta_backend)
-            .await
-            .map_err(ShareError::from)?;
+        let stores = store::open_with_timeout(
+            &settings.data_dir,
+            &settings.meta_backend,
+            settings.redis_timeout,
+        )
+        .await
+        .map_err(ShareError::from)?;
         let sessions = crate::ssh::SessionTally::default();
         let metrics = Metrics::new(Box::new({
             let sessions = sessions.clone();
@@ -95,6 +99,7 @@ impl App {
             operators = settings.ssh.admin_keys.is_some(),
             data_dir = %settings.data_dir.display(),
             expired = report.expired,
+            spent = report.spent,
             orphans = report.orphans,
             "stores ready"
         );

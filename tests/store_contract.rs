@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use onetimeshare::crypto::{Kind, Password};
 use onetimeshare::share::{
-    Armed, BlobName, KdfCost, MetaStore, Owner, Policy, ShareError, ShareRecord, ShareRef, Shares,
-    StatusState, StoreError, UploadSpec, now_millis,
+    Applied, Armed, AttemptOutcome, BlobName, ClaimOutcome, KdfCost, MetaStore, OpId, Owner,
+    Policy, RevokeOutcome, ShareError, ShareRecord, ShareRef, ShareState, Shares, StatusState,
+    StoreError, TakedownOutcome, UploadSpec, now_millis,
 };
 use onetimeshare::store::{self, MetaBackend};
 use support::RedisServer;
@@ -189,28 +190,179 @@ async fn second_claim_is_refused_with_the_time_it_was_opened(fx: Fixture) {
     );
 }
 
-async fn insert_of_an_existing_id_fails(fx: Fixture) {
+fn bare_record() -> ShareRecord {
     let now = now_millis();
-    let record = ShareRecord {
+    ShareRecord {
         key: onetimeshare::share::ShareId::generate()
             .unwrap()
             .store_key(),
-        owner: None,
+        owner: Some(Owner::new("SHA256:ledger")),
         kind: Kind::File,
         stored_size: 10,
         created_at: now,
         expires_at: now + 60_000,
-        password: false,
+        password: true,
         max_attempts: 5,
         verifier: [7; 32],
         sealed_meta: vec![1, 2, 3],
         blob: BlobName::generate().unwrap(),
-    };
-    fx.meta.insert(&record).await.expect("first insert");
+    }
+}
+
+fn op() -> OpId {
+    OpId::generate().unwrap()
+}
+
+async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx: Fixture) {
+    let meta = &fx.meta;
+    let record = bare_record();
+    let key = record.key;
+    let now = now_millis();
+
+    // An insert settled before it arrives never happens.
+    let late = op();
+    assert_eq!(meta.settle(&key, &late).await.unwrap(), None);
+    assert!(meta.insert(&record, &late).await.is_err());
+    assert!(
+        meta.get(&key, now).await.unwrap().is_none(),
+        "a voided insert stored nothing"
+    );
+
+    let insert = op();
+    meta.insert(&record, &insert).await.unwrap();
+    assert_eq!(
+        meta.settle(&key, &insert).await.unwrap(),
+        Some(Applied::Inserted)
+    );
+    assert_eq!(
+        meta.settle(&key, &insert).await.unwrap(),
+        Some(Applied::Inserted),
+        "final"
+    );
+
+    // Voided claim and attempt: no effect when they arrive.
+    let (claim, attempt) = (op(), op());
+    assert_eq!(meta.settle(&key, &claim).await.unwrap(), None);
+    assert_eq!(meta.settle(&key, &attempt).await.unwrap(), None);
+    assert!(!matches!(
+        meta.claim(&key, now, &claim).await,
+        Ok(ClaimOutcome::Claimed(_))
+    ));
+    assert!(!matches!(
+        meta.spend_attempt(&key, now, &attempt).await,
+        Ok(AttemptOutcome::Granted { .. })
+    ));
+    let entry = meta.get(&key, now).await.unwrap().unwrap();
+    assert_eq!(entry.state, ShareState::Armed);
+    assert_eq!(entry.attempts, 0);
+
+    // A granted attempt is reported with its number, and can be refunded once.
+    let attempt = op();
+    assert!(matches!(
+        meta.spend_attempt(&key, now, &attempt).await.unwrap(),
+        AttemptOutcome::Granted { attempt: 1, max: 5 }
+    ));
+    assert_eq!(
+        meta.settle(&key, &attempt).await.unwrap(),
+        Some(Applied::Granted { attempt: 1, max: 5 })
+    );
+    assert!(meta.undo(&key, &attempt).await.unwrap());
+    assert!(!meta.undo(&key, &attempt).await.unwrap(), "undone once");
+    assert_eq!(meta.get(&key, now).await.unwrap().unwrap().attempts, 0);
+
+    // A claim nobody was told about is re-armed, and leaves the spent index.
+    let claim = op();
+    assert!(matches!(
+        meta.claim(&key, now, &claim).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    assert_eq!(
+        meta.settle(&key, &claim).await.unwrap(),
+        Some(Applied::Claimed)
+    );
+    assert!(meta.undo(&key, &claim).await.unwrap());
+    assert_eq!(
+        meta.settle(&key, &claim).await.unwrap(),
+        None,
+        "undone reads as not applied"
+    );
+    assert_eq!(
+        meta.get(&key, now).await.unwrap().unwrap().state,
+        ShareState::Armed
+    );
+    assert!(meta.take_spent(now + 1).await.unwrap().is_empty());
+
+    // A claim that stands puts the blob in the spent index, reported once.
+    let claim = op();
+    assert!(matches!(
+        meta.claim(&key, now, &claim).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    assert!(
+        meta.take_spent(now - 1).await.unwrap().is_empty(),
+        "not before it happened"
+    );
+    assert_eq!(
+        meta.take_spent(now + 1).await.unwrap(),
+        vec![record.blob.clone()]
+    );
+    assert!(meta.take_spent(now + 1).await.unwrap().is_empty());
+
+    // An insert nobody was told about is deleted.
+    let other = bare_record();
+    let insert = op();
+    meta.insert(&other, &insert).await.unwrap();
+    assert!(meta.undo(&other.key, &insert).await.unwrap());
+    assert!(meta.get(&other.key, now).await.unwrap().is_none());
+}
+
+async fn revoked_and_taken_down_shares_are_spent_and_stand(fx: Fixture) {
+    let meta = &fx.meta;
+    let now = now_millis();
+    let (a, b) = (bare_record(), bare_record());
+    meta.insert(&a, &op()).await.unwrap();
+    meta.insert(&b, &op()).await.unwrap();
+    let (revoke, takedown) = (op(), op());
+    let owner = a.owner.clone().unwrap();
+    assert!(matches!(
+        meta.revoke(&a.key, &owner, now, &revoke).await.unwrap(),
+        RevokeOutcome::Revoked(_)
+    ));
+    assert!(matches!(
+        meta.take_down(&b.key, now, &takedown).await.unwrap(),
+        TakedownOutcome::TakenDown(_)
+    ));
+    assert_eq!(
+        meta.settle(&a.key, &revoke).await.unwrap(),
+        Some(Applied::Revoked)
+    );
+    assert_eq!(
+        meta.settle(&b.key, &takedown).await.unwrap(),
+        Some(Applied::TakenDown)
+    );
+    assert!(
+        !meta.undo(&a.key, &revoke).await.unwrap(),
+        "a revoke stands"
+    );
+    assert!(
+        !meta.undo(&b.key, &takedown).await.unwrap(),
+        "a takedown stands"
+    );
+    let mut spent = meta.take_spent(now).await.unwrap();
+    spent.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    let mut want = vec![a.blob.clone(), b.blob.clone()];
+    want.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    assert_eq!(spent, want);
+}
+
+async fn insert_of_an_existing_id_fails(fx: Fixture) {
+    let now = now_millis();
+    let record = bare_record();
+    fx.meta.insert(&record, &op()).await.expect("first insert");
     let mut clash = record.clone();
     clash.sealed_meta = vec![9];
     assert!(matches!(
-        fx.meta.insert(&clash).await,
+        fx.meta.insert(&clash, &op()).await,
         Err(StoreError::AlreadyExists)
     ));
     let stored = fx.meta.get(&record.key, now).await.unwrap().unwrap();
@@ -581,6 +733,8 @@ async fn the_operator_overview_lists_every_share_without_names(fx: Fixture) {
 }
 
 contract!(
+    a_settled_change_reports_what_it_did_and_a_voided_one_never_happens,
+    revoked_and_taken_down_shares_are_spent_and_stand,
     peek_never_consumes,
     second_claim_is_refused_with_the_time_it_was_opened,
     insert_of_an_existing_id_fails,

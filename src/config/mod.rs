@@ -31,6 +31,10 @@ pub use units::{UnitError, format_duration, format_size, parse_duration, parse_s
 use crate::share::{KdfCost, Policy};
 use crate::store::MetaBackend;
 
+/// A request spends up to this many Redis timeouts finding out what a change it got no answer
+/// for did (see `--redis-timeout`).
+const SETTLE_TIMEOUTS: u32 = 5;
+
 /// The settings a subcommand takes: an optional TOML file, then flags and environment.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct SettingsArgs {
@@ -84,6 +88,11 @@ pub struct Layer {
     /// Prefix of every Redis key [default: ots:]
     #[arg(long, env = "ONETIMESHARE_REDIS_PREFIX", value_name = "PREFIX")]
     pub redis_prefix: Option<String>,
+    /// Bound on each Redis command, e.g. 2s or 500ms. A state change that gets no answer in time
+    /// is not reported until the server has found out whether it happened, for up to 5 times
+    /// this [default: 2s]
+    #[arg(long, env = "ONETIMESHARE_REDIS_TIMEOUT", value_name = "DURATION")]
+    pub redis_timeout: Option<String>,
     /// Largest share, e.g. 256MiB [default: 256MiB]
     #[arg(long, env = "ONETIMESHARE_MAX_SIZE", value_name = "SIZE")]
     pub max_size: Option<String>,
@@ -202,6 +211,7 @@ impl Layer {
             public_url: self.public_url.or(lower.public_url),
             redis_url: self.redis_url.or(lower.redis_url),
             redis_prefix: self.redis_prefix.or(lower.redis_prefix),
+            redis_timeout: self.redis_timeout.or(lower.redis_timeout),
             max_size: self.max_size.or(lower.max_size),
             default_ttl: self.default_ttl.or(lower.default_ttl),
             max_ttl: self.max_ttl.or(lower.max_ttl),
@@ -273,6 +283,8 @@ pub struct Settings {
     pub ssh_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub meta_backend: MetaBackend,
+    /// Bound on each Redis command (connecting included).
+    pub redis_timeout: Duration,
     pub policy: Policy,
     pub sweep_interval: Duration,
     pub log_format: LogFormat,
@@ -356,6 +368,23 @@ impl Settings {
             },
             None => MetaBackend::Embedded,
         };
+        // Milliseconds are accepted here only: sub-second Redis timeouts make sense, sub-second
+        // TTLs do not.
+        let redis_timeout = match layer.redis_timeout.as_deref().map(str::trim) {
+            Some(text) if text.ends_with("ms") && !text.ends_with("mms") => text
+                .trim_end_matches("ms")
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| {
+                    ConfigError::Invalid(format!("redis-timeout: invalid duration {text:?}"))
+                })?,
+            other => duration("redis-timeout", other.map(str::to_owned), "2s")?,
+        };
+        if redis_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "redis-timeout must be more than 0".into(),
+            ));
+        }
         let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
         let positive = |setting: &'static str, value: Option<usize>, default: usize| {
             let value = value.unwrap_or(default);
@@ -443,6 +472,7 @@ impl Settings {
             ssh_addr,
             http_addr,
             meta_backend,
+            redis_timeout,
             policy: Policy {
                 public_url,
                 max_size: size("max-size", layer.max_size, "256MiB")?,
@@ -456,6 +486,7 @@ impl Settings {
                 },
                 kdf_concurrency: layer.argon2_concurrency.unwrap_or(4).max(1),
                 orphan_grace: Duration::from_secs(3600),
+                settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
             },
             sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
@@ -506,6 +537,29 @@ mod tests {
         };
         let err = Settings::resolve(bad).unwrap_err().to_string();
         assert!(err.contains("shutdown-grace"), "{err}");
+    }
+
+    #[test]
+    fn the_redis_timeout_takes_milliseconds_and_sets_the_settle_window() {
+        let s = Settings::resolve(Layer::default()).unwrap();
+        assert_eq!(s.redis_timeout, Duration::from_secs(2));
+        assert_eq!(s.policy.settle_window, Duration::from_secs(10));
+        let short = Settings::resolve(Layer {
+            redis_timeout: Some("300ms".into()),
+            ..Layer::default()
+        })
+        .unwrap();
+        assert_eq!(short.redis_timeout, Duration::from_millis(300));
+        assert_eq!(short.policy.settle_window, Duration::from_millis(1500));
+        for bad in ["0ms", "fastms", "soon"] {
+            let err = Settings::resolve(Layer {
+                redis_timeout: Some(bad.into()),
+                ..Layer::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("redis-timeout"), "{bad}: {err}");
+        }
     }
 
     #[test]

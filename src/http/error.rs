@@ -186,6 +186,20 @@ impl Problem {
         p
     }
 
+    /// A state change got no answer and storage stayed silent while the server tried to find
+    /// out whether it happened. Nobody received anything through this request.
+    pub fn outcome_unknown() -> Self {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "OUTCOME UNKNOWN",
+            Tone::Warning,
+            "SHARE STORAGE STALLED: THE OUTCOME IS NOT KNOWN YET",
+        )
+        .line("The server could not confirm whether this step went through, and sent you nothing. If the share was opened by it, nobody received the content: it is re-armed as soon as storage answers. Try again in a minute.");
+        p.retry_after = Some(30);
+        p
+    }
+
     pub fn internal() -> Self {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -235,6 +249,10 @@ impl Problem {
             ShareError::StoreUnavailable => {
                 warn!("share storage unavailable");
                 Problem::unavailable()
+            }
+            ShareError::OutcomeUnknown => {
+                warn!("claim outcome unknown after a storage stall");
+                Problem::outcome_unknown()
             }
             ShareError::Corrupt(cause) => {
                 error!(error = %cause, "share failed authentication at claim");

@@ -12,8 +12,9 @@ use async_trait::async_trait;
 
 use super::Metrics;
 use crate::share::{
-    AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore, Millis,
-    Owner, RevokeOutcome, ShareEntry, ShareRecord, StoreError, StoreKey, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
+    Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareRecord, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 /// A store operation, the `store` and `op` labels of `onetimeshare_store_errors_total`.
@@ -30,6 +31,9 @@ pub enum StoreOp {
     MetaTakeExpired,
     MetaLiveBlobs,
     MetaPing,
+    MetaSettle,
+    MetaUndo,
+    MetaTakeSpent,
     BlobCreate,
     BlobWrite,
     BlobCommit,
@@ -39,7 +43,7 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 17] = [
+    pub const ALL: [StoreOp; 20] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -51,6 +55,9 @@ impl StoreOp {
         StoreOp::MetaTakeExpired,
         StoreOp::MetaLiveBlobs,
         StoreOp::MetaPing,
+        StoreOp::MetaSettle,
+        StoreOp::MetaUndo,
+        StoreOp::MetaTakeSpent,
         StoreOp::BlobCreate,
         StoreOp::BlobWrite,
         StoreOp::BlobCommit,
@@ -73,6 +80,9 @@ impl StoreOp {
             StoreOp::MetaTakeExpired => ("meta", "take_expired"),
             StoreOp::MetaLiveBlobs => ("meta", "live_blobs"),
             StoreOp::MetaPing => ("meta", "ping"),
+            StoreOp::MetaSettle => ("meta", "settle"),
+            StoreOp::MetaUndo => ("meta", "undo"),
+            StoreOp::MetaTakeSpent => ("meta", "take_spent"),
             StoreOp::BlobCreate => ("blob", "create"),
             StoreOp::BlobWrite => ("blob", "write"),
             StoreOp::BlobCommit => ("blob", "commit"),
@@ -120,8 +130,8 @@ struct CountingMeta {
 
 #[async_trait]
 impl MetaStore for CountingMeta {
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
-        let result = self.inner.insert(record).await;
+    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
+        let result = self.inner.insert(record, op).await;
         self.metrics.counted(StoreOp::MetaInsert, result)
     }
 
@@ -130,8 +140,13 @@ impl MetaStore for CountingMeta {
         self.metrics.counted(StoreOp::MetaGet, result)
     }
 
-    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
-        let result = self.inner.claim(key, now).await;
+    async fn claim(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let result = self.inner.claim(key, now, op).await;
         self.metrics.counted(StoreOp::MetaClaim, result)
     }
 
@@ -139,8 +154,9 @@ impl MetaStore for CountingMeta {
         &self,
         key: &StoreKey,
         now: Millis,
+        op: &OpId,
     ) -> Result<AttemptOutcome, StoreError> {
-        let result = self.inner.spend_attempt(key, now).await;
+        let result = self.inner.spend_attempt(key, now, op).await;
         self.metrics.counted(StoreOp::MetaSpendAttempt, result)
     }
 
@@ -149,14 +165,35 @@ impl MetaStore for CountingMeta {
         key: &StoreKey,
         owner: &Owner,
         now: Millis,
+        op: &OpId,
     ) -> Result<RevokeOutcome, StoreError> {
-        let result = self.inner.revoke(key, owner, now).await;
+        let result = self.inner.revoke(key, owner, now, op).await;
         self.metrics.counted(StoreOp::MetaRevoke, result)
     }
 
-    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
-        let result = self.inner.take_down(key, now).await;
+    async fn take_down(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<TakedownOutcome, StoreError> {
+        let result = self.inner.take_down(key, now, op).await;
         self.metrics.counted(StoreOp::MetaTakeDown, result)
+    }
+
+    async fn settle(&self, key: &StoreKey, op: &OpId) -> Result<Option<Applied>, StoreError> {
+        let result = self.inner.settle(key, op).await;
+        self.metrics.counted(StoreOp::MetaSettle, result)
+    }
+
+    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
+        let result = self.inner.undo(key, op).await;
+        self.metrics.counted(StoreOp::MetaUndo, result)
+    }
+
+    async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {
+        let result = self.inner.take_spent(before).await;
+        self.metrics.counted(StoreOp::MetaTakeSpent, result)
     }
 
     async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError> {

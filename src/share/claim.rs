@@ -19,9 +19,10 @@ use tokio::io::AsyncReadExt;
 use tracing::{info, warn};
 
 use super::lifecycle::Shares;
+use super::outcome::{Outcome, Pending};
 use super::{
-    AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, ShareEntry, ShareError,
-    ShareEvent, ShareId, ShareState, now_millis,
+    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, OpId,
+    ShareEntry, ShareError, ShareEvent, ShareId, ShareState, now_millis,
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
@@ -56,6 +57,11 @@ impl Shares {
         if !entry.record.verifier().matches(key) {
             return Err(ShareError::NotFound);
         }
+        if self.unsettled(&store_key) {
+            // A change of this share is being settled after a storage stall: its state may be a
+            // claim nobody received, about to be undone. Not "already opened".
+            return Err(ShareError::OutcomeUnknown);
+        }
         refuse_unless_armed(&entry)?;
 
         let (reader, header) = match open_blob(inner.blobs.as_ref(), &entry).await {
@@ -64,7 +70,7 @@ impl Shares {
                 // A concurrent winner may have claimed the share and removed its blob between
                 // our read and our open: report what really happened, not a storage fault.
                 return match inner.meta.get(&store_key, now_millis()).await? {
-                    Some(now) if now.state != ShareState::Armed => Err(refusal(&now)),
+                    Some(now) if now.state != ShareState::Armed => Err(self.refusal(&now)),
                     None => Err(ShareError::NotFound),
                     Some(_) => Err(err),
                 };
@@ -75,15 +81,28 @@ impl Shares {
             let password = password
                 .filter(|p| !p.is_empty())
                 .ok_or(ShareError::PasswordRequired)?;
-            let (attempt, max) = match inner.meta.spend_attempt(&store_key, now_millis()).await? {
-                AttemptOutcome::Granted { attempt, max } => (attempt, max),
-                AttemptOutcome::Locked => {
+            let op = OpId::generate()?;
+            let spent = self
+                .step(
+                    Pending::of(&entry.record, op),
+                    inner.meta.spend_attempt(&store_key, now_millis(), &op),
+                )
+                .await?;
+            let (attempt, max) = match spent {
+                Outcome::Answered(AttemptOutcome::Granted { attempt, max })
+                | Outcome::Applied(Applied::Granted { attempt, max }) => (attempt, max),
+                Outcome::Answered(AttemptOutcome::Locked) => {
                     return Err(ShareError::Locked {
                         attempts: entry.record.max_attempts,
                     });
                 }
-                AttemptOutcome::NotArmed(entry) => return Err(refusal(&entry)),
-                AttemptOutcome::Missing => return Err(ShareError::NotFound),
+                Outcome::Answered(AttemptOutcome::NotArmed(entry)) => {
+                    return Err(self.refusal(&entry));
+                }
+                Outcome::Answered(AttemptOutcome::Missing) => return Err(ShareError::NotFound),
+                Outcome::Applied(_) | Outcome::NotApplied => {
+                    return Err(self.now_refused(&store_key).await);
+                }
             };
             let params = header
                 .kdf_params()
@@ -108,10 +127,23 @@ impl Shares {
         let keys = header.unlock(key, password_key.as_ref())?;
 
         let now = now_millis();
-        let entry = match inner.meta.claim(&store_key, now).await? {
-            ClaimOutcome::Claimed(entry) => entry,
-            ClaimOutcome::Refused(entry) => return Err(refusal(&entry)),
-            ClaimOutcome::Missing => return Err(ShareError::NotFound),
+        let op = OpId::generate()?;
+        let claimed = self
+            .step(
+                Pending::of(&entry.record, op),
+                inner.meta.claim(&store_key, now, &op),
+            )
+            .await?;
+        let entry = match claimed {
+            Outcome::Answered(ClaimOutcome::Claimed(entry)) => entry,
+            // The claim ran although its call failed: this claimant won, and still holds the
+            // open blob — deliver to it, not to whoever asks next.
+            Outcome::Applied(Applied::Claimed) => entry,
+            Outcome::Answered(ClaimOutcome::Refused(entry)) => return Err(self.refusal(&entry)),
+            Outcome::Answered(ClaimOutcome::Missing) => return Err(ShareError::NotFound),
+            Outcome::Applied(_) | Outcome::NotApplied => {
+                return Err(self.now_refused(&store_key).await);
+            }
         };
         info!(share = %handle, "share claimed");
         self.emit(ShareEvent::Claimed {
@@ -157,6 +189,17 @@ fn refuse_unless_armed(entry: &ShareEntry) -> Result<(), ShareError> {
         });
     }
     Ok(())
+}
+
+impl Shares {
+    /// Why `entry` cannot be claimed — unless one of its changes is still being settled, in
+    /// which case its state is not yet the truth.
+    fn refusal(&self, entry: &ShareEntry) -> ShareError {
+        if self.unsettled(&entry.record.key) {
+            return ShareError::OutcomeUnknown;
+        }
+        refusal(entry)
+    }
 }
 
 fn refusal(entry: &ShareEntry) -> ShareError {

@@ -33,8 +33,14 @@ pub enum ShareError {
     Ambiguous(String),
     #[error("the upload failed earlier and cannot continue")]
     UploadFailed,
+    /// Storage could not be reached and nothing changed.
     #[error("share storage is unavailable, try again shortly")]
     StoreUnavailable,
+    /// A state change got no answer and storage stayed silent while the server tried to find out
+    /// whether it happened; it is settled (and undone, where nobody was told) once storage
+    /// answers.
+    #[error("share storage did not answer in time; the outcome is not known yet")]
+    OutcomeUnknown,
     #[error("the server is out of storage space")]
     StorageFull,
     #[error("share data is corrupt: {0}")]
@@ -61,7 +67,7 @@ impl ShareError {
 impl From<StoreError> for ShareError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => ShareError::StoreUnavailable,
+            StoreError::Unavailable(_) | StoreError::NotApplied(_) => ShareError::StoreUnavailable,
             StoreError::Full => ShareError::StorageFull,
             other => ShareError::Storage(other),
         }

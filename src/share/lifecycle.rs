@@ -7,9 +7,10 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::events::Observers;
+use super::outcome::{Outcome, Pending};
 use super::{
-    BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
-    ShareState, TakedownOutcome, now_millis,
+    BlobStore, Handle, MetaStore, Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareError,
+    ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
 };
 use super::{ShareEvent, ShareObserver};
 use crate::crypto::{Kind, PasswordKdf};
@@ -46,6 +47,9 @@ pub struct Policy {
     pub kdf_concurrency: usize,
     /// Unreferenced blobs younger than this are left alone by orphan cleanup.
     pub orphan_grace: Duration,
+    /// How long a request may spend finding out whether a state change whose store call failed
+    /// happened; also how long a spent share's blob is kept before the sweeper removes it.
+    pub settle_window: Duration,
 }
 
 impl Default for Policy {
@@ -59,6 +63,7 @@ impl Default for Policy {
             kdf_cost: KdfCost::default(),
             kdf_concurrency: 4,
             orphan_grace: Duration::from_secs(3600),
+            settle_window: Duration::from_secs(10),
         }
     }
 }
@@ -160,6 +165,8 @@ impl ShareRef {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: usize,
+    /// Blobs of opened, revoked or taken-down shares (most were already gone).
+    pub spent: usize,
     pub orphans: usize,
 }
 
@@ -178,6 +185,8 @@ pub(super) struct Inner {
     /// Clean-ups spawned from `Drop` (a claimed blob whose download was cut): tracked so
     /// shutdown can wait for them instead of leaving the blob until the share expires.
     pub(super) tasks: tokio_util::task::TaskTracker,
+    /// State changes whose outcome is being settled in the background (see `outcome.rs`).
+    pub(super) pending: std::sync::Mutex<Vec<super::outcome::Pending>>,
 }
 
 impl Shares {
@@ -205,6 +214,7 @@ impl Shares {
                 policy,
                 observers: list,
                 tasks: tokio_util::task::TaskTracker::new(),
+                pending: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -228,8 +238,16 @@ impl Shares {
     /// Non-consuming status: what a link previewer or the status page may see. `None` for a share
     /// that never existed or has expired (indistinguishable on purpose).
     pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
-        let entry = self.inner.meta.get(&id.store_key(), now_millis()).await?;
-        Ok(entry.as_ref().map(ShareStatus::from))
+        let key = id.store_key();
+        let entry = self.inner.meta.get(&key, now_millis()).await?;
+        Ok(entry.as_ref().map(|entry| {
+            let mut status = ShareStatus::from(entry);
+            // An opening nobody was told about is being undone: it is not "already opened".
+            if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&key) {
+                status.state = StatusState::Armed;
+            }
+            status
+        }))
     }
 
     /// The owner's unexpired shares, newest first.
@@ -254,12 +272,19 @@ impl Shares {
         if matches.next().is_some() {
             return Err(ShareError::Ambiguous(handle.to_owned()));
         }
-        match self
-            .inner
-            .meta
-            .revoke(&entry.record.key, owner, now)
-            .await?
-        {
+        let op = OpId::generate()?;
+        let outcome = self
+            .step(
+                Pending::of(&entry.record, op),
+                self.inner.meta.revoke(&entry.record.key, owner, now, &op),
+            )
+            .await?;
+        let outcome = match outcome {
+            Outcome::Answered(outcome) => outcome,
+            Outcome::Applied(_) => RevokeOutcome::Revoked(entry),
+            Outcome::NotApplied => return Err(self.now_refused(&entry.record.key).await),
+        };
+        match outcome {
             RevokeOutcome::Revoked(entry) => {
                 self.remove_blob(&entry).await;
                 info!(share = %entry.record.handle(), "share revoked");
@@ -310,7 +335,25 @@ impl Shares {
                 entry.record.key
             }
         };
-        match self.inner.meta.take_down(&key, now).await? {
+        let entry = self
+            .inner
+            .meta
+            .get(&key, now)
+            .await?
+            .ok_or(ShareError::NotFound)?;
+        let op = OpId::generate()?;
+        let outcome = self
+            .step(
+                Pending::of(&entry.record, op),
+                self.inner.meta.take_down(&key, now, &op),
+            )
+            .await?;
+        let outcome = match outcome {
+            Outcome::Answered(outcome) => outcome,
+            Outcome::Applied(_) => TakedownOutcome::TakenDown(entry),
+            Outcome::NotApplied => return Err(self.now_refused(&key).await),
+        };
+        match outcome {
             TakedownOutcome::TakenDown(entry) => {
                 self.remove_blob(&entry).await;
                 info!(share = %entry.record.handle(), "share taken down by an operator");
@@ -329,9 +372,33 @@ impl Shares {
         }
     }
 
-    /// One maintenance pass: drop expired shares and their blobs, then blobs nothing refers to.
+    /// After a state change settled as not done: why the share is not changed now — its current
+    /// refusal, or "unavailable, nothing changed" while it is still armed.
+    pub(super) async fn now_refused(&self, key: &StoreKey) -> ShareError {
+        match self.inner.meta.get(key, now_millis()).await {
+            Ok(Some(entry)) => ShareError::not_armed(entry.state)
+                .filter(|_| !self.unsettled(key))
+                .unwrap_or(ShareError::StoreUnavailable),
+            Ok(None) => ShareError::NotFound,
+            Err(err) => err.into(),
+        }
+    }
+
+    /// One maintenance pass: drop expired shares and their blobs, then the blobs of shares no
+    /// claim will read again (opened, revoked, taken down — after the settle window, and never
+    /// while one of their changes is being settled), then blobs nothing refers to.
     pub async fn sweep(&self) -> Result<SweepReport, ShareError> {
         let now = now_millis();
+        let settled_before = now.saturating_sub(self.inner.policy.settle_window.as_millis() as u64);
+        let spent = self.inner.meta.take_spent(settled_before).await?;
+        let unsettled = self.unsettled_blobs();
+        let mut removed_spent = 0;
+        for blob in spent.iter().filter(|b| !unsettled.contains(b)) {
+            match self.inner.blobs.remove(blob).await {
+                Ok(()) => removed_spent += 1,
+                Err(err) => warn!(error = %err, "could not remove a spent blob"),
+            }
+        }
         let expired = self.inner.meta.take_expired(now).await?;
         for blob in &expired {
             if let Err(err) = self.inner.blobs.remove(blob).await {
@@ -351,6 +418,7 @@ impl Shares {
             .await?;
         Ok(SweepReport {
             expired: expired.len(),
+            spent: removed_spent,
             orphans,
         })
     }
@@ -364,7 +432,7 @@ impl Shares {
                 _ = &mut shutdown => return,
                 _ = ticker.tick() => match self.sweep().await {
                     Ok(report) if report != SweepReport::default() => {
-                        info!(expired = report.expired, orphans = report.orphans, "sweep");
+                        info!(expired = report.expired, spent = report.spent, orphans = report.orphans, "sweep");
                     }
                     Ok(_) => {}
                     Err(err) => warn!(error = %err, "sweep failed; will retry"),

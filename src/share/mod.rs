@@ -17,6 +17,7 @@ mod id;
 mod lifecycle;
 mod link;
 mod name;
+mod outcome;
 mod record;
 mod sniff;
 mod storage;
@@ -33,7 +34,7 @@ pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
-    AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
-    RevokeOutcome, StoreError, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome,
+    LEDGER_UNDONE, LEDGER_VOID, MetaStore, OpId, RevokeOutcome, StoreError, TakedownOutcome,
 };
 pub use upload::{Armed, Upload, UploadSpec};

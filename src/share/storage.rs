@@ -20,6 +20,11 @@ pub enum StoreError {
     /// The backing service cannot be reached or answered with an error; retrying later may work.
     #[error("share storage is unavailable: {0}")]
     Unavailable(String),
+    /// The request certainly changed nothing: the service could not be reached (the request
+    /// was never sent) or its transaction failed. Unlike [`StoreError::Unavailable`], after
+    /// which a change may still have happened.
+    #[error("share storage made no change: {0}")]
+    NotApplied(String),
     #[error("a share with this id already exists")]
     AlreadyExists,
     #[error("no space left for share storage")]
@@ -90,14 +95,90 @@ pub enum TakedownOutcome {
     Missing,
 }
 
+/// The name of one attempted state change (random, per request). Every mutating call carries one
+/// and the store records it with the change it made, so a caller whose call got no answer (a
+/// stalled Redis runs the command later, or never) can find out what happened with
+/// [`MetaStore::settle`] instead of guessing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpId([u8; 16]);
+
+impl OpId {
+    pub fn generate() -> Result<Self, crate::crypto::CryptoError> {
+        let mut raw = [0u8; 16];
+        getrandom::fill(&mut raw).map_err(|_| crate::crypto::CryptoError::Rng)?;
+        Ok(Self(raw))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for OpId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpId({})", self.to_hex())
+    }
+}
+
+/// What an applied state change did, as [`MetaStore::settle`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Inserted,
+    Claimed,
+    Granted { attempt: u32, max: u32 },
+    Revoked,
+    TakenDown,
+}
+
+impl Applied {
+    /// The ledger text both stores keep per applied change.
+    pub fn encode(&self) -> String {
+        match self {
+            Applied::Inserted => "ins".into(),
+            Applied::Claimed => "clm".into(),
+            Applied::Granted { attempt, max } => format!("att:{attempt}:{max}"),
+            Applied::Revoked => "rev".into(),
+            Applied::TakenDown => "tdn".into(),
+        }
+    }
+
+    /// `None` for the ledger's other marks: `void` (settled as never applied) and `undone`.
+    pub fn decode(text: &str) -> Option<Applied> {
+        match text {
+            "ins" => Some(Applied::Inserted),
+            "clm" => Some(Applied::Claimed),
+            "rev" => Some(Applied::Revoked),
+            "tdn" => Some(Applied::TakenDown),
+            other => {
+                let mut parts = other.strip_prefix("att:")?.split(':');
+                let attempt = parts.next()?.parse().ok()?;
+                let max = parts.next()?.parse().ok()?;
+                Some(Applied::Granted { attempt, max })
+            }
+        }
+    }
+}
+
+/// Ledger mark of a change settled as never applied: the change, arriving late, does nothing.
+pub const LEDGER_VOID: &str = "void";
+/// Ledger mark of a change reverted by [`MetaStore::undo`].
+pub const LEDGER_UNDONE: &str = "undone";
+
 /// Share state. Every method takes `now` so expiry is decided by the caller's clock and tests can
 /// move time. A share whose `expires_at <= now` is treated as absent by every method, even before
 /// a sweep removes it.
+///
+/// Every mutating method takes an [`OpId`]: the store records it with the change it makes, and a
+/// change whose id was already settled (see [`MetaStore::settle`]) does nothing at all.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
     /// Stores a new `Armed` share (attempts 0) that disappears at `record.expires_at`.
     /// Fails with [`StoreError::AlreadyExists`] if the key is taken; never overwrites.
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError>;
+    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError>;
 
     /// The current entry, without changing anything.
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError>;
@@ -105,7 +186,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// **Atomic.** If the share is `Armed` and unexpired, mark it `Opened { at: now }` and report
     /// `Claimed`. Of any number of concurrent calls (across processes sharing the store) at most
     /// one sees `Claimed`. The state change is durable before this returns.
-    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError>;
+    async fn claim(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<ClaimOutcome, StoreError>;
 
     /// **Atomic.** If the share is `Armed`, unexpired and `attempts < max_attempts`, increment
     /// `attempts` and report `Granted`; otherwise change nothing. Of N concurrent calls at most
@@ -114,6 +200,7 @@ pub trait MetaStore: Send + Sync + 'static {
         &self,
         key: &StoreKey,
         now: Millis,
+        op: &OpId,
     ) -> Result<AttemptOutcome, StoreError>;
 
     /// **Atomic.** If `owner` owns the share and it is `Armed`, mark it `Revoked { at: now }`.
@@ -123,12 +210,34 @@ pub trait MetaStore: Send + Sync + 'static {
         key: &StoreKey,
         owner: &Owner,
         now: Millis,
+        op: &OpId,
     ) -> Result<RevokeOutcome, StoreError>;
 
     /// **Atomic.** If the share is `Armed` (locked or not) and unexpired, mark it
     /// `TakenDown { at: now }`: an operator's takedown, whoever owns it. Of concurrent claims and
     /// takedowns exactly one wins.
-    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError>;
+    async fn take_down(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<TakedownOutcome, StoreError>;
+
+    /// **Atomic.** What the change `op` did to the share under `key`: `Some` if it was applied
+    /// (and not undone); otherwise `None`, and the store records that it never will be — `op`
+    /// arriving later (a command queued behind a stalled server) changes nothing. Either way the
+    /// answer is final: a second `settle` of the same `op` answers the same.
+    async fn settle(&self, key: &StoreKey, op: &OpId) -> Result<Option<Applied>, StoreError>;
+
+    /// **Atomic.** Reverts the applied change `op` whose requester was never told its outcome,
+    /// when nothing has happened to the share since: an insert is deleted (while armed), a claim
+    /// re-armed (while opened), a granted attempt refunded (while armed). Revokes and takedowns
+    /// stand. True if something was reverted; later `settle`s of `op` answer `None`.
+    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError>;
+
+    /// Blob names of shares that left `Armed` (opened, revoked, taken down) at or before `before`,
+    /// each reported once (across concurrent sweepers too): no claim will ever read them again.
+    async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError>;
 
     /// Every unexpired share, in any order (the operator console's view; it never decrypts).
     async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError>;

@@ -10,9 +10,10 @@ use std::time::Duration;
 use tracing::info;
 
 use super::lifecycle::Shares;
+use super::outcome::{Outcome, Pending};
 use super::sniff::{Sniffed, TextSniffer};
 use super::{
-    BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
+    BlobWriter, Handle, Link, Millis, OpId, Owner, ShareError, ShareEvent, ShareId, ShareName,
     ShareRecord, now_millis,
 };
 use crate::crypto::{
@@ -210,10 +211,24 @@ impl Upload {
             blob: blob.clone(),
         };
         let inner = &self.shares.inner;
-        if let Err(err) = inner.meta.insert(&record).await {
-            // The blob is durable but unreferenced: delete it now (the sweeper would, later).
-            let _ = inner.blobs.remove(&blob).await;
-            return Err(err.into());
+        let op = OpId::generate()?;
+        let inserted = self
+            .shares
+            .step(Pending::of(&record, op), inner.meta.insert(&record, &op))
+            .await;
+        match inserted {
+            Ok(Outcome::Answered(())) | Ok(Outcome::Applied(_)) => {}
+            Ok(Outcome::NotApplied) => {
+                // The blob is durable but unreferenced: delete it now (the sweeper would, later).
+                let _ = inner.blobs.remove(&blob).await;
+                return Err(ShareError::StoreUnavailable);
+            }
+            // Not known: the reconciler deletes the record (its link is never shown) and the blob.
+            Err(ShareError::OutcomeUnknown) => return Err(ShareError::OutcomeUnknown),
+            Err(err) => {
+                let _ = inner.blobs.remove(&blob).await;
+                return Err(err);
+            }
         }
         let handle = record.handle();
         info!(share = %handle, kind = record.kind.as_str(), size = self.size, "share armed");

@@ -397,6 +397,21 @@ impl ChannelTask {
                     .await;
                 1
             }
+            Err(ShareError::OutcomeUnknown) => {
+                self.stderr(
+                    "share storage did not answer in time: whether the share was revoked is not \
+                     known yet; run `ls` in a minute to see\n",
+                )
+                .await;
+                1
+            }
+            Err(ShareError::StoreUnavailable) => {
+                self.stderr(
+                    "share storage is unavailable: nothing was revoked, try again shortly\n",
+                )
+                .await;
+                1
+            }
             Err(err) => {
                 self.stderr(&format!("{}\n", err)).await;
                 1
@@ -787,6 +802,9 @@ pub(crate) fn describe(err: &ShareError) -> String {
         ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
             "the server could not store the share; nothing was stored".into()
         }
+        ShareError::OutcomeUnknown => "share storage did not confirm the share in time, so its \
+             link is withheld and it is deleted if it was stored: send it again"
+            .into(),
         other => format!("{other}; nothing was stored"),
     }
 }
@@ -798,6 +816,7 @@ pub(crate) fn log_failure(err: &ShareError) {
         | ShareError::Crypto(_)
         | ShareError::Corrupt(_)
         | ShareError::StoreUnavailable
+        | ShareError::OutcomeUnknown
         | ShareError::StorageFull => warn!(error = %err, "upload failed"),
         other => info!(reason = %other, "upload refused"),
     }

@@ -56,9 +56,21 @@ pub struct Stores {
     pub operator: Arc<dyn OperatorStore>,
 }
 
+/// Bound on each Redis command unless the settings name another (`--redis-timeout`).
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens the stores for a data directory: blobs in `<data>/blobs`, the embedded database in
 /// `<data>/shares.redb` unless Redis is configured.
 pub async fn open(data_dir: &Path, backend: &MetaBackend) -> Result<Stores, StoreError> {
+    open_with_timeout(data_dir, backend, DEFAULT_REDIS_TIMEOUT).await
+}
+
+/// [`open`], with each Redis command bounded by `redis_timeout`.
+pub async fn open_with_timeout(
+    data_dir: &Path,
+    backend: &MetaBackend,
+    redis_timeout: Duration,
+) -> Result<Stores, StoreError> {
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(data_dir.join("blobs")).await?);
     let (meta, operator): (Arc<dyn MetaStore>, Arc<dyn OperatorStore>) = match backend {
         MetaBackend::Embedded => {
@@ -70,7 +82,7 @@ pub async fn open(data_dir: &Path, backend: &MetaBackend) -> Result<Stores, Stor
                 RedisStore::connect(RedisOptions {
                     url: url.clone(),
                     prefix: prefix.clone(),
-                    timeout: Duration::from_secs(2),
+                    timeout: redis_timeout,
                 })
                 .await?,
             );

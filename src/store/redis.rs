@@ -5,11 +5,15 @@
 //! - `<p>s:<h>` hash: `rec` (immutable record, JSON), `state`, `at`, `att` (attempts), `max`,
 //!   `exp`, `owner`; key expires at the share's expiry (PEXPIREAT), tombstones included;
 //! - `<p>o:<owner hash>` set of `<h>`, expiring with the owner's last share;
-//! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup.
+//! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup;
+//! - `<p>spent` sorted set blob name → when its share left `armed`, for the sweeper;
+//! - `<p>x:<h>` hash, the share's ledger: op id → what that op did, or `void` once settled as
+//!   never done (see `MetaStore::settle`); expires with the share.
 //!
 //! Every state change is one Lua script (atomic on the server, one round trip). The connection
 //! manager reconnects by itself; each command is bounded by a timeout so a dead Redis surfaces as
-//! [`StoreError::Unavailable`] quickly instead of hanging a session. Requires Redis ≥ 7.
+//! [`StoreError::Unavailable`] quickly instead of hanging a session. A timed-out script may still
+//! run when a stalled Redis resumes: that is what the ledger is for. Requires Redis ≥ 7.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -19,8 +23,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script, Value};
 
 use crate::share::{
-    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, OpId, Owner, RevokeOutcome,
+    ShareEntry, ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 #[derive(Clone, Debug)]
@@ -42,13 +46,18 @@ struct Scripts {
     transition: Script,
     attempt: Script,
     revoke: Script,
+    settle: Script,
+    undo: Script,
     take_expired: Script,
 }
 
+// Every mutating script first checks the share's ledger (`<p>x:<h>`: op id → what it did, or
+// `void`): an op that was settled as never applied does nothing when it arrives late.
 const INSERT: &str = r"
+if redis.call('HEXISTS', KEYS[4], ARGV[7]) == 1 then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
-           'state', 'armed', 'att', 0)
+           'state', 'armed', 'att', 0, 'blob', ARGV[6])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[2], ARGV[5])
@@ -57,40 +66,95 @@ if ARGV[4] ~= '' then
   end
 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
+redis.call('HSET', KEYS[4], ARGV[7], 'ins')
+redis.call('PEXPIREAT', KEYS[4], ARGV[2])
 return 1
 ";
 
-/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown).
+/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown); ARGV[4] is
+/// the ledger mark. The blob joins the spent index (KEYS[3]) at the transition's time.
 const TRANSITION: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'state', 'exp')
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
+local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'blob')
 if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
   redis.call('HSET', KEYS[1], 'state', ARGV[2], 'at', ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('PEXPIREAT', KEYS[2], v[2])
+  local blob = v[3] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
+  redis.call('ZADD', KEYS[3], ARGV[1], blob)
   return {1, all}
 end
 return {0, all}
 ";
 
 const ATTEMPT: &str = r"
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {-1} end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'att', 'max')
 if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return {-1} end
 if v[1] ~= 'armed' then return {-2, redis.call('HGETALL', KEYS[1])} end
 if tonumber(v[3]) >= tonumber(v[4]) then return {-3} end
-return {redis.call('HINCRBY', KEYS[1], 'att', 1), tonumber(v[4])}
+local n = redis.call('HINCRBY', KEYS[1], 'att', 1)
+redis.call('HSET', KEYS[2], ARGV[2], 'att:' .. n .. ':' .. v[4])
+redis.call('PEXPIREAT', KEYS[2], v[2])
+return {n, tonumber(v[4])}
 ";
 
 const REVOKE: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner')
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
+local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner', 'blob')
 if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) or v[3] ~= ARGV[2] then return false end
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
   redis.call('HSET', KEYS[1], 'state', 'revoked', 'at', ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[3], 'rev')
+  redis.call('PEXPIREAT', KEYS[2], v[2])
+  local blob = v[4] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
+  redis.call('ZADD', KEYS[3], ARGV[1], blob)
   return {1, all}
 end
 return {0, all}
 ";
 
+/// What op ARGV[1] did, or `void` from now on. A void outlives the share only by a day (an op
+/// on a share that does not exist finds nothing to change anyway, except a late insert).
+const SETTLE: &str = r"
+local done = redis.call('HGET', KEYS[2], ARGV[1])
+if done then return done end
+redis.call('HSET', KEYS[2], ARGV[1], 'void')
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if exp then
+  redis.call('PEXPIREAT', KEYS[2], exp)
+elseif redis.call('PTTL', KEYS[2]) < 0 then
+  redis.call('PEXPIRE', KEYS[2], 86400000)
+end
+return 'void'
+";
+
+const UNDO: &str = r"
+local done = redis.call('HGET', KEYS[2], ARGV[1])
+if not done then return 0 end
+local v = redis.call('HMGET', KEYS[1], 'state', 'att', 'blob')
+if not v[1] then return 0 end
+local blob = v[3] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
+if done == 'ins' and v[1] == 'armed' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[3], blob)
+elseif done == 'clm' and v[1] == 'opened' then
+  redis.call('HSET', KEYS[1], 'state', 'armed')
+  redis.call('HDEL', KEYS[1], 'at')
+  redis.call('ZREM', KEYS[4], blob)
+elseif string.sub(done, 1, 4) == 'att:' and v[1] == 'armed' and tonumber(v[2]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'att', -1)
+else
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], 'undone')
+return 1
+";
+
+/// Takes up to ARGV[2] members of the sorted set KEYS[1] scored at or below ARGV[1].
 const TAKE_EXPIRED: &str = r"
 local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
 if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end
@@ -98,6 +162,20 @@ return names
 ";
 
 const SWEEP_BATCH: usize = 500;
+
+impl Scripts {
+    fn all(&self) -> [&Script; 7] {
+        [
+            &self.insert,
+            &self.transition,
+            &self.attempt,
+            &self.revoke,
+            &self.settle,
+            &self.undo,
+            &self.take_expired,
+        ]
+    }
+}
 
 impl RedisStore {
     /// Connects (bounded by `timeout`). A Redis that is down at start-up is an error here; one
@@ -117,16 +195,25 @@ impl RedisStore {
         .await
         .map_err(|_| StoreError::Unavailable("timed out connecting to Redis".into()))?
         .map_err(unavailable)?;
+        let scripts = Scripts {
+            insert: Script::new(INSERT),
+            transition: Script::new(TRANSITION),
+            attempt: Script::new(ATTEMPT),
+            revoke: Script::new(REVOKE),
+            settle: Script::new(SETTLE),
+            undo: Script::new(UNDO),
+            take_expired: Script::new(TAKE_EXPIRED),
+        };
+        // Loaded up front: a script Redis does not know yet costs a second round trip, and a
+        // first claim that meets a stall should not also meet NOSCRIPT.
+        let mut loader = conn.clone();
+        for script in scripts.all() {
+            script.load_async(&mut loader).await.map_err(unavailable)?;
+        }
         Ok(Self {
             conn,
             prefix: options.prefix,
-            scripts: Scripts {
-                insert: Script::new(INSERT),
-                transition: Script::new(TRANSITION),
-                attempt: Script::new(ATTEMPT),
-                revoke: Script::new(REVOKE),
-                take_expired: Script::new(TAKE_EXPIRED),
-            },
+            scripts,
         })
     }
 
@@ -142,19 +229,56 @@ impl RedisStore {
         format!("{}blobs", self.prefix)
     }
 
+    /// The share's ledger: op id → what it did (see [`MetaStore::settle`]).
+    fn ledger_key(&self, key: &StoreKey) -> String {
+        format!("{}x:{}", self.prefix, key.to_hex())
+    }
+
+    /// Blobs of shares no longer armed, scored by when they left.
+    fn spent_key(&self) -> String {
+        format!("{}spent", self.prefix)
+    }
+
+    /// Runs [`TAKE_EXPIRED`] on `set` until it is drained up to `upto`.
+    async fn take_scored(&self, set: String, upto: Millis) -> Result<Vec<BlobName>, StoreError> {
+        let mut all = Vec::new();
+        loop {
+            let names: Vec<String> = self
+                .scripts
+                .take_expired
+                .key(&set)
+                .arg(upto)
+                .arg(SWEEP_BATCH)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            let done = names.len() < SWEEP_BATCH;
+            all.extend(names.iter().filter_map(|n| BlobName::parse(n)));
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Runs [`TRANSITION`]: `None` if missing, else (1 if it changed, the entry before).
     async fn transition(
         &self,
         key: &StoreKey,
         now: Millis,
         to: &str,
+        op: &OpId,
+        mark: Applied,
     ) -> Result<Option<(i64, ShareEntry)>, StoreError> {
         let reply: Value = self
             .scripts
             .transition
             .key(self.share_key(key))
+            .key(self.ledger_key(key))
+            .key(self.spent_key())
             .arg(now)
             .arg(to)
+            .arg(op.to_hex())
+            .arg(mark.encode())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -164,7 +288,10 @@ impl RedisStore {
 
 pub(super) fn unavailable(err: RedisError) -> StoreError {
     // The error text names the failure (refused, timed out, script error); it carries no share
-    // data, since keys are hashes.
+    // data, since keys are hashes. A refused connection means the command was never sent.
+    if err.is_connection_refusal() {
+        return StoreError::NotApplied(format!("Redis: {err}"));
+    }
     StoreError::Unavailable(format!("Redis: {err}"))
 }
 
@@ -234,7 +361,7 @@ fn flagged_entry(reply: Value) -> Result<Option<(i64, ShareEntry)>, StoreError> 
 
 #[async_trait]
 impl MetaStore for RedisStore {
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let owner = record.owner.as_ref();
         let owner_key = owner
@@ -246,19 +373,23 @@ impl MetaStore for RedisStore {
             .key(self.share_key(&record.key))
             .key(owner_key)
             .key(self.blobs_key())
+            .key(self.ledger_key(&record.key))
             .arg(json)
             .arg(record.expires_at)
             .arg(record.max_attempts)
             .arg(owner.map(owner_tag).unwrap_or_default())
             .arg(record.key.to_hex())
             .arg(record.blob.as_str())
+            .arg(op.to_hex())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        if inserted == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::AlreadyExists)
+        match inserted {
+            1 => Ok(()),
+            0 => Err(StoreError::AlreadyExists),
+            _ => Err(StoreError::Unavailable(
+                "this insert was settled as not done".into(),
+            )),
         }
     }
 
@@ -276,20 +407,72 @@ impl MetaStore for RedisStore {
         Ok((!entry.is_expired(now)).then_some(entry))
     }
 
-    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
-        Ok(match self.transition(key, now, "opened").await? {
-            None => ClaimOutcome::Missing,
-            Some((1, entry)) => ClaimOutcome::Claimed(entry),
-            Some((_, entry)) => ClaimOutcome::Refused(entry),
-        })
+    async fn claim(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<ClaimOutcome, StoreError> {
+        Ok(
+            match self
+                .transition(key, now, "opened", op, Applied::Claimed)
+                .await?
+            {
+                None => ClaimOutcome::Missing,
+                Some((1, entry)) => ClaimOutcome::Claimed(entry),
+                Some((_, entry)) => ClaimOutcome::Refused(entry),
+            },
+        )
     }
 
-    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
-        Ok(match self.transition(key, now, "takendown").await? {
-            None => TakedownOutcome::Missing,
-            Some((1, entry)) => TakedownOutcome::TakenDown(entry),
-            Some((_, entry)) => TakedownOutcome::Refused(entry),
-        })
+    async fn take_down(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<TakedownOutcome, StoreError> {
+        Ok(
+            match self
+                .transition(key, now, "takendown", op, Applied::TakenDown)
+                .await?
+            {
+                None => TakedownOutcome::Missing,
+                Some((1, entry)) => TakedownOutcome::TakenDown(entry),
+                Some((_, entry)) => TakedownOutcome::Refused(entry),
+            },
+        )
+    }
+
+    async fn settle(&self, key: &StoreKey, op: &OpId) -> Result<Option<Applied>, StoreError> {
+        let mark: String = self
+            .scripts
+            .settle
+            .key(self.share_key(key))
+            .key(self.ledger_key(key))
+            .arg(op.to_hex())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(Applied::decode(&mark))
+    }
+
+    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
+        let undone: i64 = self
+            .scripts
+            .undo
+            .key(self.share_key(key))
+            .key(self.ledger_key(key))
+            .key(self.blobs_key())
+            .key(self.spent_key())
+            .arg(op.to_hex())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(undone == 1)
+    }
+
+    async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {
+        self.take_scored(self.spent_key(), before).await
     }
 
     async fn list_all(&self, now: Millis) -> Result<Vec<ShareEntry>, StoreError> {
@@ -332,12 +515,15 @@ impl MetaStore for RedisStore {
         &self,
         key: &StoreKey,
         now: Millis,
+        op: &OpId,
     ) -> Result<AttemptOutcome, StoreError> {
         let reply: Vec<Value> = self
             .scripts
             .attempt
             .key(self.share_key(key))
+            .key(self.ledger_key(key))
             .arg(now)
+            .arg(op.to_hex())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -374,13 +560,17 @@ impl MetaStore for RedisStore {
         key: &StoreKey,
         owner: &Owner,
         now: Millis,
+        op: &OpId,
     ) -> Result<RevokeOutcome, StoreError> {
         let reply: Value = self
             .scripts
             .revoke
             .key(self.share_key(key))
+            .key(self.ledger_key(key))
+            .key(self.spent_key())
             .arg(now)
             .arg(owner_tag(owner))
+            .arg(op.to_hex())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -429,23 +619,7 @@ impl MetaStore for RedisStore {
     }
 
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {
-        let mut all = Vec::new();
-        loop {
-            let names: Vec<String> = self
-                .scripts
-                .take_expired
-                .key(self.blobs_key())
-                .arg(now)
-                .arg(SWEEP_BATCH)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(unavailable)?;
-            let done = names.len() < SWEEP_BATCH;
-            all.extend(names.iter().filter_map(|n| BlobName::parse(n)));
-            if done {
-                return Ok(all);
-            }
-        }
+        self.take_scored(self.blobs_key(), now).await
     }
 
     async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError> {

@@ -40,6 +40,47 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the process (SIGSTOP): connections stay open, nothing is answered, and whatever
+    /// was sent runs when [`RedisServer::resume`] thaws it — a stall, not a crash.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a [`RedisServer::pause`]d server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    /// `CLIENT PAUSE <for> WRITE`: reads are answered, every write (every script) waits until
+    /// `for` has passed and then runs — a stall exactly at the state-changing step.
+    pub fn pause_writes(&self, duration: Duration) {
+        use std::io::Write;
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis-server");
+        let millis = duration.as_millis().to_string();
+        let command = format!(
+            "*4\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n${}\r\n{millis}\r\n$5\r\nWRITE\r\n",
+            millis.len()
+        );
+        stream
+            .write_all(command.as_bytes())
+            .expect("send CLIENT PAUSE");
+        let mut line = String::new();
+        BufReader::new(&stream)
+            .read_line(&mut line)
+            .expect("read CLIENT PAUSE reply");
+        assert!(line.starts_with("+OK"), "CLIENT PAUSE answered {line:?}");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} failed: {status}");
+    }
+
     /// Starts it again on the same port (with empty data: it keeps nothing on disk).
     pub fn restart(&mut self) {
         self.stop();

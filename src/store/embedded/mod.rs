@@ -9,6 +9,10 @@
 //! commits it once (group commit). Requests in a batch are applied in order, so two claims of one
 //! share see each other, and a caller is answered only after the commit is durable — a claimed
 //! share cannot come back after a crash, yet a burst of claims costs one fsync.
+//!
+//! The ledger (op id → what it did) and the spent index keep the same contract as Redis; a void
+//! recorded for an insert that never happened stays in the ledger (a few bytes, and only after a
+//! failed commit).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -23,14 +27,19 @@ use tracing::error;
 mod operator;
 
 use crate::share::{
-    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, ClaimOutcome, LEDGER_UNDONE, LEDGER_VOID, MetaStore, Millis,
+    OpId, Owner, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
 const SHARES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("shares");
 /// (expires_at, store key) → blob name
 const EXPIRY: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("expiry");
+/// (store key, op id) → what that op did, or `void` (see `MetaStore::settle`)
+const LEDGER: TableDefinition<(&[u8; 32], &[u8; 16]), &str> = TableDefinition::new("ledger");
+/// (when the share left armed, store key) → blob name
+const SPENT: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("spent");
 /// owner index key → store keys
 const OWNERS: MultimapTableDefinition<&[u8; 32], &[u8; 32]> =
     MultimapTableDefinition::new("owners");
@@ -52,12 +61,15 @@ pub struct EmbeddedStore {
 }
 
 enum Request {
-    Insert(Box<ShareRecord>),
-    Claim(StoreKey, Millis),
-    TakeDown(StoreKey, Millis),
-    Attempt(StoreKey, Millis),
-    Revoke(StoreKey, Owner, Millis),
+    Insert(Box<ShareRecord>, OpId),
+    Claim(StoreKey, Millis, OpId),
+    TakeDown(StoreKey, Millis, OpId),
+    Attempt(StoreKey, Millis, OpId),
+    Revoke(StoreKey, Owner, Millis, OpId),
+    Settle(StoreKey, OpId),
+    Undo(StoreKey, OpId),
     TakeExpired(Millis),
+    TakeSpent(Millis),
     Operator(operator::Write),
 }
 
@@ -68,6 +80,8 @@ enum Response {
     Attempt(AttemptOutcome),
     Revoke(RevokeOutcome),
     Expired(Vec<BlobName>),
+    Settled(Option<Applied>),
+    Undone(bool),
     Operator(operator::Written),
 }
 
@@ -88,6 +102,8 @@ impl EmbeddedStore {
             let txn = db.begin_write()?;
             txn.open_table(SHARES)?;
             txn.open_table(EXPIRY)?;
+            txn.open_table(LEDGER)?;
+            txn.open_table(SPENT)?;
             txn.open_multimap_table(OWNERS)?;
             operator::create_tables(&txn)?;
             txn.commit()?;
@@ -172,10 +188,15 @@ fn writer_loop(db: &Database, queue: &mpsc::Receiver<Job>) {
             }
             Err(err) => {
                 error!(error = %err, requests = requests.len(), "embedded store commit failed");
+                // The transaction did not commit: nothing in it happened, and callers may say so.
+                let full = matches!(&err, redb::Error::Io(io)
+                    if matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded));
                 for reply in replies {
-                    let _ = reply.send(Err(db_error(redb::Error::from(std::io::Error::other(
-                        err.to_string(),
-                    )))));
+                    let _ = reply.send(Err(if full {
+                        StoreError::Full
+                    } else {
+                        StoreError::NotApplied(format!("embedded store: {err}"))
+                    }));
                 }
             }
         }
@@ -190,10 +211,19 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
         let mut shares = txn.open_table(SHARES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
         let mut owners = txn.open_multimap_table(OWNERS)?;
+        let mut ledger = txn.open_table(LEDGER)?;
+        let mut spent = txn.open_table(SPENT)?;
         for request in requests {
+            // An op already in the ledger (settled as void) does nothing when it arrives.
+            let settled = |ledger: &redb::Table<(&[u8; 32], &[u8; 16]), &str>,
+                           key: &StoreKey,
+                           op: &OpId|
+             -> Result<bool, redb::Error> {
+                Ok(ledger.get((&key.0, op.as_bytes()))?.is_some())
+            };
             let response = match request {
-                Request::Insert(record) => {
-                    if shares.get(&record.key.0)?.is_some() {
+                Request::Insert(record, op) => {
+                    if settled(&ledger, &record.key, op)? || shares.get(&record.key.0)?.is_some() {
                         Response::Inserted(false)
                     } else {
                         let entry = ShareEntry::armed((**record).clone());
@@ -202,55 +232,80 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         if let Some(owner) = &record.owner {
                             owners.insert(&owner.index_key(), &record.key.0)?;
                         }
+                        let mark = Applied::Inserted.encode();
+                        ledger.insert((&record.key.0, op.as_bytes()), mark.as_str())?;
                         Response::Inserted(true)
                     }
                 }
-                Request::Claim(key, now) => Response::Claim(match load(&shares, key, *now)? {
-                    None => ClaimOutcome::Missing,
-                    Some(entry) if entry.state == ShareState::Armed => {
-                        let mut opened = entry.clone();
-                        opened.state = ShareState::Opened { at: *now };
-                        shares.insert(&key.0, encode(&opened).as_slice())?;
-                        ClaimOutcome::Claimed(entry)
-                    }
-                    Some(entry) => ClaimOutcome::Refused(entry),
-                }),
-                Request::TakeDown(key, now) => {
-                    Response::TakeDown(match load(&shares, key, *now)? {
+                Request::Claim(key, now, op) => {
+                    Response::Claim(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                        None => ClaimOutcome::Missing,
+                        Some(entry) if entry.state == ShareState::Armed => {
+                            let opened = ShareState::Opened { at: *now };
+                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            leave_armed(&mut tables, &entry, opened, *now, op, Applied::Claimed)?;
+                            ClaimOutcome::Claimed(entry)
+                        }
+                        Some(entry) => ClaimOutcome::Refused(entry),
+                    })
+                }
+                Request::TakeDown(key, now, op) => {
+                    Response::TakeDown(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         None => TakedownOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
-                            let mut removed = entry.clone();
-                            removed.state = ShareState::TakenDown { at: *now };
-                            shares.insert(&key.0, encode(&removed).as_slice())?;
+                            let removed = ShareState::TakenDown { at: *now };
+                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            leave_armed(
+                                &mut tables,
+                                &entry,
+                                removed,
+                                *now,
+                                op,
+                                Applied::TakenDown,
+                            )?;
                             TakedownOutcome::TakenDown(entry)
                         }
                         Some(entry) => TakedownOutcome::Refused(entry),
                     })
                 }
-                Request::Attempt(key, now) => Response::Attempt(match load(&shares, key, *now)? {
-                    None => AttemptOutcome::Missing,
-                    Some(entry) if entry.state != ShareState::Armed => {
-                        AttemptOutcome::NotArmed(entry)
-                    }
-                    Some(entry) if entry.attempts >= entry.record.max_attempts => {
-                        AttemptOutcome::Locked
-                    }
-                    Some(mut entry) => {
-                        entry.attempts += 1;
-                        shares.insert(&key.0, encode(&entry).as_slice())?;
-                        AttemptOutcome::Granted {
-                            attempt: entry.attempts,
-                            max: entry.record.max_attempts,
+                Request::Attempt(key, now, op) => {
+                    Response::Attempt(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                        None => AttemptOutcome::Missing,
+                        Some(entry) if entry.state != ShareState::Armed => {
+                            AttemptOutcome::NotArmed(entry)
                         }
-                    }
-                }),
-                Request::Revoke(key, owner, now) => {
-                    Response::Revoke(match load(&shares, key, *now)? {
+                        Some(entry) if entry.attempts >= entry.record.max_attempts => {
+                            AttemptOutcome::Locked
+                        }
+                        Some(mut entry) => {
+                            entry.attempts += 1;
+                            shares.insert(&key.0, encode(&entry).as_slice())?;
+                            let granted = Applied::Granted {
+                                attempt: entry.attempts,
+                                max: entry.record.max_attempts,
+                            };
+                            ledger.insert((&key.0, op.as_bytes()), granted.encode().as_str())?;
+                            AttemptOutcome::Granted {
+                                attempt: entry.attempts,
+                                max: entry.record.max_attempts,
+                            }
+                        }
+                    })
+                }
+                Request::Revoke(key, owner, now, op) => {
+                    Response::Revoke(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
                             if entry.state == ShareState::Armed {
-                                let mut revoked = entry.clone();
-                                revoked.state = ShareState::Revoked { at: *now };
-                                shares.insert(&key.0, encode(&revoked).as_slice())?;
+                                let revoked = ShareState::Revoked { at: *now };
+                                let mut tables = (&mut shares, &mut ledger, &mut spent);
+                                leave_armed(
+                                    &mut tables,
+                                    &entry,
+                                    revoked,
+                                    *now,
+                                    op,
+                                    Applied::Revoked,
+                                )?;
                                 RevokeOutcome::Revoked(entry)
                             } else {
                                 RevokeOutcome::Refused(entry)
@@ -259,25 +314,48 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         _ => RevokeOutcome::Missing,
                     })
                 }
-                Request::TakeExpired(now) => {
-                    let mut due = Vec::new();
-                    for item in expiry.range((0u64, &[0u8; 32])..=(*now, &[0xffu8; 32]))? {
-                        let (k, v) = item?;
-                        let (at, key) = k.value();
-                        due.push((at, *key, v.value().to_owned()));
+                Request::Settle(key, op) => {
+                    let mark = ledger
+                        .get((&key.0, op.as_bytes()))?
+                        .map(|v| v.value().to_owned());
+                    match mark {
+                        Some(mark) => Response::Settled(Applied::decode(&mark)),
+                        None => {
+                            ledger.insert((&key.0, op.as_bytes()), LEDGER_VOID)?;
+                            Response::Settled(None)
+                        }
                     }
+                }
+                Request::Undo(key, op) => Response::Undone(undo(
+                    &mut shares,
+                    &mut expiry,
+                    &mut owners,
+                    &mut ledger,
+                    &mut spent,
+                    key,
+                    op,
+                )?),
+                Request::TakeExpired(now) => {
+                    let due = take_due(&mut expiry, *now)?;
                     let mut blobs = Vec::with_capacity(due.len());
-                    for (at, key, blob) in due {
-                        expiry.remove((at, &key))?;
+                    for (key, blob) in due {
                         if let Some(raw) = shares.remove(&key)?
                             && let Some(owner) = decode(raw.value())?.record.owner
                         {
                             owners.remove(&owner.index_key(), &key)?;
                         }
+                        ledger
+                            .retain_in((&key, &[0u8; 16])..=(&key, &[0xffu8; 16]), |_, _| false)?;
                         blobs.extend(BlobName::parse(&blob));
                     }
                     Response::Expired(blobs)
                 }
+                Request::TakeSpent(before) => Response::Expired(
+                    take_due(&mut spent, *before)?
+                        .iter()
+                        .filter_map(|(_, blob)| BlobName::parse(blob))
+                        .collect(),
+                ),
                 Request::Operator(write) => Response::Operator(operator::apply(&txn, write)?),
             };
             responses.push(response);
@@ -309,15 +387,117 @@ fn load(
     Ok((!entry.is_expired(now)).then_some(entry))
 }
 
+/// Like [`load`], but `None` when `op` was already settled (a late op changes nothing).
+fn load_unsettled(
+    shares: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+    ledger: &impl ReadableTable<(&'static [u8; 32], &'static [u8; 16]), &'static str>,
+    key: &StoreKey,
+    now: Millis,
+    op: &OpId,
+) -> Result<Option<ShareEntry>, redb::Error> {
+    if ledger.get((&key.0, op.as_bytes()))?.is_some() {
+        return Ok(None);
+    }
+    load(shares, key, now)
+}
+
+/// Removes and returns the (store key, blob name) entries of a time index up to `upto`.
+fn take_due(
+    index: &mut redb::Table<(u64, &'static [u8; 32]), &'static str>,
+    upto: Millis,
+) -> Result<Vec<([u8; 32], String)>, redb::Error> {
+    let mut due = Vec::new();
+    for item in index.range((0u64, &[0u8; 32])..=(upto, &[0xffu8; 32]))? {
+        let (k, v) = item?;
+        let (at, key) = k.value();
+        due.push((at, *key, v.value().to_owned()));
+    }
+    let mut taken = Vec::with_capacity(due.len());
+    for (at, key, blob) in due {
+        index.remove((at, &key))?;
+        taken.push((key, blob));
+    }
+    Ok(taken)
+}
+
+/// The tables a transition out of `Armed` writes: shares, ledger, spent index.
+type TransitionTables<'a, 't> = (
+    &'a mut redb::Table<'t, &'static [u8; 32], &'static [u8]>,
+    &'a mut redb::Table<'t, (&'static [u8; 32], &'static [u8; 16]), &'static str>,
+    &'a mut redb::Table<'t, (u64, &'static [u8; 32]), &'static str>,
+);
+
+/// Moves an armed share to `state`: the new state, the op's ledger mark, the blob in the spent
+/// index.
+fn leave_armed(
+    (shares, ledger, spent): &mut TransitionTables<'_, '_>,
+    entry: &ShareEntry,
+    state: ShareState,
+    now: Millis,
+    op: &OpId,
+    mark: Applied,
+) -> Result<(), redb::Error> {
+    let key = &entry.record.key.0;
+    let mut changed = entry.clone();
+    changed.state = state;
+    shares.insert(key, encode(&changed).as_slice())?;
+    ledger.insert((key, op.as_bytes()), mark.encode().as_str())?;
+    spent.insert((now, key), entry.record.blob.as_str())?;
+    Ok(())
+}
+
+/// [`MetaStore::undo`] inside the writer's transaction.
+fn undo(
+    shares: &mut redb::Table<&[u8; 32], &[u8]>,
+    expiry: &mut redb::Table<(u64, &[u8; 32]), &str>,
+    owners: &mut redb::MultimapTable<&[u8; 32], &[u8; 32]>,
+    ledger: &mut redb::Table<(&[u8; 32], &[u8; 16]), &str>,
+    spent: &mut redb::Table<(u64, &[u8; 32]), &str>,
+    key: &StoreKey,
+    op: &OpId,
+) -> Result<bool, redb::Error> {
+    let Some(mark) = ledger
+        .get((&key.0, op.as_bytes()))?
+        .and_then(|v| Applied::decode(v.value()))
+    else {
+        return Ok(false);
+    };
+    let Some(raw) = shares.get(&key.0)?.map(|v| v.value().to_vec()) else {
+        return Ok(false);
+    };
+    let mut entry = decode(&raw)?;
+    match (mark, entry.state) {
+        (Applied::Inserted, ShareState::Armed) => {
+            shares.remove(&key.0)?;
+            expiry.remove((entry.record.expires_at, &key.0))?;
+            if let Some(owner) = &entry.record.owner {
+                owners.remove(&owner.index_key(), &key.0)?;
+            }
+        }
+        (Applied::Claimed, ShareState::Opened { at }) => {
+            entry.state = ShareState::Armed;
+            shares.insert(&key.0, encode(&entry).as_slice())?;
+            spent.remove((at, &key.0))?;
+        }
+        (Applied::Granted { .. }, ShareState::Armed) if entry.attempts > 0 => {
+            entry.attempts -= 1;
+            shares.insert(&key.0, encode(&entry).as_slice())?;
+        }
+        _ => return Ok(false),
+    }
+    ledger.insert((&key.0, op.as_bytes()), LEDGER_UNDONE)?;
+    Ok(true)
+}
+
 fn unexpected() -> StoreError {
     StoreError::Corrupt("embedded store answered out of turn".into())
 }
 
 #[async_trait]
 impl MetaStore for EmbeddedStore {
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
         match self
-            .submit(Request::Insert(Box::new(record.clone())))
+            .submit(Request::Insert(Box::new(record.clone()), *op))
             .await?
         {
             Response::Inserted(true) => Ok(()),
@@ -336,16 +516,47 @@ impl MetaStore for EmbeddedStore {
         .await
     }
 
-    async fn claim(&self, key: &StoreKey, now: Millis) -> Result<ClaimOutcome, StoreError> {
-        match self.submit(Request::Claim(*key, now)).await? {
+    async fn claim(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<ClaimOutcome, StoreError> {
+        match self.submit(Request::Claim(*key, now, *op)).await? {
             Response::Claim(outcome) => Ok(outcome),
             _ => Err(unexpected()),
         }
     }
 
-    async fn take_down(&self, key: &StoreKey, now: Millis) -> Result<TakedownOutcome, StoreError> {
-        match self.submit(Request::TakeDown(*key, now)).await? {
+    async fn take_down(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+        op: &OpId,
+    ) -> Result<TakedownOutcome, StoreError> {
+        match self.submit(Request::TakeDown(*key, now, *op)).await? {
             Response::TakeDown(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn settle(&self, key: &StoreKey, op: &OpId) -> Result<Option<Applied>, StoreError> {
+        match self.submit(Request::Settle(*key, *op)).await? {
+            Response::Settled(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
+        match self.submit(Request::Undo(*key, *op)).await? {
+            Response::Undone(done) => Ok(done),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {
+        match self.submit(Request::TakeSpent(before)).await? {
+            Response::Expired(blobs) => Ok(blobs),
             _ => Err(unexpected()),
         }
     }
@@ -371,8 +582,9 @@ impl MetaStore for EmbeddedStore {
         &self,
         key: &StoreKey,
         now: Millis,
+        op: &OpId,
     ) -> Result<AttemptOutcome, StoreError> {
-        match self.submit(Request::Attempt(*key, now)).await? {
+        match self.submit(Request::Attempt(*key, now, *op)).await? {
             Response::Attempt(outcome) => Ok(outcome),
             _ => Err(unexpected()),
         }
@@ -383,9 +595,10 @@ impl MetaStore for EmbeddedStore {
         key: &StoreKey,
         owner: &Owner,
         now: Millis,
+        op: &OpId,
     ) -> Result<RevokeOutcome, StoreError> {
         match self
-            .submit(Request::Revoke(*key, owner.clone(), now))
+            .submit(Request::Revoke(*key, owner.clone(), now, *op))
             .await?
         {
             Response::Revoke(outcome) => Ok(outcome),
