@@ -37,6 +37,8 @@ pub enum ShareError {
     StoreUnavailable,
     #[error("the server is out of storage space")]
     StorageFull,
+    #[error(transparent)]
+    Quota(super::QuotaExceeded),
     #[error("share data is corrupt: {0}")]
     Corrupt(CryptoError),
     #[error("internal storage error: {0}")]
@@ -63,6 +65,7 @@ impl From<StoreError> for ShareError {
         match err {
             StoreError::Unavailable(_) => ShareError::StoreUnavailable,
             StoreError::Full => ShareError::StorageFull,
+            StoreError::QuotaExceeded(quota) => ShareError::Quota(quota),
             other => ShareError::Storage(other),
         }
     }

@@ -46,6 +46,8 @@ pub struct Policy {
     pub kdf_concurrency: usize,
     /// Unreferenced blobs younger than this are left alone by orphan cleanup.
     pub orphan_grace: Duration,
+    /// Live shares and bytes per key and per address.
+    pub quota: super::Quota,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             kdf_cost: KdfCost::default(),
             kdf_concurrency: 4,
             orphan_grace: Duration::from_secs(3600),
+            quota: super::Quota::default(),
         }
     }
 }

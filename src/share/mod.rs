@@ -17,6 +17,7 @@ mod id;
 mod lifecycle;
 mod link;
 mod name;
+mod quota;
 mod record;
 mod storage;
 mod upload;
@@ -30,6 +31,7 @@ pub use lifecycle::{
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
+pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
     AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,

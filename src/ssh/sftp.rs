@@ -433,6 +433,7 @@ mod tests {
             theme: crate::theme::Theme::industrial_urgency(),
             tui_idle_timeout: std::time::Duration::from_secs(900),
             shutdown: Default::default(),
+            idle_timeout: std::time::Duration::from_secs(60),
         })
     }
 

@@ -5,7 +5,10 @@
 //! - `<p>s:<h>` hash: `rec` (immutable record, JSON), `state`, `at`, `att` (attempts), `max`,
 //!   `exp`, `owner`; key expires at the share's expiry (PEXPIREAT), tombstones included;
 //! - `<p>o:<owner hash>` set of `<h>`, expiring with the owner's last share;
-//! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup.
+//! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup;
+//! - `<p>q:<quota tag>` sorted set `<h>:<stored size>` → expiry: the live shares charged to a
+//!   key or an address (added by the insert script after its check, removed by the scripts that
+//!   leave `Armed`; members past their expiry are dropped by the next insert and never counted).
 //!
 //! Every state change is one Lua script (atomic on the server, one round trip). The connection
 //! manager reconnects by itself; each command is bounded by a timeout so a dead Redis surfaces as
@@ -19,8 +22,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script, Value};
 
 use crate::share::{
-    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, QuotaCharge, QuotaTag,
+    QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 #[derive(Clone, Debug)]
@@ -45,11 +49,31 @@ struct Scripts {
     take_expired: Script,
 }
 
+/// KEYS[4..] are the quota sets of the share's charges; ARGV[7] its stored size, ARGV[8] now,
+/// ARGV[9] its quota member (`<h>:<size>`), ARGV[10] its tags, then per charge max shares and
+/// max bytes. A refusal returns {-1, charge index, live shares, live bytes}.
 const INSERT: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local size = tonumber(ARGV[7])
+for i = 4, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[8])
+  local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+  local bytes = 0
+  for _, m in ipairs(members) do bytes = bytes + tonumber(string.match(m, ':(%d+)$')) end
+  local j = 10 + (i - 4) * 2
+  if #members + 1 > tonumber(ARGV[j + 1]) or bytes + size > tonumber(ARGV[j + 2]) then
+    return {-1, i - 4, #members, bytes}
+  end
+end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
-           'state', 'armed', 'att', 0)
+           'state', 'armed', 'att', 0, 'q', ARGV[10], 'qm', ARGV[9])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+for i = 4, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[9])
+  if redis.call('PEXPIRETIME', KEYS[i]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[i], ARGV[2])
+  end
+end
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[2], ARGV[5])
   if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
@@ -57,7 +81,19 @@ if ARGV[4] ~= '' then
   end
 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
-return 1
+return {1}
+";
+
+/// Shared by the scripts that move a share out of `Armed`: drops it from its quota sets (named
+/// in its own hash, under the prefix in `prefix`), so the change and the release are one step.
+const RELEASE: &str = r"
+local function release(share, prefix)
+  local q = redis.call('HGET', share, 'q')
+  if q and q ~= '' then
+    local member = redis.call('HGET', share, 'qm')
+    for tag in string.gmatch(q, '%S+') do redis.call('ZREM', prefix .. 'q:' .. tag, member) end
+  end
+end
 ";
 
 /// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown).
@@ -67,6 +103,7 @@ if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
   redis.call('HSET', KEYS[1], 'state', ARGV[2], 'at', ARGV[1])
+  release(KEYS[1], ARGV[3])
   return {1, all}
 end
 return {0, all}
@@ -86,6 +123,7 @@ if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) or v[3] ~= ARGV[2] then retur
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
   redis.call('HSET', KEYS[1], 'state', 'revoked', 'at', ARGV[1])
+  release(KEYS[1], ARGV[3])
   return {1, all}
 end
 return {0, all}
@@ -122,9 +160,9 @@ impl RedisStore {
             prefix: options.prefix,
             scripts: Scripts {
                 insert: Script::new(INSERT),
-                transition: Script::new(TRANSITION),
+                transition: Script::new(&format!("{RELEASE}{TRANSITION}")),
                 attempt: Script::new(ATTEMPT),
-                revoke: Script::new(REVOKE),
+                revoke: Script::new(&format!("{RELEASE}{REVOKE}")),
                 take_expired: Script::new(TAKE_EXPIRED),
             },
         })
@@ -142,6 +180,10 @@ impl RedisStore {
         format!("{}blobs", self.prefix)
     }
 
+    fn quota_key(&self, tag: &QuotaTag) -> String {
+        format!("{}q:{}", self.prefix, tag.as_str())
+    }
+
     /// Runs [`TRANSITION`]: `None` if missing, else (1 if it changed, the entry before).
     async fn transition(
         &self,
@@ -155,6 +197,7 @@ impl RedisStore {
             .key(self.share_key(key))
             .arg(now)
             .arg(to)
+            .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -178,6 +221,17 @@ fn glob_escape(prefix: &str) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Live shares and bytes from quota set members (`<h>:<stored size>`).
+fn usage_of(members: &[String]) -> QuotaUsage {
+    QuotaUsage {
+        shares: u32::try_from(members.len()).unwrap_or(u32::MAX),
+        bytes: members
+            .iter()
+            .filter_map(|m| m.rsplit_once(':')?.1.parse::<u64>().ok())
+            .sum(),
+    }
 }
 
 fn owner_tag(owner: &Owner) -> String {
@@ -234,32 +288,72 @@ fn flagged_entry(reply: Value) -> Result<Option<(i64, ShareEntry)>, StoreError> 
 
 #[async_trait]
 impl MetaStore for RedisStore {
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let owner = record.owner.as_ref();
         let owner_key = owner
             .map(|o| self.owner_key(o))
             .unwrap_or_else(|| self.blobs_key());
-        let inserted: i64 = self
-            .scripts
-            .insert
+        let tags: Vec<&str> = charges.iter().map(|c| c.tag.as_str()).collect();
+        let mut invocation = self.scripts.insert.prepare_invoke();
+        invocation
             .key(self.share_key(&record.key))
             .key(owner_key)
-            .key(self.blobs_key())
+            .key(self.blobs_key());
+        for charge in charges {
+            invocation.key(self.quota_key(&charge.tag));
+        }
+        invocation
             .arg(json)
             .arg(record.expires_at)
             .arg(record.max_attempts)
             .arg(owner.map(owner_tag).unwrap_or_default())
             .arg(record.key.to_hex())
             .arg(record.blob.as_str())
+            .arg(record.stored_size)
+            .arg(record.created_at)
+            .arg(format!("{}:{}", record.key.to_hex(), record.stored_size))
+            .arg(tags.join(" "));
+        for charge in charges {
+            invocation.arg(charge.max_shares).arg(charge.max_bytes);
+        }
+        let reply: Vec<i64> = invocation
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        if inserted == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::AlreadyExists)
+        match reply.as_slice() {
+            [1] => Ok(()),
+            [0] => Err(StoreError::AlreadyExists),
+            [-1, index, shares, bytes] => {
+                let charge = usize::try_from(*index)
+                    .ok()
+                    .and_then(|i| charges.get(i))
+                    .ok_or_else(|| StoreError::Corrupt("unexpected quota reply".into()))?;
+                Err(charge
+                    .exceeded(QuotaUsage {
+                        shares: u32::try_from(*shares).unwrap_or(u32::MAX),
+                        bytes: u64::try_from(*bytes).unwrap_or(0),
+                    })
+                    .into())
+            }
+            _ => Err(StoreError::Corrupt("unexpected insert reply".into())),
         }
+    }
+
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.quota_key(tag))
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(usage_of(&members))
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
@@ -381,6 +475,7 @@ impl MetaStore for RedisStore {
             .key(self.share_key(key))
             .arg(now)
             .arg(owner_tag(owner))
+            .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;

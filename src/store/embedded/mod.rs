@@ -23,8 +23,9 @@ use tracing::error;
 mod operator;
 
 use crate::share::{
-    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, Owner, QuotaCharge, QuotaExceeded,
+    QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -34,6 +35,10 @@ const EXPIRY: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("ex
 /// owner index key → store keys
 const OWNERS: MultimapTableDefinition<&[u8; 32], &[u8; 32]> =
     MultimapTableDefinition::new("owners");
+
+/// (quota tag, store key) → (expires_at, stored size): the live shares charged to a key or an
+/// address. Written with the share, removed when it leaves `Armed` or expires.
+const QUOTA: TableDefinition<(&str, &[u8; 32]), (u64, u64)> = TableDefinition::new("quota");
 
 /// Page cache of the embedded database.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
@@ -52,7 +57,7 @@ pub struct EmbeddedStore {
 }
 
 enum Request {
-    Insert(Box<ShareRecord>),
+    Insert(Box<ShareRecord>, Vec<QuotaCharge>),
     Claim(StoreKey, Millis),
     TakeDown(StoreKey, Millis),
     Attempt(StoreKey, Millis),
@@ -62,7 +67,7 @@ enum Request {
 }
 
 enum Response {
-    Inserted(bool),
+    Inserted(Result<(), StoreError>),
     Claim(ClaimOutcome),
     TakeDown(TakedownOutcome),
     Attempt(AttemptOutcome),
@@ -89,6 +94,7 @@ impl EmbeddedStore {
             txn.open_table(SHARES)?;
             txn.open_table(EXPIRY)?;
             txn.open_multimap_table(OWNERS)?;
+            txn.open_table(QUOTA)?;
             operator::create_tables(&txn)?;
             txn.commit()?;
             Ok(db)
@@ -190,11 +196,16 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
         let mut shares = txn.open_table(SHARES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
         let mut owners = txn.open_multimap_table(OWNERS)?;
+        let mut quota = txn.open_table(QUOTA)?;
         for request in requests {
             let response = match request {
-                Request::Insert(record) => {
+                Request::Insert(record, charges) => {
                     if shares.get(&record.key.0)?.is_some() {
-                        Response::Inserted(false)
+                        Response::Inserted(Err(StoreError::AlreadyExists))
+                    } else if let Some(refusal) =
+                        over_quota(&mut quota, record, charges, record.created_at)?
+                    {
+                        Response::Inserted(Err(refusal.into()))
                     } else {
                         let entry = ShareEntry::armed((**record).clone());
                         shares.insert(&record.key.0, encode(&entry).as_slice())?;
@@ -202,7 +213,13 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         if let Some(owner) = &record.owner {
                             owners.insert(&owner.index_key(), &record.key.0)?;
                         }
-                        Response::Inserted(true)
+                        for charge in charges {
+                            quota.insert(
+                                (charge.tag.as_str(), &record.key.0),
+                                (record.expires_at, record.stored_size),
+                            )?;
+                        }
+                        Response::Inserted(Ok(()))
                     }
                 }
                 Request::Claim(key, now) => Response::Claim(match load(&shares, key, *now)? {
@@ -211,6 +228,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         let mut opened = entry.clone();
                         opened.state = ShareState::Opened { at: *now };
                         shares.insert(&key.0, encode(&opened).as_slice())?;
+                        release(&mut quota, &entry.record)?;
                         ClaimOutcome::Claimed(entry)
                     }
                     Some(entry) => ClaimOutcome::Refused(entry),
@@ -222,6 +240,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                             let mut removed = entry.clone();
                             removed.state = ShareState::TakenDown { at: *now };
                             shares.insert(&key.0, encode(&removed).as_slice())?;
+                            release(&mut quota, &entry.record)?;
                             TakedownOutcome::TakenDown(entry)
                         }
                         Some(entry) => TakedownOutcome::Refused(entry),
@@ -251,6 +270,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                                 let mut revoked = entry.clone();
                                 revoked.state = ShareState::Revoked { at: *now };
                                 shares.insert(&key.0, encode(&revoked).as_slice())?;
+                                release(&mut quota, &entry.record)?;
                                 RevokeOutcome::Revoked(entry)
                             } else {
                                 RevokeOutcome::Refused(entry)
@@ -269,10 +289,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     let mut blobs = Vec::with_capacity(due.len());
                     for (at, key, blob) in due {
                         expiry.remove((at, &key))?;
-                        if let Some(raw) = shares.remove(&key)?
-                            && let Some(owner) = decode(raw.value())?.record.owner
-                        {
-                            owners.remove(&owner.index_key(), &key)?;
+                        if let Some(raw) = shares.remove(&key)? {
+                            let record = decode(raw.value())?.record;
+                            if let Some(owner) = &record.owner {
+                                owners.remove(&owner.index_key(), &key)?;
+                            }
+                            release(&mut quota, &record)?;
                         }
                         blobs.extend(BlobName::parse(&blob));
                     }
@@ -285,6 +307,49 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
     }
     txn.commit()?;
     Ok(responses)
+}
+
+/// The first charge that `record` would take over its limits (dropping the tag's expired
+/// entries on the way), or `None`.
+fn over_quota(
+    quota: &mut redb::Table<(&'static str, &'static [u8; 32]), (u64, u64)>,
+    record: &ShareRecord,
+    charges: &[QuotaCharge],
+    now: Millis,
+) -> Result<Option<QuotaExceeded>, redb::Error> {
+    for charge in charges {
+        let tag = charge.tag.as_str();
+        let mut used = QuotaUsage::default();
+        let mut expired = Vec::new();
+        for item in quota.range((tag, &[0u8; 32])..=(tag, &[0xffu8; 32]))? {
+            let (k, v) = item?;
+            let (expires_at, size) = v.value();
+            if expires_at <= now {
+                expired.push(*k.value().1);
+            } else {
+                used.shares = used.shares.saturating_add(1);
+                used.bytes = used.bytes.saturating_add(size);
+            }
+        }
+        for key in &expired {
+            quota.remove((tag, key))?;
+        }
+        if let Err(refusal) = charge.admit(used, record.stored_size) {
+            return Ok(Some(refusal));
+        }
+    }
+    Ok(None)
+}
+
+/// Drops the charges of a share that left `Armed` or expired.
+fn release(
+    quota: &mut redb::Table<(&'static str, &'static [u8; 32]), (u64, u64)>,
+    record: &ShareRecord,
+) -> Result<(), redb::Error> {
+    for tag in &record.quota {
+        quota.remove((tag.as_str(), &record.key.0))?;
+    }
+    Ok(())
 }
 
 fn encode(entry: &ShareEntry) -> Vec<u8> {
@@ -315,15 +380,40 @@ fn unexpected() -> StoreError {
 
 #[async_trait]
 impl MetaStore for EmbeddedStore {
-    async fn insert(&self, record: &ShareRecord) -> Result<(), StoreError> {
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+    ) -> Result<(), StoreError> {
         match self
-            .submit(Request::Insert(Box::new(record.clone())))
+            .submit(Request::Insert(Box::new(record.clone()), charges.to_vec()))
             .await?
         {
-            Response::Inserted(true) => Ok(()),
-            Response::Inserted(false) => Err(StoreError::AlreadyExists),
+            Response::Inserted(outcome) => outcome,
             _ => Err(unexpected()),
         }
+    }
+
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
+        let tag = tag.clone();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let quota = txn.open_table(QUOTA).map_err(db_error)?;
+            let tag = tag.as_str();
+            let mut used = QuotaUsage::default();
+            for item in quota
+                .range((tag, &[0u8; 32])..=(tag, &[0xffu8; 32]))
+                .map_err(db_error)?
+            {
+                let (expires_at, size) = item.map_err(db_error)?.1.value();
+                if expires_at > now {
+                    used.shares = used.shares.saturating_add(1);
+                    used.bytes = used.bytes.saturating_add(size);
+                }
+            }
+            Ok(used)
+        })
+        .await
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
