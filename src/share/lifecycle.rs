@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use super::events::Observers;
 use super::{
     BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
-    ShareState, TakedownOutcome, now_millis,
+    ShareState, StoreKey, TakedownOutcome, now_millis,
 };
 use super::{ShareEvent, ShareObserver};
 use crate::crypto::{Kind, PasswordKdf};
@@ -157,6 +157,14 @@ impl ShareRef {
             && without_key.bytes().all(|b| b.is_ascii_hexdigit());
         hex.then(|| ShareRef::Handle(without_key.to_ascii_lowercase()))
     }
+}
+
+/// Whose shares an operator means by `takedown --from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Key(Owner),
+    /// Every address of its client group (an IPv4 address, an IPv6 /64).
+    Address(std::net::IpAddr),
 }
 
 /// What one maintenance pass removed.
@@ -313,7 +321,43 @@ impl Shares {
                 entry.record.key
             }
         };
-        match self.inner.meta.take_down(&key, now).await? {
+        self.take_down_key(&key, now).await
+    }
+
+    /// An operator's takedown of every live share from one sender — its key, or its address
+    /// group — each as [`Shares::take_down`] does it; returns those taken down (a share claimed
+    /// or revoked meanwhile is skipped: its own step won).
+    pub async fn take_down_from(&self, from: &Sender) -> Result<Vec<ShareOverview>, ShareError> {
+        let now = now_millis();
+        let tag = match from {
+            Sender::Key(_) => None,
+            Sender::Address(ip) => Some(super::QuotaTag::address(*ip)),
+        };
+        let mut removed = Vec::new();
+        for entry in self.inner.meta.list_all(now).await? {
+            let matches = match from {
+                Sender::Key(owner) => entry.record.owner.as_ref() == Some(owner),
+                Sender::Address(_) => tag.as_ref().is_some_and(|t| entry.record.quota.contains(t)),
+            };
+            if !matches || entry.state != ShareState::Armed {
+                continue;
+            }
+            match self.take_down_key(&entry.record.key, now).await {
+                Ok(overview) => removed.push(overview),
+                Err(ShareError::NotFound | ShareError::AlreadyOpened { .. })
+                | Err(ShareError::Revoked { .. } | ShareError::TakenDown { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn take_down_key(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+    ) -> Result<ShareOverview, ShareError> {
+        match self.inner.meta.take_down(key, now).await? {
             TakedownOutcome::TakenDown(entry) => {
                 self.remove_blob(&entry).await;
                 info!(share = %entry.record.handle(), "share taken down by an operator");

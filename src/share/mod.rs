@@ -27,7 +27,7 @@ pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{
-    KdfCost, Policy, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
+    KdfCost, Policy, Sender, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};

@@ -28,6 +28,7 @@ macro_rules! contract {
     };
 }
 
+pub mod probe;
 pub mod redis;
 pub mod server;
 pub mod shares;
