@@ -202,7 +202,10 @@ fn behind_a_trusted_proxy_the_per_client_cap_counts_forwarded_clients_not_the_pr
         refused.0
     );
     assert!(
-        refused.1.contains("TOO MANY REQUESTS IN FLIGHT"),
+        refused
+            .1
+            .to_lowercase()
+            .contains("too many requests in flight"),
         "{}",
         refused.1
     );
@@ -361,8 +364,11 @@ fn pipe_upload(client: &Client, body: &[u8]) -> Output {
 #[test]
 fn a_keys_quota_holds_across_two_instances_on_one_redis_and_a_claim_releases_it() {
     let redis = RedisServer::start();
+    // Two instances of one deployment: one Redis, one blob directory.
+    let data = support::temp_dir();
     let options = ServerOptions {
         redis_url: Some(redis.url()),
+        data_dir: Some(data.path().join("data")),
         args: vec!["--quota-shares-per-key".into(), "2".into()],
         ..ServerOptions::default()
     };

@@ -43,6 +43,9 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Keep-alive pings for HTTP/2: a peer that stops answering is disconnected.
 const H2_KEEPALIVE: Duration = Duration::from_secs(30);
+/// After a graceful close began, a connection with no request in flight for this long (or the
+/// idle timeout, if shorter) is dropped, whether the client took part in the close or not.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// A client that reads nothing of a response for this long is disconnected.
 const WRITE_STALL: Duration = Duration::from_secs(60);
 
@@ -272,17 +275,32 @@ impl Connection {
         let aged = tokio::time::sleep(self.life.max_age);
         tokio::pin!(idle, aged);
         let mut draining = draining;
-        let mut closing = false;
-        let ended = loop {
-            let why = tokio::select! {
-                ended = connection.as_mut() => break ended,
-                () = &mut draining, if !closing => "shutdown",
-                () = &mut idle, if !closing => "idle",
-                () = &mut aged, if !closing => "max age",
-            };
-            debug!(why, "closing an HTTP connection gracefully");
-            closing = true;
-            connection.as_mut().graceful_shutdown();
+        let why = tokio::select! {
+            ended = connection.as_mut() => Ok(ended),
+            () = &mut draining => Err("shutdown"),
+            () = &mut idle => Err("idle"),
+            () = &mut aged => Err("max age"),
+        };
+        let ended = match why {
+            Ok(ended) => ended,
+            Err(why) => {
+                debug!(why, "closing an HTTP connection gracefully");
+                connection.as_mut().graceful_shutdown();
+                // HTTP/2's graceful close waits for the client to acknowledge a PING after the
+                // GOAWAY; a client that never does must not keep the connection that way.
+                let grace = self.life.idle.min(CLOSE_GRACE);
+                let settle = async {
+                    tokio::time::sleep(grace).await;
+                    activity.idle_for(grace).await;
+                };
+                tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    () = settle => {
+                        debug!("client ignored the close; dropping the connection");
+                        Ok(())
+                    }
+                }
+            }
         };
         if let Err(err) = ended {
             // Client resets, aborted downloads, timeouts: routine, and never carry request data.
