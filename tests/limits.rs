@@ -175,21 +175,18 @@ fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn behind_a_trusted_proxy_the_per_client_cap_counts_forwarded_clients_not_the_proxy() {
-    let server = server_with(&[
-        "--trusted-proxies",
-        "127.0.0.1",
-        "--http-max-connections-per-client",
-        "2",
-    ]);
+    // The default caps: 64 per client.
+    const PER_CLIENT: usize = 64;
+    let server = server_with(&["--trusted-proxies", "127.0.0.1"]);
     // The proxy (us, on 127.0.0.1) holds more connections than one client may: before, every
-    // connection past the second was closed at accept, for every client behind the proxy.
-    let _proxy_connections: Vec<TcpStream> = (0..4)
+    // connection past the 64th was closed at accept, for every client behind the proxy.
+    let _proxy_connections: Vec<TcpStream> = (0..PER_CLIENT + 6)
         .map(|_| TcpStream::connect(server.http_addr).unwrap())
         .collect();
     assert_eq!(status_for(&server, "203.0.113.1", "/healthz").0, 200);
 
-    // One forwarded client with two requests in flight is at its cap; others are not.
-    let held: Vec<TcpStream> = (0..2)
+    // One forwarded client with 64 requests in flight is at its cap; others are not.
+    let held: Vec<TcpStream> = (0..PER_CLIENT)
         .map(|_| hung_request(&server, "203.0.113.7"))
         .collect();
     let mut refused = (0, String::new());

@@ -772,10 +772,13 @@ async fn an_expired_share_no_longer_counts_against_a_quota(fx: Fixture) {
     let t0 = now_millis();
     let mut first = bare_record(t0, t0 + 1_000, 600);
     first.quota = vec![tag.clone()];
-    fx.meta.insert(&first, &[charge.clone()]).await.unwrap();
+    fx.meta
+        .insert(&first, std::slice::from_ref(&charge))
+        .await
+        .unwrap();
     let mut during = bare_record(t0 + 500, t0 + 60_000, 10);
     during.quota = vec![tag.clone()];
-    match fx.meta.insert(&during, &[charge.clone()]).await {
+    match fx.meta.insert(&during, std::slice::from_ref(&charge)).await {
         Err(StoreError::QuotaExceeded(full)) => {
             assert_eq!(full.used.shares, 1);
             assert_eq!(full.used.bytes, 600);

@@ -70,7 +70,7 @@ pub enum AttemptOutcome {
     /// All attempts are spent; the share stays, locked.
     Locked,
     /// Not armed any more (opened or revoked).
-    NotArmed(ShareEntry),
+    NotArmed(Box<ShareEntry>),
     Missing,
 }
 

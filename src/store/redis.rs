@@ -446,9 +446,9 @@ impl MetaStore for RedisStore {
         Ok(match code {
             -1 => AttemptOutcome::Missing,
             -3 => AttemptOutcome::Locked,
-            -2 => AttemptOutcome::NotArmed(entry_from_value(
+            -2 => AttemptOutcome::NotArmed(Box::new(entry_from_value(
                 second.ok_or_else(|| StoreError::Corrupt("missing entry".into()))?,
-            )?),
+            )?)),
             attempt => {
                 let max: i64 = second
                     .map(redis::from_redis_value)

@@ -249,7 +249,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                 Request::Attempt(key, now) => Response::Attempt(match load(&shares, key, *now)? {
                     None => AttemptOutcome::Missing,
                     Some(entry) if entry.state != ShareState::Armed => {
-                        AttemptOutcome::NotArmed(entry)
+                        AttemptOutcome::NotArmed(Box::new(entry))
                     }
                     Some(entry) if entry.attempts >= entry.record.max_attempts => {
                         AttemptOutcome::Locked
