@@ -160,11 +160,14 @@ enum Stopped {
 }
 
 impl Stopped {
-    /// For the log line.
-    fn reason(self) -> &'static str {
+    /// The log line: `what` (an upload, an sftp session) stopped, and `kept` (what became of it).
+    fn log(self, what: &str, kept: &str) {
         match self {
-            Stopped::Shutdown => "shutdown",
-            Stopped::Idle(_) => "idle",
+            Stopped::Shutdown => info!("{what} cut by shutdown; {kept}"),
+            Stopped::Idle(after) => info!(
+                "{what} dropped after {} without data; {kept}",
+                crate::config::format_duration(after)
+            ),
         }
     }
 }
@@ -492,7 +495,7 @@ impl ChannelTask {
                 }
                 Input::Stop(why) => {
                     drop(upload);
-                    info!(reason = why.reason(), "upload stopped; nothing stored");
+                    why.log("upload", "nothing stored");
                     self.stderr(&format!("{why}\n")).await;
                     return 1;
                 }
@@ -582,7 +585,7 @@ impl ChannelTask {
                     Input::Gone => return 1,
                     Input::Stop(why) => {
                         drop(current.take());
-                        info!(reason = why.reason(), "scp upload stopped; nothing stored");
+                        why.log("scp upload", "nothing stored");
                         // stderr, not a `\x02` reply: mid-file, scp is sending and reads no
                         // reply until the file ends; ssh shows stderr at once.
                         self.stderr(&format!("{why}\n")).await;
@@ -715,10 +718,7 @@ impl ChannelTask {
                 }
                 Input::Stop(why) => {
                     session.end();
-                    info!(
-                        reason = why.reason(),
-                        "sftp session stopped; unfinished files not stored"
-                    );
+                    why.log("sftp session", "unfinished files not stored");
                     self.stderr(&format!("{why}\n")).await;
                     return 1;
                 }
