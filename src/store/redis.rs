@@ -184,6 +184,18 @@ impl RedisStore {
         format!("{}q:{}", self.prefix, tag.as_str())
     }
 
+    /// Members of a sorted set scored by expiry that are still live at `now`.
+    async fn unexpired(&self, set: String, now: Millis) -> Result<Vec<String>, StoreError> {
+        redis::cmd("ZRANGE")
+            .arg(set)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
+    }
+
     /// Runs [`TRANSITION`]: `None` if missing, else (1 if it changed, the entry before).
     async fn transition(
         &self,
@@ -345,15 +357,7 @@ impl MetaStore for RedisStore {
     }
 
     async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
-        let members: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.quota_key(tag))
-            .arg(format!("({now}"))
-            .arg("+inf")
-            .arg("BYSCORE")
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
-        Ok(usage_of(&members))
+        Ok(usage_of(&self.unexpired(self.quota_key(tag), now).await?))
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
@@ -544,14 +548,7 @@ impl MetaStore for RedisStore {
     }
 
     async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError> {
-        let names: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.blobs_key())
-            .arg(format!("({now}"))
-            .arg("+inf")
-            .arg("BYSCORE")
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+        let names = self.unexpired(self.blobs_key(), now).await?;
         Ok(names.iter().filter_map(|n| BlobName::parse(n)).collect())
     }
 
