@@ -2,6 +2,9 @@
 //! `main` builds an [`App`] and runs it until a shutdown signal; tests do the same on temp dirs
 //! and free ports.
 //!
+//! Before anything is bound, the open-files limit is raised and the connection caps are fitted
+//! under it ([`crate::fd_budget`]).
+//!
 //! Shutdown (see [`crate::shutdown`]) is sequenced here: drain (listeners close, clients are
 //! told), wait for work in flight up to `--shutdown-grace`, cut what remains, close, exit.
 
@@ -57,7 +60,13 @@ impl App {
     /// older than the grace period; never a live share), then binds the SSH, HTTP and (if
     /// configured) metrics listeners, so a taken port, a bad host key or a bad certificate fails
     /// start-up, not the first client.
-    pub async fn build(settings: Settings) -> Result<App, StartError> {
+    pub async fn build(mut settings: Settings) -> Result<App, StartError> {
+        let caps = crate::fd_budget::fit(crate::fd_budget::Caps {
+            ssh: settings.ssh.max_connections,
+            http: settings.http.max_connections,
+        });
+        settings.ssh.max_connections = caps.ssh;
+        settings.http.max_connections = caps.http;
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| ShareError::Storage(e.into()))?;
         let admins = match &settings.ssh.admin_keys {
             Some(path) => Admins::load(path)?,

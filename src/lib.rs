@@ -17,10 +17,12 @@
 //! content; the blob is removed when that stream ends or is dropped.
 #![forbid(unsafe_code)]
 
+pub mod accept_errors;
 pub mod app;
 pub mod client_group;
 pub mod config;
 pub mod crypto;
+pub mod fd_budget;
 pub mod http;
 pub mod ip_net;
 pub mod metrics;

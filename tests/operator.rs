@@ -275,6 +275,59 @@ fn shares_and_top_senders_name_keys_and_addresses_never_content() {
 }
 
 #[test]
+fn takedown_from_a_key_or_an_address_removes_all_of_its_live_shares_and_is_audited() {
+    let c = console();
+    let alice = Client::new(&c.server);
+    let bob = Client::new(&c.server);
+    let alice_links = [
+        upload(&alice, b"spam one", &[]),
+        upload(&alice, b"spam two", &[]),
+    ];
+    let opened = upload(&alice, b"already delivered", &[]);
+    assert_eq!(claim(&opened).body, "already delivered");
+    let bob_link = upload(&bob, b"bob's", &[]);
+
+    let out = admin(&c.operator, &["takedown", "--from", &alice.fingerprint()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("taken down 2 shares"), "{said}");
+    for link in &alice_links {
+        let reply = claim(link);
+        assert_eq!(reply.status, 410, "{}", reply.body);
+    }
+    let audit = admin_json(&c.operator, &["audit"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("audit entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.starts_with("takedown --from SHA256:") && a.ends_with(": 2 shares")),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.contains("(from SHA256:"))
+            .count(),
+        2,
+        "each share is audited: {actions:?}"
+    );
+
+    // By address: bob's share came from the same address (this machine).
+    let out = admin(&c.operator, &["takedown", "--from", "127.0.0.1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("taken down 1 share\n"));
+    assert_eq!(claim(&bob_link).status, 410);
+    let block = admin(&c.operator, &["takedown", "--from", "10.0.0.0/8"]);
+    assert_eq!(block.status.code(), Some(1));
+    assert!(text(&block.stderr).contains("--from needs a key"));
+}
+
+#[test]
 fn takedown_turns_a_live_link_into_removed_by_the_operator() {
     let c = console();
     let sender = Client::new(&c.server);

@@ -11,8 +11,8 @@ use std::time::Duration;
 use onetimeshare::crypto::{Kind, Password};
 use onetimeshare::share::{
     Applied, Armed, AttemptOutcome, BlobName, ClaimOutcome, KdfCost, MetaStore, OpId, Owner,
-    Policy, RevokeOutcome, ShareError, ShareRecord, ShareRef, ShareState, Shares, StatusState,
-    StoreError, TakedownOutcome, UploadSpec, now_millis,
+    Policy, Quota, QuotaCharge, QuotaScope, QuotaTag, RevokeOutcome, ShareError, ShareRecord,
+    ShareRef, ShareState, Shares, StatusState, StoreError, TakedownOutcome, UploadSpec, now_millis,
 };
 use onetimeshare::store::{self, MetaBackend};
 use support::RedisServer;
@@ -206,6 +206,7 @@ fn bare_record() -> ShareRecord {
         verifier: [7; 32],
         sealed_meta: vec![1, 2, 3],
         blob: BlobName::generate().unwrap(),
+        quota: Vec::new(),
     }
 }
 
@@ -222,14 +223,14 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
     // An insert settled before it arrives never happens.
     let late = op();
     assert_eq!(meta.settle(&key, &late).await.unwrap(), None);
-    assert!(meta.insert(&record, &late).await.is_err());
+    assert!(meta.insert(&record, &[], &late).await.is_err());
     assert!(
         meta.get(&key, now).await.unwrap().is_none(),
         "a voided insert stored nothing"
     );
 
     let insert = op();
-    meta.insert(&record, &insert).await.unwrap();
+    meta.insert(&record, &[], &insert).await.unwrap();
     assert_eq!(
         meta.settle(&key, &insert).await.unwrap(),
         Some(Applied::Inserted)
@@ -311,7 +312,7 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
     // An insert nobody was told about is deleted.
     let other = bare_record();
     let insert = op();
-    meta.insert(&other, &insert).await.unwrap();
+    meta.insert(&other, &[], &insert).await.unwrap();
     assert!(meta.undo(&other.key, &insert).await.unwrap());
     assert!(meta.get(&other.key, now).await.unwrap().is_none());
 }
@@ -320,8 +321,8 @@ async fn revoked_and_taken_down_shares_are_spent_and_stand(fx: Fixture) {
     let meta = &fx.meta;
     let now = now_millis();
     let (a, b) = (bare_record(), bare_record());
-    meta.insert(&a, &op()).await.unwrap();
-    meta.insert(&b, &op()).await.unwrap();
+    meta.insert(&a, &[], &op()).await.unwrap();
+    meta.insert(&b, &[], &op()).await.unwrap();
     let (revoke, takedown) = (op(), op());
     let owner = a.owner.clone().unwrap();
     assert!(matches!(
@@ -358,11 +359,14 @@ async fn revoked_and_taken_down_shares_are_spent_and_stand(fx: Fixture) {
 async fn insert_of_an_existing_id_fails(fx: Fixture) {
     let now = now_millis();
     let record = bare_record();
-    fx.meta.insert(&record, &op()).await.expect("first insert");
+    fx.meta
+        .insert(&record, &[], &op())
+        .await
+        .expect("first insert");
     let mut clash = record.clone();
     clash.sealed_meta = vec![9];
     assert!(matches!(
-        fx.meta.insert(&clash, &op()).await,
+        fx.meta.insert(&clash, &[], &op()).await,
         Err(StoreError::AlreadyExists)
     ));
     let stored = fx.meta.get(&record.key, now).await.unwrap().unwrap();
@@ -732,9 +736,240 @@ async fn the_operator_overview_lists_every_share_without_names(fx: Fixture) {
     assert!(matches!(all[1].status.state, StatusState::Opened { .. }));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Quotas: live shares and bytes per key and per address, held atomically by the store.
+// ---------------------------------------------------------------------------------------------
+
+fn quota_policy(quota: Quota) -> Policy {
+    Policy {
+        quota,
+        ..test_policy()
+    }
+}
+
+fn sent(owner: Option<&str>, client: Option<&str>) -> UploadSpec {
+    UploadSpec {
+        owner: owner.map(Owner::new),
+        client: client.map(|ip| ip.parse().unwrap()),
+        ..UploadSpec::text()
+    }
+}
+
+async fn upload(fx: &Fixture, body: &[u8], spec: UploadSpec) -> Result<Armed, ShareError> {
+    let mut upload = fx.shares.begin(spec).await?;
+    upload.write(body).await?;
+    upload.finish().await
+}
+
+fn quota_scope(result: Result<Armed, ShareError>) -> QuotaScope {
+    match result {
+        Err(ShareError::Quota(full)) => full.scope,
+        other => panic!("expected a quota refusal, got {other:?}"),
+    }
+}
+
+async fn a_key_holds_at_most_its_quota_and_claim_revoke_and_takedown_each_release_one(fx: Fixture) {
+    let fx = fx
+        .reopen(quota_policy(Quota {
+            shares_per_key: 2,
+            ..Quota::default()
+        }))
+        .await;
+    let alice = || sent(Some("SHA256:alice"), Some("192.0.2.1"));
+    let a = upload(&fx, b"a", alice()).await.expect("first share");
+    let b = upload(&fx, b"b", alice()).await.expect("second share");
+    assert_eq!(
+        quota_scope(upload(&fx, b"c", alice()).await),
+        QuotaScope::Key
+    );
+    // Another key, and a keyless sender, are not held to alice's quota.
+    upload(&fx, b"bob", sent(Some("SHA256:bob"), Some("192.0.2.1")))
+        .await
+        .expect("another key");
+    upload(&fx, b"anon", sent(None, Some("192.0.2.1")))
+        .await
+        .expect("keyless");
+
+    fx.claim_bytes(&a, None).await.expect("claim");
+    let c = upload(&fx, b"c", alice())
+        .await
+        .expect("a claim released one");
+    assert_eq!(
+        quota_scope(upload(&fx, b"d", alice()).await),
+        QuotaScope::Key
+    );
+
+    fx.shares
+        .revoke(&Owner::new("SHA256:alice"), &b.handle.to_string())
+        .await
+        .expect("revoke");
+    upload(&fx, b"d", alice())
+        .await
+        .expect("a revoke released one");
+    assert_eq!(
+        quota_scope(upload(&fx, b"e", alice()).await),
+        QuotaScope::Key
+    );
+
+    fx.shares
+        .take_down(&ShareRef::Id(c.link.id().clone()))
+        .await
+        .expect("takedown");
+    upload(&fx, b"e", alice())
+        .await
+        .expect("a takedown released one");
+    let tag = QuotaTag::key(&Owner::new("SHA256:alice"));
+    let used = fx.meta.quota_usage(&tag, now_millis()).await.unwrap();
+    assert_eq!(used.shares, 2);
+}
+
+async fn an_address_holds_at_most_its_quota_of_bytes_even_mid_stream(fx: Fixture) {
+    let fx = fx
+        .reopen(quota_policy(Quota {
+            bytes_per_address: 100 * 1024,
+            ..Quota::default()
+        }))
+        .await;
+    let from = |key: &str, ip: &str| sent(Some(key), Some(ip));
+    upload(&fx, &[1; 60 * 1024], from("SHA256:one", "2001:db8::1"))
+        .await
+        .expect("within the quota");
+    // Another key from the same /64: the address is what is full, found while streaming.
+    let mut second = fx
+        .shares
+        .begin(from("SHA256:two", "2001:db8::2"))
+        .await
+        .expect("room is left at begin");
+    second.write(&[2; 30 * 1024]).await.expect("still room");
+    match second.write(&[2; 30 * 1024]).await {
+        Err(ShareError::Quota(full)) => assert_eq!(full.scope, QuotaScope::Address),
+        other => panic!("expected a quota refusal mid-stream, got {other:?}"),
+    }
+    assert!(
+        second.finish().await.is_err(),
+        "a refused upload publishes nothing"
+    );
+    upload(&fx, &[3; 60 * 1024], from("SHA256:two", "2001:db8:1::1"))
+        .await
+        .expect("another address has its own quota");
+}
+
+async fn parallel_uploads_never_take_a_key_over_its_quota(fx: Fixture) {
+    let fx = Arc::new(
+        fx.reopen(quota_policy(Quota {
+            shares_per_key: 10,
+            ..Quota::default()
+        }))
+        .await,
+    );
+    let mut tasks = Vec::new();
+    for i in 0..100u32 {
+        let fx = fx.clone();
+        tasks.push(tokio::spawn(async move {
+            upload(
+                &fx,
+                format!("secret {i}").as_bytes(),
+                sent(Some("SHA256:racer"), None),
+            )
+            .await
+        }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => stored += 1,
+            Err(ShareError::Quota(full)) => assert_eq!(full.scope, QuotaScope::Key),
+            Err(other) => panic!("unexpected upload error: {other:?}"),
+        }
+    }
+    assert_eq!(stored, 10, "exactly the quota is stored, never more");
+    let tag = QuotaTag::key(&Owner::new("SHA256:racer"));
+    assert_eq!(
+        fx.meta
+            .quota_usage(&tag, now_millis())
+            .await
+            .unwrap()
+            .shares,
+        10
+    );
+    let owned = fx.shares.list(&Owner::new("SHA256:racer")).await.unwrap();
+    assert_eq!(owned.len(), 10);
+}
+
+fn record_at(created_at: u64, expires_at: u64, stored_size: u64) -> ShareRecord {
+    ShareRecord {
+        key: onetimeshare::share::ShareId::generate()
+            .unwrap()
+            .store_key(),
+        owner: None,
+        kind: Kind::Text,
+        stored_size,
+        created_at,
+        expires_at,
+        password: false,
+        max_attempts: 5,
+        verifier: [7; 32],
+        sealed_meta: vec![1],
+        blob: BlobName::generate().unwrap(),
+        quota: Vec::new(),
+    }
+}
+
+/// Time moves through the records' own clocks (an insert counts what is live at its
+/// `created_at`), so no test waits for a real expiry.
+async fn an_expired_share_no_longer_counts_against_a_quota(fx: Fixture) {
+    let tag = QuotaTag::address("198.51.100.9".parse().unwrap());
+    let charge = QuotaCharge {
+        tag: tag.clone(),
+        max_shares: 1,
+        max_bytes: 1000,
+    };
+    let t0 = now_millis();
+    let mut first = record_at(t0, t0 + 1_000, 600);
+    first.quota = vec![tag.clone()];
+    fx.meta
+        .insert(&first, std::slice::from_ref(&charge), &op())
+        .await
+        .unwrap();
+    let mut during = record_at(t0 + 500, t0 + 60_000, 10);
+    during.quota = vec![tag.clone()];
+    match fx
+        .meta
+        .insert(&during, std::slice::from_ref(&charge), &op())
+        .await
+    {
+        Err(StoreError::QuotaExceeded(full)) => {
+            assert_eq!(full.used.shares, 1);
+            assert_eq!(full.used.bytes, 600);
+        }
+        other => panic!("expected a quota refusal, got {other:?}"),
+    }
+    assert!(
+        fx.meta.get(&during.key, t0 + 500).await.unwrap().is_none(),
+        "nothing inserted"
+    );
+    let used = |at| {
+        let (meta, tag) = (fx.meta.clone(), tag.clone());
+        async move { meta.quota_usage(&tag, at).await.unwrap() }
+    };
+    assert_eq!(used(t0 + 999).await.shares, 1);
+    assert_eq!(used(t0 + 1_000).await.shares, 0, "expired at its expiry");
+    let mut after = record_at(t0 + 1_000, t0 + 60_000, 900);
+    after.quota = vec![tag.clone()];
+    fx.meta
+        .insert(&after, &[charge], &op())
+        .await
+        .expect("the expired share no longer counts");
+    assert_eq!(used(t0 + 1_001).await.bytes, 900);
+}
+
 contract!(
     a_settled_change_reports_what_it_did_and_a_voided_one_never_happens,
     revoked_and_taken_down_shares_are_spent_and_stand,
+    a_key_holds_at_most_its_quota_and_claim_revoke_and_takedown_each_release_one,
+    an_address_holds_at_most_its_quota_of_bytes_even_mid_stream,
+    parallel_uploads_never_take_a_key_over_its_quota,
+    an_expired_share_no_longer_counts_against_a_quota,
     peek_never_consumes,
     second_claim_is_refused_with_the_time_it_was_opened,
     insert_of_an_existing_id_fails,

@@ -20,6 +20,17 @@ pub struct HttpSettings {
     pub claim_burst: u32,
     /// Colours of the web pages (the terminal UI uses the same theme).
     pub theme: &'static crate::theme::Theme,
+    /// Open connections, in total.
+    pub max_connections: usize,
+    /// Open connections per client group; behind a trusted proxy, requests in flight per
+    /// forwarded client.
+    pub max_connections_per_client: usize,
+    /// Open connections per trusted proxy address.
+    pub max_connections_per_proxy: usize,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: std::time::Duration,
+    /// A connection this old takes no new requests (HTTP/2: GOAWAY) and closes when done.
+    pub max_connection_age: std::time::Duration,
 }
 
 impl Default for HttpSettings {
@@ -30,6 +41,11 @@ impl Default for HttpSettings {
             claims_per_minute: 30,
             claim_burst: 10,
             theme: crate::theme::Theme::industrial_urgency(),
+            max_connections: 4096,
+            max_connections_per_client: 64,
+            max_connections_per_proxy: 1024,
+            idle_timeout: std::time::Duration::from_secs(30),
+            max_connection_age: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -74,7 +90,7 @@ pub(super) fn resolve(
         trusted_proxies,
         claims_per_minute: claims_per_minute.unwrap_or(defaults.claims_per_minute),
         claim_burst: claim_burst.unwrap_or(defaults.claim_burst).max(1),
-        theme: defaults.theme,
+        ..defaults
     })
 }
 

@@ -28,7 +28,7 @@ pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
-use crate::share::{KdfCost, Policy};
+use crate::share::{KdfCost, Policy, Quota};
 use crate::store::MetaBackend;
 
 /// A request spends up to this many Redis timeouts finding out what a change it got no answer
@@ -191,6 +191,57 @@ pub struct Layer {
     /// Claims a client may make at once before the per-minute rate applies [default: 10]
     #[arg(long, env = "ONETIMESHARE_CLAIM_BURST", value_name = "N")]
     pub claim_burst: Option<u32>,
+    /// Open HTTP connections allowed at once, in total [default: 4096]
+    #[arg(long, env = "ONETIMESHARE_HTTP_MAX_CONNECTIONS", value_name = "N")]
+    pub http_max_connections: Option<usize>,
+    /// Open HTTP connections one client (IPv4 address, IPv6 /64) may hold at once; behind a
+    /// trusted proxy, requests in flight per forwarded client [default: 64]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        value_name = "N"
+    )]
+    pub http_max_connections_per_client: Option<usize>,
+    /// Open HTTP connections one trusted proxy address may hold at once [default: 1024]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_HTTP_MAX_CONNECTIONS_PER_PROXY",
+        value_name = "N"
+    )]
+    pub http_max_connections_per_proxy: Option<usize>,
+    /// An HTTP connection (HTTP/1 keep-alive or HTTP/2) with no request in flight for this long
+    /// is closed [default: 30s]
+    #[arg(long, env = "ONETIMESHARE_HTTP_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub http_idle_timeout: Option<String>,
+    /// An HTTP connection older than this takes no new requests and closes once its requests
+    /// end [default: 1h]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_HTTP_MAX_CONNECTION_AGE",
+        value_name = "DURATION"
+    )]
+    pub http_max_connection_age: Option<String>,
+    /// An SSH upload (pipe, scp, sftp) with no data for this long is dropped whole, and an SSH
+    /// connection with no session open for this long is closed [default: 60s]
+    #[arg(long, env = "ONETIMESHARE_SSH_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub ssh_idle_timeout: Option<String>,
+    /// Live (unopened, unexpired) shares one SSH key may have at once [default: 100]
+    #[arg(long, env = "ONETIMESHARE_QUOTA_SHARES_PER_KEY", value_name = "N")]
+    pub quota_shares_per_key: Option<u32>,
+    /// Live bytes one SSH key may have stored at once [default: 1GiB]
+    #[arg(long, env = "ONETIMESHARE_QUOTA_BYTES_PER_KEY", value_name = "SIZE")]
+    pub quota_bytes_per_key: Option<String>,
+    /// Live shares one client address (IPv4 address, IPv6 /64) may have at once [default: 100]
+    #[arg(long, env = "ONETIMESHARE_QUOTA_SHARES_PER_ADDRESS", value_name = "N")]
+    pub quota_shares_per_address: Option<u32>,
+    /// Live bytes one client address (IPv4 address, IPv6 /64) may have stored at once
+    /// [default: 1GiB]
+    #[arg(
+        long,
+        env = "ONETIMESHARE_QUOTA_BYTES_PER_ADDRESS",
+        value_name = "SIZE"
+    )]
+    pub quota_bytes_per_address: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
@@ -243,6 +294,26 @@ impl Layer {
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             claims_per_minute: self.claims_per_minute.or(lower.claims_per_minute),
             claim_burst: self.claim_burst.or(lower.claim_burst),
+            http_max_connections: self.http_max_connections.or(lower.http_max_connections),
+            http_max_connections_per_client: self
+                .http_max_connections_per_client
+                .or(lower.http_max_connections_per_client),
+            http_max_connections_per_proxy: self
+                .http_max_connections_per_proxy
+                .or(lower.http_max_connections_per_proxy),
+            http_idle_timeout: self.http_idle_timeout.or(lower.http_idle_timeout),
+            http_max_connection_age: self
+                .http_max_connection_age
+                .or(lower.http_max_connection_age),
+            ssh_idle_timeout: self.ssh_idle_timeout.or(lower.ssh_idle_timeout),
+            quota_shares_per_key: self.quota_shares_per_key.or(lower.quota_shares_per_key),
+            quota_bytes_per_key: self.quota_bytes_per_key.or(lower.quota_bytes_per_key),
+            quota_shares_per_address: self
+                .quota_shares_per_address
+                .or(lower.quota_shares_per_address),
+            quota_bytes_per_address: self
+                .quota_bytes_per_address
+                .or(lower.quota_bytes_per_address),
         }
     }
 
@@ -312,6 +383,13 @@ pub struct SshSettings {
     pub tui_idle_timeout: Duration,
     /// Bytes all terminal UI drafts together may hold.
     pub tui_draft_budget: u64,
+    /// An upload with no data progress, or a connection with no session, is dropped after this.
+    pub idle_timeout: Duration,
+}
+
+/// `None` for a zero duration (a timer that fires at once would make the setting useless).
+fn nonzero(value: Duration) -> Option<Duration> {
+    (!value.is_zero()).then_some(value)
 }
 
 impl Settings {
@@ -422,6 +500,8 @@ impl Settings {
             )?,
             tui_idle_timeout: duration("tui-idle-timeout", layer.tui_idle_timeout, "15m")?,
             tui_draft_budget: size("tui-draft-budget", layer.tui_draft_budget, "32MiB")?,
+            idle_timeout: nonzero(duration("ssh-idle-timeout", layer.ssh_idle_timeout, "60s")?)
+                .ok_or_else(|| ConfigError::Invalid("ssh-idle-timeout must be above 0".into()))?,
             uploads_per_minute: positive(
                 "ssh-uploads-per-minute",
                 layer.ssh_uploads_per_minute.map(|n| n as usize),
@@ -452,6 +532,47 @@ impl Settings {
             layer.claim_burst,
         )?;
         http.theme = theme;
+        http.max_connections = positive("http-max-connections", layer.http_max_connections, 4096)?;
+        http.max_connections_per_client = positive(
+            "http-max-connections-per-client",
+            layer.http_max_connections_per_client,
+            64,
+        )?;
+        http.max_connections_per_proxy = positive(
+            "http-max-connections-per-proxy",
+            layer.http_max_connections_per_proxy,
+            1024,
+        )?;
+        http.idle_timeout = nonzero(duration(
+            "http-idle-timeout",
+            layer.http_idle_timeout,
+            "30s",
+        )?)
+        .ok_or_else(|| ConfigError::Invalid("http-idle-timeout must be above 0".into()))?;
+        http.max_connection_age = nonzero(duration(
+            "http-max-connection-age",
+            layer.http_max_connection_age,
+            "1h",
+        )?)
+        .ok_or_else(|| ConfigError::Invalid("http-max-connection-age must be above 0".into()))?;
+        let quota = Quota {
+            shares_per_key: positive(
+                "quota-shares-per-key",
+                layer.quota_shares_per_key.map(|n| n as usize),
+                100,
+            )? as u32,
+            bytes_per_key: size("quota-bytes-per-key", layer.quota_bytes_per_key, "1GiB")?,
+            shares_per_address: positive(
+                "quota-shares-per-address",
+                layer.quota_shares_per_address.map(|n| n as usize),
+                100,
+            )? as u32,
+            bytes_per_address: size(
+                "quota-bytes-per-address",
+                layer.quota_bytes_per_address,
+                "1GiB",
+            )?,
+        };
         let ssh_addr = layer
             .ssh_addr
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222)));
@@ -487,6 +608,7 @@ impl Settings {
                 kdf_concurrency: layer.argon2_concurrency.unwrap_or(4).max(1),
                 orphan_grace: Duration::from_secs(3600),
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
+                quota,
             },
             sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),

@@ -174,6 +174,19 @@ impl Problem {
         p
     }
 
+    /// Over the per-client cap of requests in flight (behind a trusted proxy).
+    pub fn busy() -> Self {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BUSY",
+            Tone::Warning,
+            "TOO MANY REQUESTS IN FLIGHT FROM YOUR ADDRESS",
+        )
+        .line("Let the others finish, then try again. Nothing was opened or burned.");
+        p.retry_after = Some(5);
+        p
+    }
+
     pub fn unavailable() -> Self {
         let mut p = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -10,6 +10,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+use super::client_slots::{self, ClientSlots};
 use super::rate_limit::RateLimiter;
 use super::{access_log, assets, claim, headers, index, report, status};
 use crate::config::{HttpSettings, IpNet, Settings};
@@ -65,6 +66,8 @@ pub(super) struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// The stylesheet with the configured theme's colours.
     pub css: Arc<str>,
+    /// Requests in flight per forwarded client, behind a trusted proxy.
+    pub forwarded_slots: ClientSlots,
 }
 
 /// The application: every route, with security headers and the access log on every response.
@@ -83,6 +86,7 @@ pub fn router(
         limiter: Arc::new(RateLimiter::new(http.claims_per_minute, http.claim_burst)),
         trusted_proxies: http.trusted_proxies.clone().into(),
         css: super::assets::stylesheet(http.theme).into(),
+        forwarded_slots: ClientSlots::new(http.max_connections_per_client),
     };
     Router::new()
         .route("/", get(index::page))
@@ -96,6 +100,10 @@ pub fn router(
         .fallback(index::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_slots::forwarded_client_cap,
+        ))
         .layer(middleware::from_fn(access_log::record))
         .layer(middleware::map_response(move |response| {
             headers::secure(response, tls)

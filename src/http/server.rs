@@ -1,12 +1,16 @@
 //! Sockets: the listener bound at start-up, the accept loop, optional TLS, and the limits that
 //! protect the process from slow or numerous clients (header size and read timeout, TLS
-//! handshake timeout, a stalled-reader write timeout, a cap on open connections). Everything above this file sees only requests.
+//! handshake timeout, a stalled-reader write timeout, caps on open connections in total, per
+//! client and per trusted proxy, and a bounded life per connection: see `connection_life.rs`).
+//! Everything above this file sees only requests.
 //!
 //! Why our own loop rather than `axum::serve`: built-in TLS and hyper's header limits and
 //! timeouts need the connection builder, and axum's helper hides it.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,32 +19,34 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower::Service as _;
-use tracing::{debug, info, warn};
+use tracing::debug;
 
+use super::client_slots::ClientSlots;
+use super::connection_life::Activity;
+use super::held_body::HeldBody;
 use super::router::{SiteInfo, router};
 use super::stall::StallGuard;
+use crate::accept_errors::AcceptErrors;
 use crate::config::Settings;
 use crate::share::Shares;
 use crate::shutdown::Shutdown;
 
-/// Open connections allowed at once; more are closed on accept.
-const MAX_CONNECTIONS: usize = 4096;
 /// A client must finish its request headers (and a TLS handshake) within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line + headers) accepted.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
-/// A client that reads nothing of a response for this long is disconnected.
-/// Open connections one client (an IPv4 address or an IPv6 /64) may hold at once.
-const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 /// Keep-alive pings for HTTP/2: a peer that stops answering is disconnected.
 const H2_KEEPALIVE: Duration = Duration::from_secs(30);
+/// After a graceful close began, a connection with no request in flight for this long (or the
+/// idle timeout, if shorter) is dropped, whether the client took part in the close or not.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// A client that reads nothing of a response for this long is disconnected.
 const WRITE_STALL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
@@ -127,9 +133,15 @@ impl HttpServer {
             .keep_alive_interval(Some(H2_KEEPALIVE))
             .keep_alive_timeout(HEADER_TIMEOUT);
         let builder = Arc::new(builder);
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let per_client = ClientSlots::new(MAX_CONNECTIONS_PER_CLIENT);
-        let graceful = GracefulShutdown::new();
+        let limits = &self.settings;
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let per_client = ClientSlots::new(limits.max_connections_per_client);
+        let per_proxy = ClientSlots::new(limits.max_connections_per_proxy);
+        let life = Life {
+            idle: limits.idle_timeout,
+            max_age: limits.max_connection_age,
+        };
+        let mut accept_errors = AcceptErrors::new("http", Duration::from_millis(50));
         let draining = shutdown.draining();
         tokio::pin!(draining);
         loop {
@@ -138,9 +150,7 @@ impl HttpServer {
                 accepted = self.listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        warn!(error = %err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        accept_errors.failed(&err).await;
                         continue;
                     }
                 },
@@ -149,8 +159,15 @@ impl HttpServer {
                 debug!("connection limit reached; closing a new connection");
                 continue;
             };
-            let Some(client_slot) = per_client.take(peer.ip()) else {
-                debug!("per-client connection limit reached; closing a new connection");
+            // A trusted proxy carries many clients: it gets a cap of its own, and the
+            // per-client cap applies to each forwarded client's requests instead.
+            let proxied = limits.trusted_proxies.iter().any(|n| n.contains(peer.ip()));
+            let counted = if proxied { &per_proxy } else { &per_client };
+            let Some(client_slot) = counted.take(peer.ip()) else {
+                debug!(
+                    proxied,
+                    "per-client connection limit reached; closing a new connection"
+                );
                 continue;
             };
             let _ = stream.set_nodelay(true);
@@ -158,30 +175,36 @@ impl HttpServer {
                 app: app.clone(),
                 builder: builder.clone(),
                 peer,
+                life,
             };
             let tls = self.tls.clone();
-            let watcher = graceful.watcher();
             let (draining, cutting) = (shutdown.draining(), shutdown.cutting());
             shutdown.spawn(async move {
                 let _slots = (slot, client_slot);
                 tokio::select! {
-                    () = connection.run(stream, tls, watcher, draining) => {}
+                    () = connection.run(stream, tls, draining) => {}
                     () = cutting => debug!("HTTP connection cut by shutdown"),
                 }
             });
         }
+        // Each connection closes itself on the drain (idle ones at once, busy ones when their
+        // responses end) and is tracked work: shutdown waits for it, then cuts it.
         drop(self.listener);
-        tokio::select! {
-            () = graceful.shutdown() => {}
-            () = shutdown.cutting() => info!("HTTP responses still in flight at the deadline were cut"),
-        }
     }
+}
+
+/// How long a connection may live: idle, and in all.
+#[derive(Clone, Copy)]
+struct Life {
+    idle: Duration,
+    max_age: Duration,
 }
 
 struct Connection {
     app: Router,
     builder: Arc<auto::Builder<TokioExecutor>>,
     peer: SocketAddr,
+    life: Life,
 }
 
 impl Connection {
@@ -189,18 +212,18 @@ impl Connection {
         self,
         stream: TcpStream,
         tls: Option<TlsAcceptor>,
-        watcher: hyper_util::server::graceful::Watcher,
-        draining: impl std::future::Future<Output = ()>,
+        draining: impl Future<Output = ()>,
     ) {
         // hyper waits for the first bytes (to tell HTTP/1 from HTTP/2) with no timer of its own:
         // a client that connects and says nothing must not hold a slot for ever (nor hold up a
         // shutdown: a browser's speculative connection may never send a request).
         let mut first = [0u8; 1];
+        tokio::pin!(draining);
         let peeked = tokio::select! {
             // A request that arrived before the drain is still served.
             biased;
             peeked = tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)) => peeked,
-            () = draining => return,
+            () = &mut draining => return,
         };
         match peeked {
             Ok(Ok(n)) if n > 0 => {}
@@ -211,10 +234,10 @@ impl Connection {
             }
         }
         match tls {
-            None => self.serve(stream, watcher).await,
+            None => self.serve(stream, draining.as_mut()).await,
             Some(acceptor) => {
                 match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => self.serve(stream, watcher).await,
+                    Ok(Ok(stream)) => self.serve(stream, draining.as_mut()).await,
                     Ok(Err(err)) => debug!(error = %err, "TLS handshake failed"),
                     Err(_) => debug!("TLS handshake timed out"),
                 }
@@ -222,90 +245,66 @@ impl Connection {
         }
     }
 
-    async fn serve<S>(self, stream: S, watcher: hyper_util::server::graceful::Watcher)
+    /// Serves requests until the client leaves, or the connection is closed gracefully (no
+    /// new requests; HTTP/2 sends GOAWAY; requests in flight finish) on the drain, after the
+    /// idle timeout with no request in flight, or at its maximum age.
+    async fn serve<S>(self, stream: S, draining: Pin<&mut impl Future<Output = ()>>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let peer = self.peer;
         let app = self.app;
+        let activity = Activity::new();
+        let requests = activity.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             let mut app = app.clone();
-            async move { Ok::<_, Infallible>(app.call(request).await.unwrap_or_else(|e| match e {})) }
+            let in_flight = requests.begin();
+            async move {
+                let response = app.call(request).await.unwrap_or_else(|e| match e {});
+                Ok::<_, Infallible>(response.map(|body| HeldBody::new(body, in_flight)))
+            }
         });
         let stream = StallGuard::new(stream, WRITE_STALL);
         let connection = self
             .builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
-        if let Err(err) = watcher.watch(connection).await {
+        tokio::pin!(connection);
+        let idle = activity.idle_for(self.life.idle);
+        let aged = tokio::time::sleep(self.life.max_age);
+        tokio::pin!(idle, aged);
+        let mut draining = draining;
+        let why = tokio::select! {
+            ended = connection.as_mut() => Ok(ended),
+            () = &mut draining => Err("shutdown"),
+            () = &mut idle => Err("idle"),
+            () = &mut aged => Err("max age"),
+        };
+        let ended = match why {
+            Ok(ended) => ended,
+            Err(why) => {
+                debug!(why, "closing an HTTP connection gracefully");
+                connection.as_mut().graceful_shutdown();
+                // HTTP/2's graceful close waits for the client to acknowledge a PING after the
+                // GOAWAY; a client that never does must not keep the connection that way.
+                let grace = self.life.idle.min(CLOSE_GRACE);
+                let settle = async {
+                    tokio::time::sleep(grace).await;
+                    activity.idle_for(grace).await;
+                };
+                tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    () = settle => {
+                        debug!("client ignored the close; dropping the connection");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        if let Err(err) = ended {
             // Client resets, aborted downloads, timeouts: routine, and never carry request data.
             debug!(error = %err, "HTTP connection ended with an error");
         }
-    }
-}
-
-/// Counts open connections per client group; a slot gives its count back when dropped.
-#[derive(Clone)]
-struct ClientSlots {
-    limit: usize,
-    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
-}
-
-struct ClientSlot {
-    slots: ClientSlots,
-    client: std::net::IpAddr,
-}
-
-impl ClientSlots {
-    fn new(limit: usize) -> Self {
-        Self {
-            limit,
-            open: Arc::default(),
-        }
-    }
-
-    fn take(&self, ip: std::net::IpAddr) -> Option<ClientSlot> {
-        let client = crate::client_group::client_group(ip);
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(client).or_default();
-        if *count >= self.limit {
-            return None;
-        }
-        *count += 1;
-        Some(ClientSlot {
-            slots: self.clone(),
-            client,
-        })
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.client);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod client_slot_tests {
-    use super::ClientSlots;
-
-    #[test]
-    fn a_client_gets_at_most_its_share_of_connections_and_gets_them_back() {
-        let slots = ClientSlots::new(2);
-        let ip = "2001:db8::1".parse().unwrap();
-        let same_64 = "2001:db8::2".parse().unwrap();
-        let a = slots.take(ip).unwrap();
-        let _b = slots.take(same_64).unwrap();
-        assert!(slots.take(ip).is_none());
-        assert!(slots.take("192.0.2.1".parse().unwrap()).is_some());
-        drop(a);
-        assert!(slots.take(same_64).is_some());
     }
 }

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use super::Metrics;
 use crate::share::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
-    Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareRecord, StoreError, StoreKey,
-    TakedownOutcome,
+    Millis, OpId, Owner, QuotaCharge, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord,
+    StoreError, StoreKey, TakedownOutcome,
 };
 
 /// A store operation, the `store` and `op` labels of `onetimeshare_store_errors_total`.
@@ -28,6 +28,7 @@ pub enum StoreOp {
     MetaTakeDown,
     MetaListAll,
     MetaListByOwner,
+    MetaQuotaUsage,
     MetaTakeExpired,
     MetaLiveBlobs,
     MetaPing,
@@ -43,7 +44,7 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 20] = [
+    pub const ALL: [StoreOp; 21] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -52,6 +53,7 @@ impl StoreOp {
         StoreOp::MetaTakeDown,
         StoreOp::MetaListAll,
         StoreOp::MetaListByOwner,
+        StoreOp::MetaQuotaUsage,
         StoreOp::MetaTakeExpired,
         StoreOp::MetaLiveBlobs,
         StoreOp::MetaPing,
@@ -77,6 +79,7 @@ impl StoreOp {
             StoreOp::MetaTakeDown => ("meta", "take_down"),
             StoreOp::MetaListAll => ("meta", "list_all"),
             StoreOp::MetaListByOwner => ("meta", "list_by_owner"),
+            StoreOp::MetaQuotaUsage => ("meta", "quota_usage"),
             StoreOp::MetaTakeExpired => ("meta", "take_expired"),
             StoreOp::MetaLiveBlobs => ("meta", "live_blobs"),
             StoreOp::MetaPing => ("meta", "ping"),
@@ -116,7 +119,11 @@ pub(super) fn wrap(
 
 impl Metrics {
     fn counted<T>(&self, op: StoreOp, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        if result.is_err() {
+        // A quota refusal is the store doing its job, not failing at it.
+        if result
+            .as_ref()
+            .is_err_and(|e| !matches!(e, StoreError::QuotaExceeded(_)))
+        {
             self.store_error(op);
         }
         result
@@ -130,9 +137,19 @@ struct CountingMeta {
 
 #[async_trait]
 impl MetaStore for CountingMeta {
-    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
-        let result = self.inner.insert(record, op).await;
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+        op: &OpId,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.insert(record, charges, op).await;
         self.metrics.counted(StoreOp::MetaInsert, result)
+    }
+
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
+        let result = self.inner.quota_usage(tag, now).await;
+        self.metrics.counted(StoreOp::MetaQuotaUsage, result)
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {

@@ -21,8 +21,8 @@ use super::{
     ReportReason, Resolution, Retention, SessionCounts,
 };
 use crate::share::{
-    Millis, ShareError, ShareId, ShareOverview, ShareRef, Shares, StatusState, StoreError,
-    now_millis,
+    Millis, Owner, Sender, ShareError, ShareId, ShareOverview, ShareRef, Shares, StatusState,
+    StoreError, now_millis,
 };
 
 /// Most activity events a stats or top query reads (a day of a very busy server).
@@ -55,6 +55,8 @@ pub enum ConsoleError {
     NoSuchBan(String),
     #[error("too many open reports; try again later")]
     ReportsFull,
+    #[error("--from needs a key (SHA256:… or a public key) or one address, not a block")]
+    BadSender,
 }
 
 /// Shares now in the store, by state.
@@ -319,15 +321,7 @@ impl Console {
             let shown = target.split('#').next().unwrap_or_default();
             let share = parsed.ok_or_else(|| ConsoleError::BadShare(printable(shown)))?;
             let removed = self.shares.take_down(&share).await?;
-            let handle = removed.status.handle.to_string();
-            for report in self.store.reports().await? {
-                if report.resolution.is_none() && report.filed.share == handle {
-                    let resolution = self.resolution(by, "taken down");
-                    self.store
-                        .resolve_report(report.number, &resolution)
-                        .await?;
-                }
-            }
+            self.resolve_reports_of(by, &removed).await?;
             Ok(removed)
         }
         .await;
@@ -337,6 +331,61 @@ impl Console {
         };
         self.audit(by, action, &result).await;
         result
+    }
+
+    /// `takedown --from KEY|ADDR`: every live share of one key (fingerprint or public key) or
+    /// one address group; each share taken down is audited and its reports resolved like a
+    /// single takedown, and one more entry records the whole action.
+    pub async fn take_down_from(
+        &self,
+        by: &str,
+        target: &str,
+    ) -> Result<Vec<ShareOverview>, ConsoleError> {
+        let sender = match target.trim().parse::<IpAddr>() {
+            Ok(ip) => Ok(Sender::Address(ip)),
+            Err(_) => match BanTarget::parse(target)? {
+                BanTarget::Key(fingerprint) => Ok(Sender::Key(Owner::new(fingerprint))),
+                BanTarget::Net(_) => Err(ConsoleError::BadSender),
+            },
+        };
+        let named = match &sender {
+            Ok(Sender::Key(owner)) => owner.as_str().to_owned(),
+            Ok(Sender::Address(ip)) => group_label(*ip),
+            Err(_) => "(unrecognised sender)".into(),
+        };
+        let result = async {
+            let removed = self.shares.take_down_from(&sender?).await?;
+            for share in &removed {
+                self.resolve_reports_of(by, share).await?;
+                let action = format!("takedown {} (from {named})", share.status.handle);
+                self.audit(by, action, &Ok::<_, ConsoleError>(())).await;
+            }
+            Ok(removed)
+        }
+        .await;
+        let action = match &result {
+            Ok(removed) => format!("takedown --from {named}: {} shares", removed.len()),
+            Err(_) => format!("takedown --from {named}"),
+        };
+        self.audit(by, action, &result).await;
+        result
+    }
+
+    async fn resolve_reports_of(
+        &self,
+        by: &str,
+        share: &ShareOverview,
+    ) -> Result<(), ConsoleError> {
+        let handle = share.status.handle.to_string();
+        for report in self.store.reports().await? {
+            if report.resolution.is_none() && report.filed.share == handle {
+                let resolution = self.resolution(by, "taken down");
+                self.store
+                    .resolve_report(report.number, &resolution)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn ban(

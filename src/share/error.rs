@@ -43,6 +43,8 @@ pub enum ShareError {
     OutcomeUnknown,
     #[error("the server is out of storage space")]
     StorageFull,
+    #[error(transparent)]
+    Quota(super::QuotaExceeded),
     #[error("share data is corrupt: {0}")]
     Corrupt(CryptoError),
     #[error("internal storage error: {0}")]
@@ -69,6 +71,7 @@ impl From<StoreError> for ShareError {
         match err {
             StoreError::Unavailable(_) | StoreError::NotApplied(_) => ShareError::StoreUnavailable,
             StoreError::Full => ShareError::StorageFull,
+            StoreError::QuotaExceeded(quota) => ShareError::Quota(quota),
             other => ShareError::Storage(other),
         }
     }

@@ -50,6 +50,8 @@ pub struct Policy {
     /// How long a request may spend finding out whether a state change whose store call failed
     /// happened; also how long a spent share's blob is kept before the sweeper removes it.
     pub settle_window: Duration,
+    /// Live shares and bytes per key and per address.
+    pub quota: super::Quota,
 }
 
 impl Default for Policy {
@@ -64,6 +66,7 @@ impl Default for Policy {
             kdf_concurrency: 4,
             orphan_grace: Duration::from_secs(3600),
             settle_window: Duration::from_secs(10),
+            quota: super::Quota::default(),
         }
     }
 }
@@ -159,6 +162,14 @@ impl ShareRef {
             && without_key.bytes().all(|b| b.is_ascii_hexdigit());
         hex.then(|| ShareRef::Handle(without_key.to_ascii_lowercase()))
     }
+}
+
+/// Whose shares an operator means by `takedown --from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Key(Owner),
+    /// Every address of its client group (an IPv4 address, an IPv6 /64).
+    Address(std::net::IpAddr),
 }
 
 /// What one maintenance pass removed.
@@ -335,23 +346,60 @@ impl Shares {
                 entry.record.key
             }
         };
+        self.take_down_key(&key, now).await
+    }
+
+    /// An operator's takedown of every live share from one sender — its key, or its address
+    /// group — each as [`Shares::take_down`] does it; returns those taken down (a share claimed
+    /// or revoked meanwhile is skipped: its own step won).
+    pub async fn take_down_from(&self, from: &Sender) -> Result<Vec<ShareOverview>, ShareError> {
+        let now = now_millis();
+        let tag = match from {
+            Sender::Key(_) => None,
+            Sender::Address(ip) => Some(super::QuotaTag::address(*ip)),
+        };
+        let mut removed = Vec::new();
+        for entry in self.inner.meta.list_all(now).await? {
+            let matches = match from {
+                Sender::Key(owner) => entry.record.owner.as_ref() == Some(owner),
+                Sender::Address(_) => tag.as_ref().is_some_and(|t| entry.record.quota.contains(t)),
+            };
+            if !matches || entry.state != ShareState::Armed {
+                continue;
+            }
+            match self.take_down_key(&entry.record.key, now).await {
+                Ok(overview) => removed.push(overview),
+                Err(ShareError::NotFound | ShareError::AlreadyOpened { .. })
+                | Err(ShareError::Revoked { .. } | ShareError::TakenDown { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// One takedown, as an atomic store step carrying its op id (settled if the store stalls).
+    async fn take_down_key(
+        &self,
+        key: &StoreKey,
+        now: Millis,
+    ) -> Result<ShareOverview, ShareError> {
         let entry = self
             .inner
             .meta
-            .get(&key, now)
+            .get(key, now)
             .await?
             .ok_or(ShareError::NotFound)?;
         let op = OpId::generate()?;
         let outcome = self
             .step(
                 Pending::of(&entry.record, op),
-                self.inner.meta.take_down(&key, now, &op),
+                self.inner.meta.take_down(key, now, &op),
             )
             .await?;
         let outcome = match outcome {
             Outcome::Answered(outcome) => outcome,
             Outcome::Applied(_) => TakedownOutcome::TakenDown(entry),
-            Outcome::NotApplied => return Err(self.now_refused(&key).await),
+            Outcome::NotApplied => return Err(self.now_refused(key).await),
         };
         match outcome {
             TakedownOutcome::TakenDown(entry) => {

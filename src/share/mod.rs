@@ -18,6 +18,7 @@ mod lifecycle;
 mod link;
 mod name;
 mod outcome;
+mod quota;
 mod record;
 mod sniff;
 mod storage;
@@ -28,10 +29,11 @@ pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{
-    KdfCost, Policy, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
+    KdfCost, Policy, Sender, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
+pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome,

@@ -73,7 +73,10 @@ impl Shares {
             // A refusal the store decided, or a request never sent: nothing to find out.
             Err(StoreError::NotApplied(_)) => return Ok(Outcome::NotApplied),
             Err(StoreError::Full) => return Err(ShareError::StorageFull),
-            Err(err @ StoreError::AlreadyExists) => return Err(err.into()),
+            // Refusals the store decided in the step itself: nothing changed.
+            Err(err @ (StoreError::AlreadyExists | StoreError::QuotaExceeded(_))) => {
+                return Err(err.into());
+            }
             Err(err) => err,
         };
         let handle = pending.key.handle();

@@ -75,6 +75,10 @@ pub struct ShareRecord {
     #[serde(with = "hex_vec")]
     pub sealed_meta: Vec<u8>,
     pub blob: BlobName,
+    /// Whom this share is charged to while it is live (its key, its sender's address group):
+    /// the store releases these charges when it leaves `Armed` or expires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quota: Vec<super::QuotaTag>,
 }
 
 impl ShareRecord {

@@ -13,7 +13,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use super::{Millis, Owner, ShareEntry, ShareRecord, StoreKey};
+use super::{
+    Millis, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, ShareEntry, ShareRecord,
+    StoreKey,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,6 +36,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("share content is missing")]
     BlobMissing,
+    /// An insert would take a key or an address over its quota; nothing was inserted.
+    #[error(transparent)]
+    QuotaExceeded(#[from] QuotaExceeded),
     #[error("share storage I/O error: {0}")]
     Io(std::io::Error),
 }
@@ -69,7 +75,7 @@ pub enum AttemptOutcome {
     /// All attempts are spent; the share stays, locked.
     Locked,
     /// Not armed any more (opened or revoked).
-    NotArmed(ShareEntry),
+    NotArmed(Box<ShareEntry>),
     Missing,
 }
 
@@ -176,16 +182,33 @@ pub const LEDGER_UNDONE: &str = "undone";
 /// change whose id was already settled (see [`MetaStore::settle`]) does nothing at all.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
-    /// Stores a new `Armed` share (attempts 0) that disappears at `record.expires_at`.
-    /// Fails with [`StoreError::AlreadyExists`] if the key is taken; never overwrites.
-    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError>;
+    /// **Atomic.** Stores a new `Armed` share (attempts 0) that disappears at
+    /// `record.expires_at`, charged to each of `charges` (whose tags are `record.quota`), and
+    /// records `op` as having inserted it. Fails with [`StoreError::AlreadyExists`] if the key is
+    /// taken (never overwrites) or `op` was already settled as never done, and with
+    /// [`StoreError::QuotaExceeded`] — inserting nothing — if after it some charge's tag would
+    /// hold more than `max_shares` live shares or `max_bytes` live `stored_size`. Live means
+    /// `Armed` (locked included) and unexpired: a claim, revoke or takedown releases the charge
+    /// in its own atomic step, and expiry releases it by itself. Of any number of concurrent
+    /// inserts (across processes sharing the store), none takes a tag over its limits.
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+        op: &OpId,
+    ) -> Result<(), StoreError>;
+
+    /// What `tag` holds at `now`: its live shares and their stored bytes (a snapshot, for
+    /// refusing early; [`MetaStore::insert`] is the check that cannot be raced).
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError>;
 
     /// The current entry, without changing anything.
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError>;
 
     /// **Atomic.** If the share is `Armed` and unexpired, mark it `Opened { at: now }` and report
     /// `Claimed`. Of any number of concurrent calls (across processes sharing the store) at most
-    /// one sees `Claimed`. The state change is durable before this returns.
+    /// one sees `Claimed`. The state change is durable before this returns. A winning claim
+    /// releases the share's quota charges in the same step (so do `revoke` and `take_down`).
     async fn claim(
         &self,
         key: &StoreKey,

@@ -3,7 +3,8 @@
 //! [`Shares::begin`] prepares keys and a temp blob; [`Upload::write`] encrypts as bytes arrive
 //! and enforces the size limit before anything past it is accepted; [`Upload::finish`] seals,
 //! makes the blob durable, and only then inserts the metadata (so metadata never points at a
-//! missing blob). Dropping an `Upload` at any point discards the temp blob: nothing is published.
+//! missing blob). Quotas: a sender already at one is refused at `begin`; a stream is refused
+//! once it outgrows the room left then; the insert's atomic check settles races. Dropping an `Upload` at any point discards the temp blob: nothing is published.
 
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::sniff::{Sniffed, TextSniffer};
 use super::{
-    BlobWriter, Handle, Link, Millis, OpId, Owner, ShareError, ShareEvent, ShareId, ShareName,
-    ShareRecord, now_millis,
+    BlobWriter, Handle, Link, Millis, OpId, Owner, QuotaCharge, QuotaExceeded, ShareError,
+    ShareEvent, ShareId, ShareName, ShareRecord, now_millis,
 };
 use crate::crypto::{
     ContentKeys, Header, KdfParams, Kind, Password, ShareKey, ShareMeta, StreamSealer,
@@ -86,6 +87,9 @@ pub struct Upload {
     stored: u64,
     /// Watches a declared text upload: binary content is published as a file instead.
     sniffer: Option<TextSniffer>,
+    /// What this share is charged to, and the plaintext bytes its quotas had room for at begin.
+    charges: Vec<QuotaCharge>,
+    quota_room: Option<(u64, QuotaExceeded)>,
 }
 
 impl Shares {
@@ -98,6 +102,8 @@ impl Shares {
                 max: policy.max_ttl,
             });
         }
+        let charges = policy.quota.charges(spec.owner.as_ref(), spec.client);
+        let quota_room = self.quota_room(&charges).await?;
         let key = ShareKey::generate()?;
         let id = ShareId::generate()?;
         let (header, keys) = match spec.password.as_ref().filter(|p| !p.is_empty()) {
@@ -133,7 +139,28 @@ impl Shares {
             writer: Some(writer),
             out: Vec::with_capacity(WRITE_BATCH + crate::crypto::CHUNK_SIZE),
             size: 0,
+            charges,
+            quota_room,
         })
+    }
+
+    /// Refuses a sender whose key or address is already at a quota before a byte is accepted;
+    /// otherwise the smallest room left (and what to say once a stream goes past it).
+    async fn quota_room(
+        &self,
+        charges: &[QuotaCharge],
+    ) -> Result<Option<(u64, QuotaExceeded)>, ShareError> {
+        let now = now_millis();
+        let mut room: Option<(u64, QuotaExceeded)> = None;
+        for charge in charges {
+            let used = self.inner.meta.quota_usage(&charge.tag, now).await?;
+            charge.admit(used, 0).map_err(ShareError::Quota)?;
+            let left = charge.max_bytes.saturating_sub(used.bytes);
+            if room.as_ref().is_none_or(|(r, _)| left < *r) {
+                room = Some((left, charge.exceeded(used)));
+            }
+        }
+        Ok(room)
     }
 }
 
@@ -148,6 +175,15 @@ impl Upload {
         self.shares.policy().max_size
     }
 
+    /// Refuses a declared size (scp's `C` header) that the sender's quota has no room for,
+    /// before a byte of it is read.
+    pub fn check_room(&self, declared: u64) -> Result<(), ShareError> {
+        match &self.quota_room {
+            Some((room, full)) if declared > *room => Err(ShareError::Quota(full.clone())),
+            _ => Ok(()),
+        }
+    }
+
     /// Encrypts and stores `data`. Past the size limit nothing more is accepted and the upload is
     /// dead: every later call fails and `finish` publishes nothing.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
@@ -155,6 +191,10 @@ impl Upload {
         if self.size + data.len() as u64 > limit {
             self.poison();
             return Err(ShareError::TooLarge { limit });
+        }
+        if let Err(err) = self.check_room(self.size + data.len() as u64) {
+            self.poison();
+            return Err(err);
         }
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
         if let Err(err) = sealer.push(data, &mut self.out) {
@@ -209,12 +249,16 @@ impl Upload {
             verifier: *self.key.verifier().as_bytes(),
             sealed_meta: meta.seal(&self.keys)?.0,
             blob: blob.clone(),
+            quota: self.charges.iter().map(|c| c.tag.clone()).collect(),
         };
         let inner = &self.shares.inner;
         let op = OpId::generate()?;
         let inserted = self
             .shares
-            .step(Pending::of(&record, op), inner.meta.insert(&record, &op))
+            .step(
+                Pending::of(&record, op),
+                inner.meta.insert(&record, &self.charges, &op),
+            )
             .await;
         match inserted {
             Ok(Outcome::Answered(())) | Ok(Outcome::Applied(_)) => {}

@@ -26,6 +26,8 @@ onetimeshare operator console
   admin top [--window D] [--limit N]
                                    top senders by key and by address (window default 1d)
   admin takedown SHARE             remove a share (link, id or handle); its link then says so
+  admin takedown --from KEY|ADDR   remove every live share of a key (SHA256:… or public key) or
+                                   of an address (its IPv6 /64)
   admin ban TARGET [--for D]       refuse a key (SHA256:… or public key), address or CIDR block
   admin unban TARGET               lift a ban
   admin bans                       bans in force
@@ -49,6 +51,7 @@ enum AdminCommand {
         limit: usize,
     },
     TakeDown(String),
+    TakeDownFrom(String),
     Ban {
         target: String,
         duration: Option<Duration>,
@@ -151,6 +154,24 @@ pub async fn run(console: &Console, key: Option<&str>, words: &[String]) -> Outc
                 }
             })
         }
+        AdminCommand::TakeDownFrom(target) => {
+            console
+                .take_down_from(operator, &target)
+                .await
+                .map(|removed| {
+                    if json {
+                        render_json(&removed.iter().map(share_json).collect::<Vec<_>>())
+                    } else {
+                        let plural = if removed.len() == 1 { "" } else { "s" };
+                        let mut text = format!("taken down {} share{plural}", removed.len());
+                        for share in &removed {
+                            let _ = write!(text, "\n  {}", share.status.handle);
+                        }
+                        text.push('\n');
+                        text
+                    }
+                })
+        }
         AdminCommand::Ban { target, duration } => {
             console.ban(operator, &target, duration).await.map(|ban| {
                 if json {
@@ -212,12 +233,12 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
         match word.as_str() {
             "--json" => json = true,
             "--all" => all = true,
-            "--limit" | "--window" | "--for" => {
+            "--limit" | "--window" | "--for" | "--from" => {
                 let value = rest.next().ok_or_else(|| format!("{word} needs a value"))?;
                 options.push((word.clone(), value.clone()));
             }
             flag if flag.starts_with("--") => match flag.split_once('=') {
-                Some((name @ ("--limit" | "--window" | "--for"), value)) => {
+                Some((name @ ("--limit" | "--window" | "--for" | "--from"), value)) => {
                     options.push((name.to_owned(), value.to_owned()));
                 }
                 _ => return Err(format!("unknown option {}", printable(flag))),
@@ -295,10 +316,17 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
                 limit: limit(10)?,
             }
         }
-        "takedown" => {
-            allowed(&[], false)?;
-            AdminCommand::TakeDown(one("a share link, id or handle")?)
-        }
+        "takedown" => match option("--from") {
+            Some(sender) => {
+                none()?;
+                allowed(&["--from"], false)?;
+                AdminCommand::TakeDownFrom(sender.to_owned())
+            }
+            None => {
+                allowed(&[], false)?;
+                AdminCommand::TakeDown(one("a share link, id or handle")?)
+            }
+        },
         "ban" => {
             allowed(&["--for"], false)?;
             AdminCommand::Ban {
@@ -607,6 +635,11 @@ mod tests {
             parse_words("reports --all").unwrap().command,
             AdminCommand::Reports { all: true }
         );
+        assert_eq!(
+            parse_words("takedown --from 192.0.2.7").unwrap().command,
+            AdminCommand::TakeDownFrom("192.0.2.7".into())
+        );
+        assert!(parse_words("takedown abcd --from 192.0.2.7").is_err());
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub(crate) struct Context {
     pub tui_sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Draining refuses new requests; a cut ends uploads still waiting for input.
     pub shutdown: Shutdown,
+    /// An upload (or a channel waiting for its first request) idle this long is dropped.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Context {
@@ -146,8 +148,43 @@ enum Input {
     Eof,
     /// The channel closed (or the connection dropped) before EOF.
     Gone,
-    /// The shutdown grace ran out while waiting: stop, keep nothing, tell the client.
-    Cut,
+    /// Stop waiting, keep nothing, tell the client why.
+    Stop(Stopped),
+}
+
+/// Why a channel stopped waiting for input.
+#[derive(Clone, Copy, Debug)]
+enum Stopped {
+    /// The shutdown grace ran out.
+    Shutdown,
+    /// No data arrived for this long.
+    Idle(std::time::Duration),
+}
+
+impl Stopped {
+    /// The log line: `what` (an upload, an sftp session) stopped, and `kept` (what became of it).
+    fn log(self, what: &str, kept: &str) {
+        match self {
+            Stopped::Shutdown => info!("{what} cut by shutdown; {kept}"),
+            Stopped::Idle(after) => info!(
+                "{what} dropped after {} without data; {kept}",
+                crate::config::format_duration(after)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::Shutdown => f.write_str(CUT),
+            Stopped::Idle(after) => write!(
+                f,
+                "no data for {}: the upload was dropped; nothing was stored",
+                crate::config::format_duration(*after)
+            ),
+        }
+    }
 }
 
 pub(crate) struct ChannelTask {
@@ -177,7 +214,15 @@ impl ChannelTask {
     }
 
     pub async fn run(mut self) {
-        while let Some(msg) = self.channel.wait().await {
+        loop {
+            // A channel that never says what it is for would hold its slot for ever.
+            let Ok(Some(msg)) =
+                tokio::time::timeout(self.cx.idle_timeout, self.channel.wait()).await
+            else {
+                debug!("channel closed: no request, or none in time");
+                let _ = self.channel.close().await;
+                return;
+            };
             let code = match msg {
                 ChannelMsg::RequestPty {
                     term,
@@ -466,10 +511,10 @@ impl ChannelTask {
                     debug!("client left mid-upload; nothing stored");
                     return 1;
                 }
-                Input::Cut => {
+                Input::Stop(why) => {
                     drop(upload);
-                    info!("upload cut by shutdown; nothing stored");
-                    self.stderr(&format!("{CUT}\n")).await;
+                    why.log("upload", "nothing stored");
+                    self.stderr(&format!("{why}\n")).await;
                     return 1;
                 }
             }
@@ -529,7 +574,7 @@ impl ChannelTask {
                         "--password-stdin: expected a password line, then the secret".into(),
                     );
                 }
-                Input::Cut => return Err(CUT.into()),
+                Input::Stop(why) => return Err(why.to_string()),
             }
         }
     }
@@ -560,12 +605,12 @@ impl ChannelTask {
                         return code;
                     }
                     Input::Gone => return 1,
-                    Input::Cut => {
+                    Input::Stop(why) => {
                         drop(current.take());
-                        info!("scp upload cut by shutdown; nothing stored");
+                        why.log("scp upload", "nothing stored");
                         // stderr, not a `\x02` reply: mid-file, scp is sending and reads no
                         // reply until the file ends; ssh shows stderr at once.
-                        self.stderr(&format!("{CUT}\n")).await;
+                        self.stderr(&format!("{why}\n")).await;
                         return 1;
                     }
                 },
@@ -631,7 +676,16 @@ impl ChannelTask {
                         .begin(self.cx.spec(Kind::File, Some(name)))
                         .await
                     {
-                        Ok(upload) => current = Some((upload, shown)),
+                        Ok(upload) => {
+                            // Refused before a byte of it is read, like an oversize header.
+                            if let Err(err) = upload.check_room(size) {
+                                log_failure(&err);
+                                self.stdout_bytes(scp::fatal(&format!("{shown}: {err}")))
+                                    .await;
+                                return 1;
+                            }
+                            current = Some((upload, shown));
+                        }
                         Err(err) => {
                             log_failure(&err);
                             self.stdout_bytes(scp::fatal(&describe(&err))).await;
@@ -684,10 +738,10 @@ impl ChannelTask {
                     session.end();
                     return 1;
                 }
-                Input::Cut => {
+                Input::Stop(why) => {
                     session.end();
-                    info!("sftp session cut by shutdown; unfinished files not stored");
-                    self.stderr(&format!("{CUT}\n")).await;
+                    why.log("sftp session", "unfinished files not stored");
+                    self.stderr(&format!("{why}\n")).await;
                     return 1;
                 }
             }
@@ -712,13 +766,18 @@ impl ChannelTask {
             .await;
     }
 
+    /// The next input, or why to stop waiting for it: the shutdown cut, or no data for the idle
+    /// timeout (window adjustments and keepalives are not progress).
     async fn next_input(&mut self) -> Input {
         let cutting = self.cx.shutdown.cutting();
         tokio::pin!(cutting);
+        let idle = tokio::time::sleep(self.cx.idle_timeout);
+        tokio::pin!(idle);
         loop {
             let msg = tokio::select! {
                 msg = self.channel.wait() => msg,
-                () = &mut cutting => return Input::Cut,
+                () = &mut cutting => return Input::Stop(Stopped::Shutdown),
+                () = &mut idle => return Input::Stop(Stopped::Idle(self.cx.idle_timeout)),
             };
             match msg {
                 Some(ChannelMsg::Data { data }) => return Input::Data(data),

@@ -34,11 +34,12 @@ use std::time::Duration;
 use russh::keys::PrivateKey;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
 pub use refusal::Refusal;
+pub(crate) use session::MAX_CHANNELS_PER_CONNECTION;
 pub use tally::{SessionGuard, SessionTally};
 
 use crate::config::SshSettings;
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     pub tui_idle_timeout: Duration,
     /// Memory all TUI drafts together may hold.
     pub tui_budget: Arc<crate::tui::budget::DraftBudget>,
+    /// Uploads without progress and connections without a session end after this.
+    pub idle_timeout: Duration,
     pub shutdown: Shutdown,
 }
 
@@ -120,6 +123,7 @@ impl SshServer {
                 tui_budget: crate::tui::budget::DraftBudget::new(
                     usize::try_from(settings.tui_draft_budget).unwrap_or(usize::MAX),
                 ),
+                idle_timeout: settings.idle_timeout,
                 shutdown,
             }),
             fingerprint,
@@ -141,15 +145,15 @@ impl SshServer {
         let draining = shutdown.draining();
         tokio::pin!(draining);
         let connections = tokio_util::task::TaskTracker::new();
+        let mut accept_errors =
+            crate::accept_errors::AcceptErrors::new("ssh", Duration::from_millis(100));
         loop {
             let (socket, peer) = tokio::select! {
                 () = &mut draining => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
-                        // Usually out of file descriptors: back off instead of spinning.
-                        warn!(error = %err, "ssh accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        accept_errors.failed(&err).await;
                         continue;
                     }
                 },
@@ -165,6 +169,8 @@ impl SshServer {
             let config = self.config.clone();
             let (authenticated, auth_done) = tokio::sync::oneshot::channel();
             let handler = session::Connection::new(self.shared.clone(), peer, slot, authenticated);
+            let occupancy = handler.occupancy();
+            let idle_timeout = self.shared.idle_timeout;
             let (closing, closing_early) = (shutdown.closing(), shutdown.closing());
             connections.spawn(async move {
                 let _ = socket.set_nodelay(true);
@@ -204,9 +210,16 @@ impl SshServer {
                 // authentication run inside `session`, and must also finish in time, or an
                 // unauthenticated client could hold a connection slot for as long as it likes.
                 tokio::pin!(session);
-                let auth_deadline = async {
-                    if let Ok(Ok(())) = tokio::time::timeout(HANDSHAKE_TIMEOUT, auth_done).await {
-                        std::future::pending::<()>().await
+                // Then a connection that authenticated but holds no session (opened none, or
+                // its last one ended) for the idle timeout is closed: each costs a slot and
+                // two descriptors, and keepalives alone are no reason to keep it.
+                let deadline = async {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, auth_done).await {
+                        Ok(Ok(())) => {
+                            occupancy.idle_for(idle_timeout).await;
+                            Deadline::Idle
+                        }
+                        _ => Deadline::Auth,
                     }
                 };
                 tokio::select! {
@@ -215,11 +228,28 @@ impl SshServer {
                             debug!(peer = %peer.ip(), error = %err, "ssh connection ended with an error");
                         }
                     }
-                    () = auth_deadline => {
-                        debug!(peer = %peer.ip(), "ssh authentication not completed in time; disconnecting");
-                        let _ = killer.shutdown(std::net::Shutdown::Both);
-                        let _ = session.await;
-                    }
+                    ended = deadline => match ended {
+                        Deadline::Auth => {
+                            debug!(peer = %peer.ip(), "ssh authentication not completed in time; disconnecting");
+                            let _ = killer.shutdown(std::net::Shutdown::Both);
+                            let _ = session.await;
+                        }
+                        Deadline::Idle => {
+                            debug!(peer = %peer.ip(), "ssh connection idle with no session; disconnecting");
+                            let why = format!(
+                                "no session open for {}; closing the connection",
+                                crate::config::format_duration(idle_timeout)
+                            );
+                            let _ = session
+                                .handle()
+                                .disconnect(russh::Disconnect::ByApplication, why, String::new())
+                                .await;
+                            if tokio::time::timeout(HANG_UP_WAIT, &mut session).await.is_err() {
+                                let _ = killer.shutdown(std::net::Shutdown::Both);
+                                let _ = session.await;
+                            }
+                        }
+                    },
                     () = closing => {
                         // Every channel has ended (or was cut) and said why. A client whose
                         // last channel just closed hangs up by itself (a disconnect now would
@@ -247,6 +277,14 @@ impl SshServer {
         connections.close();
         connections.wait().await;
     }
+}
+
+/// Why a connection's own deadline ended it.
+enum Deadline {
+    /// Key exchange and authentication did not finish in time.
+    Auth,
+    /// Authenticated, but no session open for the idle timeout.
+    Idle,
 }
 
 /// At shutdown, how long a client may take to hang up by itself, and then after a disconnect.

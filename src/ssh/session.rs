@@ -48,8 +48,9 @@ pub struct Connection {
     refusal: Option<Refusal>,
     _key_slot: Option<KeySlot>,
     _slot: ConnectionSlot,
-    /// Session channels open at once on this connection; each task holds a permit.
-    channels: Arc<tokio::sync::Semaphore>,
+    /// Session channels open at once on this connection (each task holds a permit), and how
+    /// many were ever opened: what the accept loop watches to close a connection left idle.
+    occupancy: Occupancy,
     /// Fired once authentication succeeds, so the accept loop can stop its auth deadline.
     authenticated: Option<tokio::sync::oneshot::Sender<()>>,
     /// Interactive screens open on this connection (channels can be multiplexed).
@@ -59,7 +60,53 @@ pub struct Connection {
 /// Session channels one connection may have open at once (OpenSSH multiplexing uses a few).
 pub(crate) const MAX_CHANNELS_PER_CONNECTION: usize = 4;
 
+/// How busy a connection is: its open session channels and a count of every channel opened.
+#[derive(Clone)]
+pub(crate) struct Occupancy {
+    channels: Arc<tokio::sync::Semaphore>,
+    opened: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for Occupancy {
+    fn default() -> Self {
+        Self {
+            channels: Arc::new(tokio::sync::Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
+            opened: Arc::default(),
+        }
+    }
+}
+
+impl Occupancy {
+    /// Resolves once the connection has had no channel open, and opened none, for `limit`
+    /// (checked a few times per `limit`, so it resolves within a quarter more than that).
+    pub(crate) async fn idle_for(&self, limit: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let tick = (limit / 4).max(std::time::Duration::from_millis(50));
+        let mut quiet = std::time::Duration::ZERO;
+        let mut seen = self.opened.load(Ordering::Acquire);
+        loop {
+            tokio::time::sleep(tick).await;
+            let opened = self.opened.load(Ordering::Acquire);
+            let open_now = self.channels.available_permits() < MAX_CHANNELS_PER_CONNECTION;
+            if opened != seen || open_now {
+                seen = opened;
+                quiet = std::time::Duration::ZERO;
+                continue;
+            }
+            quiet += tick;
+            if quiet >= limit {
+                return;
+            }
+        }
+    }
+}
+
 impl Connection {
+    /// What the accept loop watches to close this connection when it holds no session.
+    pub(crate) fn occupancy(&self) -> Occupancy {
+        self.occupancy.clone()
+    }
+
     pub(crate) fn new(
         shared: Arc<Shared>,
         peer: SocketAddr,
@@ -73,7 +120,7 @@ impl Connection {
             refusal: None,
             _key_slot: None,
             _slot: slot,
-            channels: Arc::new(tokio::sync::Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
+            occupancy: Occupancy::default(),
             authenticated: Some(authenticated),
             tui_sessions: Arc::default(),
         }
@@ -176,7 +223,7 @@ impl russh::server::Handler for Connection {
                 .await;
             return Ok(());
         };
-        let Ok(permit) = self.channels.clone().try_acquire_owned() else {
+        let Ok(permit) = self.occupancy.channels.clone().try_acquire_owned() else {
             debug!(peer = %self.peer.ip(), "channel refused: too many open on this connection");
             reply
                 .reject(russh::ChannelOpenFailure::ResourceShortage)
@@ -184,6 +231,9 @@ impl russh::server::Handler for Connection {
             return Ok(());
         };
         reply.accept().await;
+        self.occupancy
+            .opened
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let context = Context {
             shares: self.shared.shares.clone(),
             console: self.shared.console.clone(),
@@ -197,6 +247,7 @@ impl russh::server::Handler for Connection {
             tui_idle_timeout: self.shared.tui_idle_timeout,
             tui_budget: self.shared.tui_budget.clone(),
             shutdown: self.shared.shutdown.clone(),
+            idle_timeout: self.shared.idle_timeout,
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
         // Tracked: shutdown waits for this channel's work (or cuts it at the deadline).

@@ -434,6 +434,7 @@ mod tests {
             tui_idle_timeout: std::time::Duration::from_secs(900),
             tui_budget: crate::tui::budget::DraftBudget::new(1 << 20),
             shutdown: Default::default(),
+            idle_timeout: std::time::Duration::from_secs(60),
         })
     }
 

@@ -8,7 +8,10 @@
 //! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup;
 //! - `<p>spent` sorted set blob name → when its share left `armed`, for the sweeper;
 //! - `<p>x:<h>` hash, the share's ledger: op id → what that op did, or `void` once settled as
-//!   never done (see `MetaStore::settle`); expires with the share.
+//!   never done (see `MetaStore::settle`); expires with the share;
+//! - `<p>q:<quota tag>` sorted set `<h>:<stored size>` → expiry: the live shares charged to a
+//!   key or an address (added by the insert script after its check, removed by the scripts that
+//!   leave `Armed`; members past their expiry are dropped by the next insert and never counted).
 //!
 //! Every state change is one Lua script (atomic on the server, one round trip). The connection
 //! manager reconnects by itself; each command is bounded by a timeout so a dead Redis surfaces as
@@ -23,8 +26,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script, Value};
 
 use crate::share::{
-    Applied, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, OpId, Owner, RevokeOutcome,
-    ShareEntry, ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, OpId, Owner, QuotaCharge,
+    QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 #[derive(Clone, Debug)]
@@ -53,12 +57,35 @@ struct Scripts {
 
 // Every mutating script first checks the share's ledger (`<p>x:<h>`: op id → what it did, or
 // `void`): an op that was settled as never applied does nothing when it arrives late.
+//
+// INSERT: KEYS[1] share, [2] owner set, [3] blobs, [4] ledger, [5..] the quota sets of the
+// share's charges. ARGV[1..6] record, expiry, max attempts, owner tag, `<h>`, blob; [7] op id;
+// [8] stored size, [9] now, [10] quota member (`<h>:<size>`), [11] its tags, then per charge
+// max shares and max bytes. Replies {1} inserted, {0} key taken, {-2} settled as never done,
+// {-1, charge index, live shares, live bytes} over a quota (nothing inserted).
 const INSERT: &str = r"
-if redis.call('HEXISTS', KEYS[4], ARGV[7]) == 1 then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[4], ARGV[7]) == 1 then return {-2} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local size = tonumber(ARGV[8])
+for i = 5, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[9])
+  local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+  local bytes = 0
+  for _, m in ipairs(members) do bytes = bytes + tonumber(string.match(m, ':(%d+)$')) end
+  local j = 11 + (i - 5) * 2
+  if #members + 1 > tonumber(ARGV[j + 1]) or bytes + size > tonumber(ARGV[j + 2]) then
+    return {-1, i - 5, #members, bytes}
+  end
+end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
-           'state', 'armed', 'att', 0, 'blob', ARGV[6])
+           'state', 'armed', 'att', 0, 'blob', ARGV[6], 'q', ARGV[11], 'qm', ARGV[10])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[10])
+  if redis.call('PEXPIRETIME', KEYS[i]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[i], ARGV[2])
+  end
+end
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[2], ARGV[5])
   if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
@@ -68,11 +95,31 @@ end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
 redis.call('HSET', KEYS[4], ARGV[7], 'ins')
 redis.call('PEXPIREAT', KEYS[4], ARGV[2])
-return 1
+return {1}
 ";
 
-/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown); ARGV[4] is
-/// the ledger mark. The blob joins the spent index (KEYS[3]) at the transition's time.
+/// Shared by the scripts that move a share out of `Armed` (and by UNDO, which may move one
+/// back): drops it from, or puts it back in, its quota sets (named in its own hash, under the
+/// key prefix `prefix`), so the change and the release are one step.
+const QUOTA_SETS: &str = r"
+local function release(share, prefix)
+  local q = redis.call('HGET', share, 'q')
+  if q and q ~= '' then
+    local member = redis.call('HGET', share, 'qm')
+    for tag in string.gmatch(q, '%S+') do redis.call('ZREM', prefix .. 'q:' .. tag, member) end
+  end
+end
+local function recharge(share, prefix)
+  local v = redis.call('HMGET', share, 'q', 'qm', 'exp')
+  if v[1] and v[1] ~= '' then
+    for tag in string.gmatch(v[1], '%S+') do redis.call('ZADD', prefix .. 'q:' .. tag, v[3], v[2]) end
+  end
+end
+";
+
+/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown); ARGV[3] is
+/// the op id, ARGV[4] the ledger mark, ARGV[5] the key prefix (for the quota sets). The blob joins
+/// the spent index (KEYS[3]) at the transition's time; the quota charges are released.
 const TRANSITION: &str = r"
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'blob')
@@ -84,6 +131,7 @@ if v[1] == 'armed' then
   redis.call('PEXPIREAT', KEYS[2], v[2])
   local blob = v[3] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
   redis.call('ZADD', KEYS[3], ARGV[1], blob)
+  release(KEYS[1], ARGV[5])
   return {1, all}
 end
 return {0, all}
@@ -101,6 +149,7 @@ redis.call('PEXPIREAT', KEYS[2], v[2])
 return {n, tonumber(v[4])}
 ";
 
+/// ARGV[1] now, ARGV[2] the owner tag, ARGV[3] the op id, ARGV[4] the key prefix.
 const REVOKE: &str = r"
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner', 'blob')
@@ -112,6 +161,7 @@ if v[1] == 'armed' then
   redis.call('PEXPIREAT', KEYS[2], v[2])
   local blob = v[4] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
   redis.call('ZADD', KEYS[3], ARGV[1], blob)
+  release(KEYS[1], ARGV[4])
   return {1, all}
 end
 return {0, all}
@@ -132,6 +182,8 @@ end
 return 'void'
 ";
 
+/// Undoes op ARGV[1] nobody was told about; ARGV[2] is the key prefix (for the quota sets: an
+/// undone insert gives its charges back, a re-armed claim takes them again).
 const UNDO: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
 if not done then return 0 end
@@ -139,12 +191,14 @@ local v = redis.call('HMGET', KEYS[1], 'state', 'att', 'blob')
 if not v[1] then return 0 end
 local blob = v[3] or cjson.decode(redis.call('HGET', KEYS[1], 'rec')).blob
 if done == 'ins' and v[1] == 'armed' then
+  release(KEYS[1], ARGV[2])
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[3], blob)
 elseif done == 'clm' and v[1] == 'opened' then
   redis.call('HSET', KEYS[1], 'state', 'armed')
   redis.call('HDEL', KEYS[1], 'at')
   redis.call('ZREM', KEYS[4], blob)
+  recharge(KEYS[1], ARGV[2])
 elseif string.sub(done, 1, 4) == 'att:' and v[1] == 'armed' and tonumber(v[2]) > 0 then
   redis.call('HINCRBY', KEYS[1], 'att', -1)
 else
@@ -197,11 +251,11 @@ impl RedisStore {
         .map_err(unavailable)?;
         let scripts = Scripts {
             insert: Script::new(INSERT),
-            transition: Script::new(TRANSITION),
+            transition: Script::new(&format!("{QUOTA_SETS}{TRANSITION}")),
             attempt: Script::new(ATTEMPT),
-            revoke: Script::new(REVOKE),
+            revoke: Script::new(&format!("{QUOTA_SETS}{REVOKE}")),
             settle: Script::new(SETTLE),
-            undo: Script::new(UNDO),
+            undo: Script::new(&format!("{QUOTA_SETS}{UNDO}")),
             take_expired: Script::new(TAKE_EXPIRED),
         };
         // Loaded up front: a script Redis does not know yet costs a second round trip, and a
@@ -260,6 +314,22 @@ impl RedisStore {
         }
     }
 
+    fn quota_key(&self, tag: &QuotaTag) -> String {
+        format!("{}q:{}", self.prefix, tag.as_str())
+    }
+
+    /// Members of a sorted set scored by expiry that are still live at `now`.
+    async fn unexpired(&self, set: String, now: Millis) -> Result<Vec<String>, StoreError> {
+        redis::cmd("ZRANGE")
+            .arg(set)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
+    }
+
     /// Runs [`TRANSITION`]: `None` if missing, else (1 if it changed, the entry before).
     async fn transition(
         &self,
@@ -279,6 +349,7 @@ impl RedisStore {
             .arg(to)
             .arg(op.to_hex())
             .arg(mark.encode())
+            .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -305,6 +376,17 @@ fn glob_escape(prefix: &str) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Live shares and bytes from quota set members (`<h>:<stored size>`).
+fn usage_of(members: &[String]) -> QuotaUsage {
+    QuotaUsage {
+        shares: u32::try_from(members.len()).unwrap_or(u32::MAX),
+        bytes: members
+            .iter()
+            .filter_map(|m| m.rsplit_once(':')?.1.parse::<u64>().ok())
+            .sum(),
+    }
 }
 
 fn owner_tag(owner: &Owner) -> String {
@@ -361,19 +443,28 @@ fn flagged_entry(reply: Value) -> Result<Option<(i64, ShareEntry)>, StoreError> 
 
 #[async_trait]
 impl MetaStore for RedisStore {
-    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+        op: &OpId,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let owner = record.owner.as_ref();
         let owner_key = owner
             .map(|o| self.owner_key(o))
             .unwrap_or_else(|| self.blobs_key());
-        let inserted: i64 = self
-            .scripts
-            .insert
+        let tags: Vec<&str> = charges.iter().map(|c| c.tag.as_str()).collect();
+        let mut invocation = self.scripts.insert.prepare_invoke();
+        invocation
             .key(self.share_key(&record.key))
             .key(owner_key)
             .key(self.blobs_key())
-            .key(self.ledger_key(&record.key))
+            .key(self.ledger_key(&record.key));
+        for charge in charges {
+            invocation.key(self.quota_key(&charge.tag));
+        }
+        invocation
             .arg(json)
             .arg(record.expires_at)
             .arg(record.max_attempts)
@@ -381,16 +472,41 @@ impl MetaStore for RedisStore {
             .arg(record.key.to_hex())
             .arg(record.blob.as_str())
             .arg(op.to_hex())
+            .arg(record.stored_size)
+            .arg(record.created_at)
+            .arg(format!("{}:{}", record.key.to_hex(), record.stored_size))
+            .arg(tags.join(" "));
+        for charge in charges {
+            invocation.arg(charge.max_shares).arg(charge.max_bytes);
+        }
+        let reply: Vec<i64> = invocation
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        match inserted {
-            1 => Ok(()),
-            0 => Err(StoreError::AlreadyExists),
-            _ => Err(StoreError::Unavailable(
+        match reply.as_slice() {
+            [1] => Ok(()),
+            [0] => Err(StoreError::AlreadyExists),
+            [-2] => Err(StoreError::Unavailable(
                 "this insert was settled as not done".into(),
             )),
+            [-1, index, shares, bytes] => {
+                let charge = usize::try_from(*index)
+                    .ok()
+                    .and_then(|i| charges.get(i))
+                    .ok_or_else(|| StoreError::Corrupt("unexpected quota reply".into()))?;
+                Err(charge
+                    .exceeded(QuotaUsage {
+                        shares: u32::try_from(*shares).unwrap_or(u32::MAX),
+                        bytes: u64::try_from(*bytes).unwrap_or(0),
+                    })
+                    .into())
+            }
+            _ => Err(StoreError::Corrupt("unexpected insert reply".into())),
         }
+    }
+
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
+        Ok(usage_of(&self.unexpired(self.quota_key(tag), now).await?))
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
@@ -465,6 +581,7 @@ impl MetaStore for RedisStore {
             .key(self.blobs_key())
             .key(self.spent_key())
             .arg(op.to_hex())
+            .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -538,9 +655,9 @@ impl MetaStore for RedisStore {
         Ok(match code {
             -1 => AttemptOutcome::Missing,
             -3 => AttemptOutcome::Locked,
-            -2 => AttemptOutcome::NotArmed(entry_from_value(
+            -2 => AttemptOutcome::NotArmed(Box::new(entry_from_value(
                 second.ok_or_else(|| StoreError::Corrupt("missing entry".into()))?,
-            )?),
+            )?)),
             attempt => {
                 let max: i64 = second
                     .map(redis::from_redis_value)
@@ -571,6 +688,7 @@ impl MetaStore for RedisStore {
             .arg(now)
             .arg(owner_tag(owner))
             .arg(op.to_hex())
+            .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -623,14 +741,7 @@ impl MetaStore for RedisStore {
     }
 
     async fn live_blobs(&self, now: Millis) -> Result<HashSet<BlobName>, StoreError> {
-        let names: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.blobs_key())
-            .arg(format!("({now}"))
-            .arg("+inf")
-            .arg("BYSCORE")
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+        let names = self.unexpired(self.blobs_key(), now).await?;
         Ok(names.iter().filter_map(|n| BlobName::parse(n)).collect())
     }
 

@@ -111,6 +111,55 @@ pub fn ssh_upload(client: &Client, content: &[u8]) -> Probe {
     }
 }
 
+/// A well-behaved client of one server, with shares made up front for it to claim, probed
+/// round after round while others abuse the server.
+pub struct Rounds<'a> {
+    server: &'a TestServer,
+    client: Client,
+    shares: Vec<(String, Vec<u8>)>,
+}
+
+impl<'a> Rounds<'a> {
+    /// Makes `claims` shares to claim later (one per [`Rounds::check`]), before any abuse starts.
+    pub fn new(server: &'a TestServer, claims: usize) -> Rounds<'a> {
+        let client = Client::new(server);
+        let shares = (0..claims)
+            .map(|i| {
+                let content = format!("probe share {i}").into_bytes();
+                (share(&client, &content), content)
+            })
+            .collect();
+        Rounds {
+            server,
+            client,
+            shares,
+        }
+    }
+
+    /// `/healthz`, one claim and one upload, each of which must answer correctly within
+    /// `within`; `Err` says which did not and what it got.
+    pub fn check(&mut self, within: Duration) -> Result<[Duration; 3], String> {
+        let (link, content) = self
+            .shares
+            .pop()
+            .ok_or("the probe ran out of shares to claim")?;
+        let probes = [
+            healthz(self.server),
+            claim(&link, &content),
+            ssh_upload(&self.client, b"probe upload"),
+        ];
+        for probe in &probes {
+            if !probe.ok || probe.took > within {
+                return Err(format!(
+                    "{} after {:?} (bound {within:?}): {}",
+                    probe.what, probe.took, probe.detail
+                ));
+            }
+        }
+        Ok(probes.map(|p| p.took))
+    }
+}
+
 /// A link to a fresh share holding `content`, made with a piped `ssh` upload.
 pub fn share(client: &Client, content: &[u8]) -> String {
     let out = super::ssh_client::run(&mut client.ssh_command_t(&[]), content);

@@ -22,6 +22,9 @@ pub struct ServerOptions {
     pub log_level: Option<String>,
     /// Serve `/metrics` on a third free port (`--metrics-addr`).
     pub metrics: bool,
+    /// Start under these `ulimit` arguments (e.g. `-S -n 1024`), through `sh`, which execs the
+    /// server in its place (same pid).
+    pub ulimit: Option<String>,
 }
 
 pub struct TestServer {
@@ -81,7 +84,17 @@ impl TestServer {
         ssh_addr: SocketAddr,
         metrics_addr: Option<SocketAddr>,
     ) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_onetimeshare"));
+        let binary = env!("CARGO_BIN_EXE_onetimeshare");
+        let mut command = match &options.ulimit {
+            None => Command::new(binary),
+            Some(limits) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit {limits} && exec \"$0\" \"$@\""))
+                    .arg(binary);
+                sh
+            }
+        };
         command
             .arg("serve")
             .arg("--data-dir")

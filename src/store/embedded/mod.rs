@@ -28,8 +28,8 @@ mod operator;
 
 use crate::share::{
     Applied, AttemptOutcome, BlobName, ClaimOutcome, LEDGER_UNDONE, LEDGER_VOID, MetaStore, Millis,
-    OpId, Owner, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
-    TakedownOutcome,
+    OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry,
+    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -43,6 +43,10 @@ const SPENT: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("spe
 /// owner index key → store keys
 const OWNERS: MultimapTableDefinition<&[u8; 32], &[u8; 32]> =
     MultimapTableDefinition::new("owners");
+
+/// (quota tag, store key) → (expires_at, stored size): the live shares charged to a key or an
+/// address. Written with the share, removed when it leaves `Armed` or expires.
+const QUOTA: TableDefinition<(&str, &[u8; 32]), (u64, u64)> = TableDefinition::new("quota");
 
 /// Page cache of the embedded database.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
@@ -61,7 +65,7 @@ pub struct EmbeddedStore {
 }
 
 enum Request {
-    Insert(Box<ShareRecord>, OpId),
+    Insert(Box<ShareRecord>, Vec<QuotaCharge>, OpId),
     Claim(StoreKey, Millis, OpId),
     TakeDown(StoreKey, Millis, OpId),
     Attempt(StoreKey, Millis, OpId),
@@ -74,7 +78,7 @@ enum Request {
 }
 
 enum Response {
-    Inserted(bool),
+    Inserted(Result<(), StoreError>),
     Claim(ClaimOutcome),
     TakeDown(TakedownOutcome),
     Attempt(AttemptOutcome),
@@ -105,6 +109,7 @@ impl EmbeddedStore {
             txn.open_table(LEDGER)?;
             txn.open_table(SPENT)?;
             txn.open_multimap_table(OWNERS)?;
+            txn.open_table(QUOTA)?;
             operator::create_tables(&txn)?;
             txn.commit()?;
             Ok(db)
@@ -213,6 +218,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
         let mut owners = txn.open_multimap_table(OWNERS)?;
         let mut ledger = txn.open_table(LEDGER)?;
         let mut spent = txn.open_table(SPENT)?;
+        let mut quota = txn.open_table(QUOTA)?;
         for request in requests {
             // An op already in the ledger (settled as void) does nothing when it arrives.
             let settled = |ledger: &redb::Table<(&[u8; 32], &[u8; 16]), &str>,
@@ -222,9 +228,13 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                 Ok(ledger.get((&key.0, op.as_bytes()))?.is_some())
             };
             let response = match request {
-                Request::Insert(record, op) => {
+                Request::Insert(record, charges, op) => {
                     if settled(&ledger, &record.key, op)? || shares.get(&record.key.0)?.is_some() {
-                        Response::Inserted(false)
+                        Response::Inserted(Err(StoreError::AlreadyExists))
+                    } else if let Some(refusal) =
+                        over_quota(&mut quota, record, charges, record.created_at)?
+                    {
+                        Response::Inserted(Err(refusal.into()))
                     } else {
                         let entry = ShareEntry::armed((**record).clone());
                         shares.insert(&record.key.0, encode(&entry).as_slice())?;
@@ -232,9 +242,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         if let Some(owner) = &record.owner {
                             owners.insert(&owner.index_key(), &record.key.0)?;
                         }
+                        charge(&mut quota, record)?;
                         let mark = Applied::Inserted.encode();
                         ledger.insert((&record.key.0, op.as_bytes()), mark.as_str())?;
-                        Response::Inserted(true)
+                        Response::Inserted(Ok(()))
                     }
                 }
                 Request::Claim(key, now, op) => {
@@ -242,7 +253,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         None => ClaimOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let opened = ShareState::Opened { at: *now };
-                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            let mut tables = (&mut shares, &mut ledger, &mut spent, &mut quota);
                             leave_armed(&mut tables, &entry, opened, *now, op, Applied::Claimed)?;
                             ClaimOutcome::Claimed(entry)
                         }
@@ -254,7 +265,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         None => TakedownOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let removed = ShareState::TakenDown { at: *now };
-                            let mut tables = (&mut shares, &mut ledger, &mut spent);
+                            let mut tables = (&mut shares, &mut ledger, &mut spent, &mut quota);
                             leave_armed(
                                 &mut tables,
                                 &entry,
@@ -272,7 +283,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     Response::Attempt(match load_unsettled(&shares, &ledger, key, *now, op)? {
                         None => AttemptOutcome::Missing,
                         Some(entry) if entry.state != ShareState::Armed => {
-                            AttemptOutcome::NotArmed(entry)
+                            AttemptOutcome::NotArmed(Box::new(entry))
                         }
                         Some(entry) if entry.attempts >= entry.record.max_attempts => {
                             AttemptOutcome::Locked
@@ -297,7 +308,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
                             if entry.state == ShareState::Armed {
                                 let revoked = ShareState::Revoked { at: *now };
-                                let mut tables = (&mut shares, &mut ledger, &mut spent);
+                                let mut tables = (&mut shares, &mut ledger, &mut spent, &mut quota);
                                 leave_armed(
                                     &mut tables,
                                     &entry,
@@ -330,8 +341,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     &mut shares,
                     &mut expiry,
                     &mut owners,
-                    &mut ledger,
-                    &mut spent,
+                    (&mut ledger, &mut spent, &mut quota),
                     key,
                     op,
                 )?),
@@ -339,10 +349,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     let due = take_due(&mut expiry, *now)?;
                     let mut blobs = Vec::with_capacity(due.len());
                     for (key, blob) in due {
-                        if let Some(raw) = shares.remove(&key)?
-                            && let Some(owner) = decode(raw.value())?.record.owner
-                        {
-                            owners.remove(&owner.index_key(), &key)?;
+                        if let Some(raw) = shares.remove(&key)? {
+                            let record = decode(raw.value())?.record;
+                            if let Some(owner) = &record.owner {
+                                owners.remove(&owner.index_key(), &key)?;
+                            }
+                            release(&mut quota, &record)?;
                         }
                         ledger
                             .retain_in((&key, &[0u8; 16])..=(&key, &[0xffu8; 16]), |_, _| false)?;
@@ -420,17 +432,71 @@ fn take_due(
     Ok(taken)
 }
 
-/// The tables a transition out of `Armed` writes: shares, ledger, spent index.
+type QuotaTable<'t> = redb::Table<'t, (&'static str, &'static [u8; 32]), (u64, u64)>;
+
+/// The tables a transition out of `Armed` writes: shares, ledger, spent index, quota charges.
 type TransitionTables<'a, 't> = (
     &'a mut redb::Table<'t, &'static [u8; 32], &'static [u8]>,
     &'a mut redb::Table<'t, (&'static [u8; 32], &'static [u8; 16]), &'static str>,
     &'a mut redb::Table<'t, (u64, &'static [u8; 32]), &'static str>,
+    &'a mut QuotaTable<'t>,
 );
 
+/// The first charge that `record` would take over its limits (dropping the tag's expired
+/// entries on the way), or `None`.
+fn over_quota(
+    quota: &mut QuotaTable<'_>,
+    record: &ShareRecord,
+    charges: &[QuotaCharge],
+    now: Millis,
+) -> Result<Option<QuotaExceeded>, redb::Error> {
+    for charge in charges {
+        let tag = charge.tag.as_str();
+        let mut used = QuotaUsage::default();
+        let mut expired = Vec::new();
+        for item in quota.range((tag, &[0u8; 32])..=(tag, &[0xffu8; 32]))? {
+            let (k, v) = item?;
+            let (expires_at, size) = v.value();
+            if expires_at <= now {
+                expired.push(*k.value().1);
+            } else {
+                used.shares = used.shares.saturating_add(1);
+                used.bytes = used.bytes.saturating_add(size);
+            }
+        }
+        for key in &expired {
+            quota.remove((tag, key))?;
+        }
+        if let Err(refusal) = charge.admit(used, record.stored_size) {
+            return Ok(Some(refusal));
+        }
+    }
+    Ok(None)
+}
+
+/// Charges a live share to each of its quota tags (at insert, and when an undone claim re-arms it).
+fn charge(quota: &mut QuotaTable<'_>, record: &ShareRecord) -> Result<(), redb::Error> {
+    for tag in &record.quota {
+        quota.insert(
+            (tag.as_str(), &record.key.0),
+            (record.expires_at, record.stored_size),
+        )?;
+    }
+    Ok(())
+}
+
+/// Drops the charges of a share that left `Armed` or expired.
+fn release(quota: &mut QuotaTable<'_>, record: &ShareRecord) -> Result<(), redb::Error> {
+    for tag in &record.quota {
+        quota.remove((tag.as_str(), &record.key.0))?;
+    }
+    Ok(())
+}
+
 /// Moves an armed share to `state`: the new state, the op's ledger mark, the blob in the spent
-/// index.
+/// index, its quota charges released.
 fn leave_armed(
-    (shares, ledger, spent): &mut TransitionTables<'_, '_>,
+    (shares, ledger, spent, quota): &mut TransitionTables<'_, '_>,
     entry: &ShareEntry,
     state: ShareState,
     now: Millis,
@@ -443,6 +509,7 @@ fn leave_armed(
     shares.insert(key, encode(&changed).as_slice())?;
     ledger.insert((key, op.as_bytes()), mark.encode().as_str())?;
     spent.insert((now, key), entry.record.blob.as_str())?;
+    release(quota, &entry.record)?;
     Ok(())
 }
 
@@ -451,8 +518,11 @@ fn undo(
     shares: &mut redb::Table<&[u8; 32], &[u8]>,
     expiry: &mut redb::Table<(u64, &[u8; 32]), &str>,
     owners: &mut redb::MultimapTable<&[u8; 32], &[u8; 32]>,
-    ledger: &mut redb::Table<(&[u8; 32], &[u8; 16]), &str>,
-    spent: &mut redb::Table<(u64, &[u8; 32]), &str>,
+    (ledger, spent, quota): (
+        &mut redb::Table<(&[u8; 32], &[u8; 16]), &str>,
+        &mut redb::Table<(u64, &[u8; 32]), &str>,
+        &mut QuotaTable<'_>,
+    ),
     key: &StoreKey,
     op: &OpId,
 ) -> Result<bool, redb::Error> {
@@ -473,11 +543,13 @@ fn undo(
             if let Some(owner) = &entry.record.owner {
                 owners.remove(&owner.index_key(), &key.0)?;
             }
+            release(quota, &entry.record)?;
         }
         (Applied::Claimed, ShareState::Opened { at }) => {
             entry.state = ShareState::Armed;
             shares.insert(&key.0, encode(&entry).as_slice())?;
             spent.remove((at, &key.0))?;
+            charge(quota, &entry.record)?;
         }
         (Applied::Granted { .. }, ShareState::Armed) if entry.attempts > 0 => {
             entry.attempts -= 1;
@@ -495,15 +567,39 @@ fn unexpected() -> StoreError {
 
 #[async_trait]
 impl MetaStore for EmbeddedStore {
-    async fn insert(&self, record: &ShareRecord, op: &OpId) -> Result<(), StoreError> {
-        match self
-            .submit(Request::Insert(Box::new(record.clone()), *op))
-            .await?
-        {
-            Response::Inserted(true) => Ok(()),
-            Response::Inserted(false) => Err(StoreError::AlreadyExists),
+    async fn insert(
+        &self,
+        record: &ShareRecord,
+        charges: &[QuotaCharge],
+        op: &OpId,
+    ) -> Result<(), StoreError> {
+        let request = Request::Insert(Box::new(record.clone()), charges.to_vec(), *op);
+        match self.submit(request).await? {
+            Response::Inserted(outcome) => outcome,
             _ => Err(unexpected()),
         }
+    }
+
+    async fn quota_usage(&self, tag: &QuotaTag, now: Millis) -> Result<QuotaUsage, StoreError> {
+        let tag = tag.clone();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let quota = txn.open_table(QUOTA).map_err(db_error)?;
+            let tag = tag.as_str();
+            let mut used = QuotaUsage::default();
+            for item in quota
+                .range((tag, &[0u8; 32])..=(tag, &[0xffu8; 32]))
+                .map_err(db_error)?
+            {
+                let (expires_at, size) = item.map_err(db_error)?.1.value();
+                if expires_at > now {
+                    used.shares = used.shares.saturating_add(1);
+                    used.bytes = used.bytes.saturating_add(size);
+                }
+            }
+            Ok(used)
+        })
+        .await
     }
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
