@@ -427,9 +427,8 @@ impl ChannelTask {
                 .await;
             return 1;
         };
-        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            self.stderr("revoke needs at least 4 characters of a share id (see `ls`)\n")
-                .await;
+        if let Err(problem) = output::check_share_id(id) {
+            self.stderr(&format!("{problem}\n")).await;
             return 1;
         }
         match self.cx.shares.revoke(owner, &id.to_ascii_lowercase()).await {

@@ -55,34 +55,68 @@ pub fn armed_json(armed: &Armed, link: &str) -> String {
     format!("{value}\n")
 }
 
-/// `ls`: the sender's shares, newest first.
+/// `ls`: the sender's shares, newest first. Columns are as wide as what they hold; a share no
+/// one can open any more shows `—` for its expiry instead of a countdown that means nothing.
 pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
     if shares.is_empty() {
         return "You have no live shares.\n".into();
     }
-    let mut out = format!(
-        "{:<10}  {:<4}  {:>9}  {:<28}  {}\n",
-        "ID", "KIND", "STORED", "STATE", "EXPIRES IN"
-    );
-    for share in shares {
-        let state = match share.state {
-            StatusState::Armed if share.expires_at <= now => "expired".to_owned(),
-            StatusState::Armed => "armed".to_owned(),
-            StatusState::Opened { at } => format!("opened {}", utc(at)),
-            StatusState::Revoked { at } => format!("revoked {}", utc(at)),
-            StatusState::TakenDown { at } => format!("removed by the operator {}", utc(at)),
-            StatusState::Locked => "locked".to_owned(),
-        };
-        out.push_str(&format!(
-            "{:<10}  {:<4}  {:>9}  {:<28}  {}\n",
-            share.handle.as_str(),
-            share.kind.as_str(),
-            format_size(share.stored_size),
-            state,
-            time_left(share.expires_at, now),
-        ));
+    let rows: Vec<[String; 5]> = shares
+        .iter()
+        .map(|share| {
+            let (state, live) = match share.state {
+                StatusState::Armed if share.expires_at <= now => ("expired".to_owned(), false),
+                StatusState::Armed => ("armed".to_owned(), true),
+                StatusState::Locked => ("locked".to_owned(), true),
+                StatusState::Opened { at } => (format!("opened {}", utc(at)), false),
+                StatusState::Revoked { at } => (format!("revoked {}", utc(at)), false),
+                StatusState::TakenDown { at } => (format!("taken down {}", utc(at)), false),
+            };
+            let left = if live {
+                time_left(share.expires_at, now)
+            } else {
+                "—".to_owned()
+            };
+            [
+                share.handle.as_str().to_owned(),
+                share.kind.as_str().to_owned(),
+                format_size(share.stored_size),
+                state,
+                left,
+            ]
+        })
+        .collect();
+    let head = ["ID", "KIND", "STORED", "STATE", "EXPIRES IN"].map(str::to_owned);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&head])
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    let mut out = String::new();
+    for [id, kind, stored, state, left] in std::iter::once(&head).chain(&rows) {
+        let line = format!("{id:<w0$}  {kind:<w1$}  {stored:>w2$}  {state:<w3$}  {left}");
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
+}
+
+/// Why `id` cannot name a share for `revoke`, in words: ids are the hex handles `ls` prints,
+/// and at least 4 characters of one are needed.
+pub fn check_share_id(id: &str) -> Result<(), String> {
+    if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let shown: String = id.chars().filter(|c| !c.is_control()).take(40).collect();
+        return Err(format!(
+            "`{shown}` is not a share id: ids are hexadecimal (0-9, a-f), as `ls` prints them"
+        ));
+    }
+    if id.len() < 4 {
+        return Err("revoke needs at least 4 characters of a share id (see `ls`)".into());
+    }
+    Ok(())
 }
 
 pub const HELP: &str = "\
@@ -148,6 +182,56 @@ mod tests {
         assert_eq!(time_left(60_000, 0), "1m");
         assert_eq!(time_left(90_500, 0), "1m31s");
         assert_eq!(time_left(10, 10), "expired");
+    }
+
+    #[test]
+    fn ids_that_are_not_hex_are_called_what_they_are() {
+        assert!(
+            check_share_id("zzzz")
+                .unwrap_err()
+                .contains("not a share id")
+        );
+        assert!(check_share_id("ab").unwrap_err().contains("at least 4"));
+        assert!(check_share_id("ab12").is_ok());
+    }
+
+    #[test]
+    fn the_share_table_fits_every_state_and_dead_shares_do_not_count_down() {
+        use crate::crypto::Kind;
+        use crate::share::ShareId;
+        let now = 1_800_000_000_000;
+        let share = |state| ShareStatus {
+            handle: ShareId::generate().unwrap().handle(),
+            kind: Kind::File,
+            stored_size: 2048,
+            created_at: now - 60_000,
+            expires_at: now + 3_600_000,
+            state,
+            password: false,
+            max_attempts: 5,
+            attempts: 0,
+        };
+        let table = share_table(
+            &[
+                share(StatusState::Armed),
+                share(StatusState::TakenDown { at: now - 1000 }),
+                share(StatusState::Opened { at: now - 1000 }),
+            ],
+            now,
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        let column = lines[0].find("EXPIRES IN").unwrap();
+        assert!(lines[1][column..].starts_with("1h"), "{table}");
+        assert!(lines[2].contains("taken down "), "{table}");
+        assert!(lines[2].ends_with("  —"), "{table}");
+        assert!(lines[3].ends_with("  —"), "{table}");
+        for line in &lines[1..] {
+            assert_eq!(
+                line.chars().take(column).count(),
+                column,
+                "every row reaches the EXPIRES IN column: {table}"
+            );
+        }
     }
 
     #[test]
