@@ -513,16 +513,19 @@ fn leave_armed(
     Ok(())
 }
 
+/// The ledger, the spent index and the quota charges, which an undo may all touch.
+type UndoTables<'a, 't> = (
+    &'a mut redb::Table<'t, (&'static [u8; 32], &'static [u8; 16]), &'static str>,
+    &'a mut redb::Table<'t, (u64, &'static [u8; 32]), &'static str>,
+    &'a mut QuotaTable<'t>,
+);
+
 /// [`MetaStore::undo`] inside the writer's transaction.
 fn undo(
     shares: &mut redb::Table<&[u8; 32], &[u8]>,
     expiry: &mut redb::Table<(u64, &[u8; 32]), &str>,
     owners: &mut redb::MultimapTable<&[u8; 32], &[u8; 32]>,
-    (ledger, spent, quota): (
-        &mut redb::Table<(&[u8; 32], &[u8; 16]), &str>,
-        &mut redb::Table<(u64, &[u8; 32]), &str>,
-        &mut QuotaTable<'_>,
-    ),
+    (ledger, spent, quota): UndoTables<'_, '_>,
     key: &StoreKey,
     op: &OpId,
 ) -> Result<bool, redb::Error> {
