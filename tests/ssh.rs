@@ -695,26 +695,39 @@ fn an_allow_list_admits_listed_keys_only() {
     ok.key = listed;
     let out = run(&mut ok.ssh_command_t(&["help"]), b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stranger = Client::new(&server);
+    let mut stranger = Client::new(&server);
+    as_a_person_sees_it(&mut stranger);
     let out = run(&mut stranger.ssh_command_t(&["help"]), b"");
     assert_eq!(out.status.code(), Some(255));
+    let said = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("Permission denied (publickey)"),
-        "{}",
-        text(&out.stderr)
+        said.contains("only the keys its\noperator listed"),
+        "{said}"
     );
+    assert!(said.contains("Permission denied (publickey)."), "{said}");
 }
 
 #[test]
-fn keyless_clients_are_refused_by_default() {
+fn keyless_clients_are_refused_by_default_and_told_how_to_make_a_key() {
     let server = server();
-    let client = Client::keyless(&server);
+    let mut client = Client::keyless(&server);
+    as_a_person_sees_it(&mut client);
     let out = run(&mut client.ssh_command_t(&[]), b"x");
     assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).contains("Permission denied (publickey)"),
-        "{}",
-        text(&out.stderr)
+    let said = text(&out.stderr);
+    assert!(said.contains("ssh-keygen -t ed25519"), "{said}");
+    assert!(said.contains("Permission denied (publickey)."), "{said}");
+    assert_nothing_stored(&server.stop(), None);
+}
+
+/// OpenSSH as a person runs it: interactive auth allowed (the harness sets BatchMode, which
+/// skips keyboard-interactive) and the default log level (the harness quiets it to ERROR).
+fn as_a_person_sees_it(client: &mut Client) {
+    let person = ["BatchMode=no", "LogLevel=INFO"];
+    client.extra.extend(
+        person
+            .iter()
+            .flat_map(|o| ["-o".to_owned(), (*o).to_owned()]),
     );
 }
 

@@ -110,7 +110,7 @@ impl SshServer {
             .map_err(|source| SshError::Bind { addr, source })?;
         Ok(SshServer {
             listener,
-            config: Arc::new(russh_config(key, settings.allow_keyless)),
+            config: Arc::new(russh_config(key)),
             shared: Arc::new(Shared {
                 shares,
                 console,
@@ -297,13 +297,11 @@ async fn refuse(mut socket: tokio::net::TcpStream, refusal: LimitError) {
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.write_all(line.as_bytes())).await;
 }
 
-fn russh_config(key: PrivateKey, allow_keyless: bool) -> russh::server::Config {
+fn russh_config(key: PrivateKey) -> russh::server::Config {
     use russh::MethodKind;
-    let methods: &[MethodKind] = if allow_keyless {
-        &[MethodKind::PublicKey, MethodKind::KeyboardInteractive]
-    } else {
-        &[MethodKind::PublicKey]
-    };
+    // Keyboard-interactive is always offered: with keyless access it lets such clients in;
+    // without, it is how a client with no accepted key is told how to make one.
+    let methods: &[MethodKind] = &[MethodKind::PublicKey, MethodKind::KeyboardInteractive];
     russh::server::Config {
         server_id: russh::SshId::Standard(
             concat!("SSH-2.0-onetimeshare_", env!("CARGO_PKG_VERSION")).into(),

@@ -55,7 +55,23 @@ pub struct Connection {
     authenticated: Option<tokio::sync::oneshot::Sender<()>>,
     /// Interactive screens open on this connection (channels can be multiplexed).
     tui_sessions: Arc<std::sync::atomic::AtomicUsize>,
+    /// The "how to make a key" note was shown (once per connection).
+    key_hint_shown: bool,
 }
+
+/// What a client whose keys were all refused (or who has none) reads before "Permission
+/// denied": OpenSSH prints a keyboard-interactive instruction, never a bare auth failure's text.
+const NO_KEY_HINT: &str = "\
+onetimeshare knows senders by their SSH key, and none was accepted from you.
+No key yet? Make one, then connect again (ssh finds it by itself):
+    ssh-keygen -t ed25519
+";
+
+/// The same, when only listed keys are let in.
+const NOT_LISTED_HINT: &str = "\
+onetimeshare knows senders by their SSH key, and this server lets in only the keys its
+operator listed: none of yours is. Send your public key (~/.ssh/id_ed25519.pub) to the operator.
+";
 
 /// Session channels one connection may have open at once (OpenSSH multiplexing uses a few).
 pub(crate) const MAX_CHANNELS_PER_CONNECTION: usize = 4;
@@ -123,6 +139,7 @@ impl Connection {
             occupancy: Occupancy::default(),
             authenticated: Some(authenticated),
             tui_sessions: Arc::default(),
+            key_hint_shown: false,
         }
     }
 
@@ -143,7 +160,9 @@ impl Connection {
     }
 
     fn reject_to_methods(&self) -> Auth {
-        let methods: &[MethodKind] = if self.shared.allow_keyless {
+        // Keyboard-interactive stays on offer until the key hint was shown (see
+        // `auth_keyboard_interactive`); without keyless access it never lets anyone in.
+        let methods: &[MethodKind] = if self.shared.allow_keyless || !self.key_hint_shown {
             &[MethodKind::PublicKey, MethodKind::KeyboardInteractive]
         } else {
             &[MethodKind::PublicKey]
@@ -199,9 +218,25 @@ impl russh::server::Handler for Connection {
         &'a mut self,
         _user: &str,
         _submethods: &str,
-        _response: Option<russh::server::Response<'a>>,
+        response: Option<russh::server::Response<'a>>,
     ) -> Result<Auth, Self::Error> {
         if !self.shared.allow_keyless {
+            // No key got this client in: say how to get one, once, as an instruction with no
+            // prompts (OpenSSH prints it), then refuse.
+            if response.is_none() && !self.key_hint_shown {
+                self.key_hint_shown = true;
+                let hint = if self.shared.allow_list.is_some() {
+                    NOT_LISTED_HINT
+                } else {
+                    NO_KEY_HINT
+                };
+                return Ok(Auth::Partial {
+                    name: "".into(),
+                    instructions: hint.into(),
+                    prompts: Vec::new().into(),
+                });
+            }
+            self.key_hint_shown = true;
             return Ok(self.reject_to_methods());
         }
         self.check_ban(None).await;
