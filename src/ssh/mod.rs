@@ -17,6 +17,7 @@ mod admin;
 mod allow_list;
 mod channel;
 pub mod command;
+mod context;
 mod host_key;
 mod limits;
 pub mod output;

@@ -17,27 +17,10 @@ use tracing::{Instrument as _, debug, info, info_span};
 
 use super::Refusal;
 use super::Shared;
-use super::channel::{ChannelTask, Context};
+use super::channel::ChannelTask;
+use super::context::{Client, Context, Identity};
 use super::limits::{ConnectionSlot, KeySlot};
 use crate::share::Owner;
-
-/// Who is on the other end, once authenticated.
-#[derive(Clone, Debug)]
-pub enum Identity {
-    /// A verified key; `Owner` holds its `SHA256:…` fingerprint.
-    Key(Owner),
-    /// Keyless access (when the operator allows it): no identity, no `ls`.
-    Keyless,
-}
-
-impl Identity {
-    pub fn owner(&self) -> Option<&Owner> {
-        match self {
-            Identity::Key(owner) => Some(owner),
-            Identity::Keyless => None,
-        }
-    }
-}
 
 pub struct Connection {
     shared: Arc<Shared>,
@@ -270,19 +253,13 @@ impl russh::server::Handler for Connection {
             .opened
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let context = Context {
-            shares: self.shared.shares.clone(),
-            console: self.shared.console.clone(),
-            sessions: self.shared.sessions.clone(),
-            limits: self.shared.limits.clone(),
-            identity,
-            peer: self.peer.ip(),
-            refusal: self.refusal.clone(),
-            tui_sessions: self.tui_sessions.clone(),
-            theme: self.shared.theme,
-            tui_idle_timeout: self.shared.tui_idle_timeout,
-            tui_budget: self.shared.tui_budget.clone(),
-            shutdown: self.shared.shutdown.clone(),
-            idle_timeout: self.shared.idle_timeout,
+            server: self.shared.clone(),
+            client: Client {
+                identity,
+                peer: self.peer.ip(),
+                refusal: self.refusal.clone(),
+                tui_sessions: self.tui_sessions.clone(),
+            },
         };
         let span = info_span!("ssh_channel", peer = %self.peer.ip(), channel = %channel.id());
         // Tracked: shutdown waits for this channel's work (or cuts it at the deadline).

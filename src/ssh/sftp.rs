@@ -20,7 +20,8 @@ use russh_sftp::protocol::{
     Attrs, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode, Version,
 };
 
-use super::channel::{Context, describe, log_failure};
+use super::channel::{describe, log_failure};
+use super::context::Context;
 use super::output;
 use crate::crypto::Kind;
 use crate::share::{ShareName, Upload, now_millis};
@@ -206,6 +207,7 @@ impl SftpSession {
         }
         match self
             .cx
+            .server
             .shares
             .begin(self.cx.spec(Kind::File, Some(name)))
             .await
@@ -386,8 +388,8 @@ fn status(id: u32, status_code: StatusCode, message: &str) -> Packet {
 mod tests {
     use super::*;
     use crate::share::{KdfCost, Owner, Policy, Shares};
+    use crate::ssh::context::{Client, Identity};
     use crate::ssh::limits::{LimitConfig, Limits};
-    use crate::ssh::session::Identity;
     use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
 
     async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
@@ -416,7 +418,7 @@ mod tests {
             "embedded",
             Box::new(Default::default),
         );
-        SftpSession::new(Context {
+        let server = crate::ssh::Shared {
             shares,
             console: std::sync::Arc::new(console),
             sessions: Default::default(),
@@ -426,15 +428,22 @@ mod tests {
                 max_sessions_per_key: 10,
                 uploads_per_minute: 100,
             }),
-            identity: Identity::Key(Owner::new("SHA256:test")),
-            peer: std::net::Ipv4Addr::LOCALHOST.into(),
-            refusal: None,
-            tui_sessions: Default::default(),
+            allow_list: None,
+            allow_keyless: false,
             theme: crate::theme::Theme::industrial_urgency(),
             tui_idle_timeout: std::time::Duration::from_secs(900),
             tui_budget: crate::tui::budget::DraftBudget::new(1 << 20),
             shutdown: Default::default(),
             idle_timeout: std::time::Duration::from_secs(60),
+        };
+        SftpSession::new(Context {
+            server: std::sync::Arc::new(server),
+            client: Client {
+                identity: Identity::Key(Owner::new("SHA256:test")),
+                peer: std::net::Ipv4Addr::LOCALHOST.into(),
+                refusal: None,
+                tui_sessions: Default::default(),
+            },
         })
     }
 
