@@ -8,7 +8,7 @@
 use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use tracing::{error, warn};
+use tracing::error;
 
 use super::templates::{self, Notice, Tone};
 use super::when;
@@ -260,11 +260,11 @@ impl Problem {
             )
             .line("Nothing was burned."),
             ShareError::StoreUnavailable => {
-                warn!("share storage unavailable");
+                err.log("claim");
                 Problem::unavailable()
             }
             ShareError::OutcomeUnknown => {
-                warn!("claim outcome unknown after a storage stall");
+                err.log("claim");
                 Problem::outcome_unknown()
             }
             ShareError::Corrupt(cause) => {
@@ -272,7 +272,7 @@ impl Problem {
                 Problem::corrupt()
             }
             other => {
-                error!(error = %other, "claim failed");
+                other.log("claim");
                 Problem::internal()
             }
         }

@@ -1,8 +1,13 @@
-//! What a share operation can tell its caller. Ingress maps these to user-facing messages and
-//! status codes; what a client sees is what it may know: a missing, expired or wrong-key share
-//! all read [`ShareError::NotFound`].
+//! What a share operation can tell its caller, and the one place that turns it into words and a
+//! log level: every surface (SSH, the terminal UI; HTTP adds its own pages and status codes on
+//! top) calls [`ShareError::words`] or [`ShareError::upload_words`] for what the client reads and
+//! [`ShareError::log`] once, at the boundary, for the log. What a client sees is what it may know:
+//! a missing, expired or wrong-key share all read [`ShareError::NotFound`], and internal causes
+//! stay in [`std::error::Error::source`] — logged, never shown.
 
 use std::time::Duration;
+
+use tracing::{info, warn};
 
 use super::{Millis, StoreError};
 use crate::crypto::CryptoError;
@@ -23,7 +28,7 @@ pub enum ShareError {
     PasswordRequired,
     #[error("wrong password ({remaining} attempts left)")]
     WrongPassword { remaining: u32 },
-    #[error("upload exceeds the size limit of {limit} bytes")]
+    #[error("too large: the limit is {}", crate::config::format_size(*limit))]
     TooLarge { limit: u64 },
     #[error("nothing to share: the upload is empty")]
     Empty,
@@ -45,15 +50,68 @@ pub enum ShareError {
     StorageFull,
     #[error(transparent)]
     Quota(super::QuotaExceeded),
-    #[error("share data is corrupt: {0}")]
-    Corrupt(CryptoError),
-    #[error("internal storage error: {0}")]
-    Storage(StoreError),
-    #[error("internal crypto error: {0}")]
-    Crypto(CryptoError),
+    #[error("the share's stored data failed its integrity check")]
+    Corrupt(#[source] CryptoError),
+    #[error("the server could not complete this because of an internal storage error")]
+    Storage(#[source] StoreError),
+    #[error("the server could not complete this because of an internal error")]
+    Crypto(#[source] CryptoError),
+}
+
+/// How a failure is logged where it is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// Something is wrong with the server or its storage: a warning, with the internal cause.
+    Fault,
+    /// The client's own input or the share's state decided it: information.
+    Refusal,
 }
 
 impl ShareError {
+    /// Faults are the server's (storage, crypto, corruption, outages); everything else is a
+    /// refusal the client's request or the share's state decided.
+    pub fn severity(&self) -> Severity {
+        match self {
+            ShareError::Storage(_)
+            | ShareError::Crypto(_)
+            | ShareError::Corrupt(_)
+            | ShareError::StoreUnavailable
+            | ShareError::OutcomeUnknown
+            | ShareError::StorageFull
+            | ShareError::UploadFailed => Severity::Fault,
+            _ => Severity::Refusal,
+        }
+    }
+
+    /// Logs this failure of `operation` ("upload", "revoke", …) once, at the level its
+    /// [`severity`](Self::severity) says; a fault carries its internal cause.
+    pub fn log(&self, operation: &'static str) {
+        match self.severity() {
+            Severity::Fault => {
+                let cause = std::error::Error::source(self).map(|c| c.to_string());
+                warn!(error = %self, cause = cause.as_deref().unwrap_or(""), "{operation} failed");
+            }
+            Severity::Refusal => info!(reason = %self, "{operation} refused"),
+        }
+    }
+
+    /// What the client is told (its `Display`, which never holds an internal cause).
+    pub fn words(&self) -> String {
+        self.to_string()
+    }
+
+    /// What an uploader is told: the reason, then that nothing was kept — or, when storage did
+    /// not confirm the share, that its link is withheld (and the share deleted if it was stored).
+    pub fn upload_words(&self) -> String {
+        match self {
+            ShareError::OutcomeUnknown => "share storage did not confirm the share in time, so \
+                 its link is withheld and it is deleted if it was stored: send it again"
+                .into(),
+            ShareError::Empty => "nothing to share: the input was empty; nothing was stored".into(),
+            other => format!("{other}; nothing was stored"),
+        }
+    }
+
     /// Why a share in `state` cannot be claimed, revoked or taken down; `None` while armed.
     pub(super) fn not_armed(state: super::ShareState) -> Option<ShareError> {
         use super::ShareState;
@@ -90,5 +148,29 @@ impl From<CryptoError> for ShareError {
             CryptoError::PasswordRequired => ShareError::PasswordRequired,
             other => ShareError::Crypto(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_stay_out_of_the_words_and_in_the_source() {
+        let err = ShareError::Storage(StoreError::Corrupt("redis said EVALSHA x".into()));
+        assert!(!err.words().contains("EVALSHA"), "{}", err.words());
+        let source = std::error::Error::source(&err).map(|c| c.to_string());
+        assert!(source.unwrap_or_default().contains("EVALSHA"));
+        assert_eq!(err.severity(), Severity::Fault);
+    }
+
+    #[test]
+    fn an_outage_is_a_fault_everywhere_and_a_clients_mistake_is_a_refusal() {
+        assert_eq!(ShareError::StoreUnavailable.severity(), Severity::Fault);
+        assert_eq!(ShareError::Empty.severity(), Severity::Refusal);
+        assert_eq!(
+            ShareError::TooLarge { limit: 1024 }.upload_words(),
+            "too large: the limit is 1.0 KiB; nothing was stored"
+        );
     }
 }

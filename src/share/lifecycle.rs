@@ -85,6 +85,14 @@ pub struct ShareStatus {
     pub state: StatusState,
 }
 
+impl ShareStatus {
+    /// Armed but past its expiry (the sweeper has not removed it yet): every surface shows it
+    /// as expired, never as a live share.
+    pub fn is_expired(&self, now: Millis) -> bool {
+        self.state == StatusState::Armed && self.expires_at <= now
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusState {
     Armed,

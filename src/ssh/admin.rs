@@ -473,7 +473,7 @@ fn shares_text(shares: &[ShareOverview], now: u64) -> String {
     );
     for share in shares {
         let status = &share.status;
-        let state = if status.state == StatusState::Armed && status.expires_at <= now {
+        let state = if status.is_expired(now) {
             "expired".to_owned()
         } else {
             state_label(status.state)

@@ -65,7 +65,7 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
         .iter()
         .map(|share| {
             let (state, live) = match share.state {
-                StatusState::Armed if share.expires_at <= now => ("expired".to_owned(), false),
+                _ if share.is_expired(now) => ("expired".to_owned(), false),
                 StatusState::Armed => ("armed".to_owned(), true),
                 StatusState::Locked => ("locked".to_owned(), true),
                 StatusState::Opened { at } => (format!("opened {}", utc(at)), false),

@@ -20,7 +20,6 @@ use russh_sftp::protocol::{
     Attrs, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode, Version,
 };
 
-use super::channel::{describe, log_failure};
 use super::context::Context;
 use super::output;
 use crate::crypto::Kind;
@@ -225,9 +224,9 @@ impl SftpSession {
                 Packet::Handle(Handle { id, handle })
             }
             Err(err) => {
-                log_failure(&err);
+                err.log("upload");
                 step.stderr
-                    .push_str(&format!("{shown}: {}\n", describe(&err)));
+                    .push_str(&format!("{shown}: {}\n", err.upload_words()));
                 self.any_failed = true;
                 status(id, StatusCode::Failure, "upload refused")
             }
@@ -263,9 +262,9 @@ impl SftpSession {
         match upload.write(data).await {
             Ok(()) => ok(id),
             Err(err) => {
-                log_failure(&err);
+                err.log("upload");
                 step.stderr
-                    .push_str(&format!("{}: {}\n", file.name, describe(&err)));
+                    .push_str(&format!("{}: {}\n", file.name, err.upload_words()));
                 file.upload = None;
                 file.failed = true;
                 self.any_failed = true;
@@ -322,9 +321,9 @@ impl SftpSession {
                 ok(id)
             }
             Err(err) => {
-                log_failure(&err);
+                err.log("upload");
                 step.stderr
-                    .push_str(&format!("{}: {}\n", file.name, describe(&err)));
+                    .push_str(&format!("{}: {}\n", file.name, err.upload_words()));
                 self.any_failed = true;
                 status(id, StatusCode::Failure, "upload failed")
             }

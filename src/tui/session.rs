@@ -44,9 +44,8 @@ use super::input::{ESC_TIMEOUT, Input, InputParser};
 use super::state::State;
 use super::update::{Action, ArmedOk, Effect, draft_growth, paste_room, update};
 use super::view;
-use crate::config::format_size;
 use crate::crypto::{Kind, Password};
-use crate::share::{Owner, ShareError, ShareName, Shares, UploadSpec, now_millis};
+use crate::share::{Owner, ShareName, Shares, UploadSpec, now_millis};
 use crate::shutdown::Shutdown;
 use crate::theme::Theme;
 
@@ -552,7 +551,7 @@ fn run_effects(
                 }
                 in_flight.list = true;
                 tokio::spawn(async move {
-                    let result = shares.list(&owner).await.map_err(|e| describe(&e));
+                    let result = shares.list(&owner).await.map_err(|e| e.words());
                     let _ = tx.send(Action::Listed(result)).await;
                 });
             }
@@ -565,7 +564,7 @@ fn run_effects(
                         .revoke(&owner, handle.as_str())
                         .await
                         .map(|s| s.handle)
-                        .map_err(|e| describe(&e).to_uppercase());
+                        .map_err(|e| e.words().to_uppercase());
                     let _ = tx.send(Action::Revoked(result)).await;
                 });
             }
@@ -690,28 +689,9 @@ async fn arm(
             }))
         }
         Err(err) => {
-            match &err {
-                ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
-                    warn!(error = %err, "tui upload failed");
-                }
-                other => info!(reason = %other, "tui upload refused"),
-            }
-            Err(describe(&err))
+            err.log("tui upload");
+            Err(err.upload_words())
         }
-    }
-}
-
-/// What the user is told about a failed share operation (no internals).
-fn describe(err: &ShareError) -> String {
-    match err {
-        ShareError::TooLarge { limit } => {
-            format!("too large: the limit is {}", format_size(*limit))
-        }
-        ShareError::Empty => "nothing to share".into(),
-        ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
-            "the server could not store the share; try again".into()
-        }
-        other => other.to_string(),
     }
 }
 

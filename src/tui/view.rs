@@ -547,7 +547,7 @@ fn qr_rows(link: &str) -> Option<Vec<String>> {
 }
 
 fn state_text(state: &State, status: &crate::share::ShareStatus) -> String {
-    if status.state == StatusState::Armed && status.expires_at <= state.now && state.now > 0 {
+    if state.now > 0 && status.is_expired(state.now) {
         return "EXPIRED".into();
     }
     match status.state {

@@ -22,8 +22,6 @@ mod pipe;
 mod scp_sink;
 mod sftp_subsystem;
 
-pub(crate) use pipe::{describe, log_failure};
-
 use bytes::Bytes;
 use russh::server::Msg;
 use russh::{Channel, ChannelMsg};

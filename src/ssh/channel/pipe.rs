@@ -3,10 +3,9 @@
 //! from the first line.
 
 use bytes::BytesMut;
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use super::{ChannelTask, Input};
-use crate::config::format_size;
 use crate::crypto::{Kind, Password};
 use crate::share::{ShareError, now_millis};
 use crate::ssh::command::UploadOptions;
@@ -92,8 +91,8 @@ impl ChannelTask {
     }
 
     pub(super) async fn upload_failed(&self, err: &ShareError) -> u32 {
-        log_failure(err);
-        self.stderr(&format!("{}\n", describe(err))).await;
+        err.log("upload");
+        self.stderr(&format!("{}\n", err.upload_words())).await;
         1
     }
 
@@ -132,36 +131,5 @@ impl ChannelTask {
                 Input::Stop(why) => return Err(why.to_string()),
             }
         }
-    }
-}
-
-/// What the client is told about a failed share operation.
-pub(crate) fn describe(err: &ShareError) -> String {
-    match err {
-        ShareError::TooLarge { limit } => format!(
-            "too large: the limit is {}; nothing was stored",
-            format_size(*limit)
-        ),
-        ShareError::Empty => "nothing to share: the input was empty; nothing was stored".into(),
-        ShareError::Storage(_) | ShareError::Crypto(_) | ShareError::Corrupt(_) => {
-            "the server could not store the share; nothing was stored".into()
-        }
-        ShareError::OutcomeUnknown => "share storage did not confirm the share in time, so its \
-             link is withheld and it is deleted if it was stored: send it again"
-            .into(),
-        other => format!("{other}; nothing was stored"),
-    }
-}
-
-/// Internal failures are logged once here (with no names, links or content).
-pub(crate) fn log_failure(err: &ShareError) {
-    match err {
-        ShareError::Storage(_)
-        | ShareError::Crypto(_)
-        | ShareError::Corrupt(_)
-        | ShareError::StoreUnavailable
-        | ShareError::OutcomeUnknown
-        | ShareError::StorageFull => warn!(error = %err, "upload failed"),
-        other => info!(reason = %other, "upload refused"),
     }
 }

@@ -3,7 +3,6 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::pipe::{describe, log_failure};
 use super::{ChannelTask, Input};
 use crate::config::format_size;
 use crate::crypto::Kind;
@@ -114,7 +113,7 @@ impl ChannelTask {
                         Ok(upload) => {
                             // Refused before a byte of it is read, like an oversize header.
                             if let Err(err) = upload.check_room(size) {
-                                log_failure(&err);
+                                err.log("upload");
                                 self.stdout_bytes(scp::fatal(&format!("{shown}: {err}")))
                                     .await;
                                 return 1;
@@ -122,8 +121,8 @@ impl ChannelTask {
                             current = Some((upload, shown));
                         }
                         Err(err) => {
-                            log_failure(&err);
-                            self.stdout_bytes(scp::fatal(&describe(&err))).await;
+                            err.log("upload");
+                            self.stdout_bytes(scp::fatal(&err.upload_words())).await;
                             return 1;
                         }
                     }
@@ -134,8 +133,8 @@ impl ChannelTask {
                         return 1;
                     };
                     if let Err(err) = upload.write(&data).await {
-                        log_failure(&err);
-                        let message = format!("{shown}: {}", describe(&err));
+                        err.log("upload");
+                        let message = format!("{shown}: {}", err.upload_words());
                         self.stdout_bytes(scp::fatal(&message)).await;
                         return 1;
                     }
@@ -150,8 +149,8 @@ impl ChannelTask {
                             self.stdout_bytes(Bytes::from_static(b"\0")).await;
                         }
                         Err(err) => {
-                            log_failure(&err);
-                            let message = format!("{shown}: {}", describe(&err));
+                            err.log("upload");
+                            let message = format!("{shown}: {}", err.upload_words());
                             self.stdout_bytes(scp::fatal(&message)).await;
                             return 1;
                         }
