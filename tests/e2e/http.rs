@@ -3,16 +3,18 @@
 //! Redis and blob directory the server uses (the SSH side is another issue) — no test-only
 //! routes exist in the server.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use onetimeshare::crypto::Password;
-use onetimeshare::share::{KdfCost, Policy, ShareName, Shares, UploadSpec};
-use onetimeshare::store::{self, MetaBackend};
-use support::{RedisServer, ServerOptions, TestServer, require_tool};
+use onetimeshare::share::{Policy, ShareName, Shares, UploadSpec};
+use onetimeshare::store;
+
+use crate::support;
+use crate::support::{
+    RedisServer, ServerOptions, TestServer, open_stores, require_tool, test_policy,
+};
 
 /// A server on Redis plus a library handle on the same Redis and blob directory.
 struct Fixture {
@@ -72,22 +74,12 @@ fn library(
         .enable_all()
         .build()
         .unwrap();
-    let backend = MetaBackend::Redis {
-        url: redis.url(),
-        prefix: "ots:".into(),
-    };
-    let store::Stores { meta, blobs, .. } = runtime
-        .block_on(store::open(data_dir, &backend))
-        .expect("open the server's stores");
+    let store::Stores { meta, blobs, .. } =
+        runtime.block_on(open_stores(data_dir, &redis.backend()));
     let policy = Policy {
         public_url: public_url.into(),
         max_attempts,
-        kdf_cost: KdfCost {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Policy::default()
+        ..test_policy()
     };
     (runtime, Shares::new(meta, blobs, policy))
 }

@@ -2,14 +2,12 @@
 //! claims and scrapes. Each test scrapes before and after one action and asserts the exact
 //! deltas — counters, byte totals, the claim histogram, the live-session gauge.
 
-mod support;
-
 use std::io::Write as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::ssh_client::{Client, run};
-use support::{Scrape, ServerOptions, TestServer, curl, curl_claim};
+use crate::support::ssh_client::{Client, run};
+use crate::support::{Scrape, ServerOptions, TestServer, curl, curl_claim};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {

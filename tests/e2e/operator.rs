@@ -2,14 +2,12 @@
 //! keys against the real binary, curl for the web side, and (for the shared view) two server
 //! instances on one real Redis.
 
-mod support;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::support::ssh_client::{Client, run, text};
+use crate::support::{RedisServer, ServerOptions, TestServer, require_tool, temp_dir};
 use serde_json::Value;
-use support::ssh_client::{Client, run, text};
-use support::{RedisServer, ServerOptions, TestServer, require_tool, temp_dir};
 
 /// An operator key, its admin-keys file, and a server that names it.
 struct Console {

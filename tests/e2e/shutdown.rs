@@ -4,17 +4,16 @@
 //! one it is cut — the client is told and fails, nothing half-uploaded is kept (no share, no
 //! blob, no temp file) — and either way the server exits 0.
 
-mod support;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::ssh_client::{Client, run};
+use crate::support::{ServerOptions, TestServer, claim, curl, curl_claim, open_shares, temp_dir};
 use onetimeshare::share::Link;
 use onetimeshare::store::MetaBackend;
-use support::ssh_client::{Client, run};
-use support::{ServerOptions, TestServer, claim, curl, curl_claim, open_shares, temp_dir};
 
 /// What a cut upload's client reads on stderr.
 const CUT: &str = "the server shut down before the upload finished; nothing was stored";
