@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support;
-use crate::support::ssh_client::{Client, run, text};
+use crate::support::ssh_client::{Client, run, spawn_piped, text};
 use crate::support::{
     RedisServer, ServerOptions, TestServer, curl, curl_claim, open_shares, temp_dir,
 };
@@ -286,14 +286,7 @@ fn a_password_attempt_in_a_stall_is_counted_once_or_refunded_never_lost() {
 /// `ssh host -- --json` fed `body`, with Redis stalled for `stall` just before the end of input
 /// (so the stall hits the insert, after the upload was admitted).
 fn upload_through_a_stall(rig: &Rig, body: &[u8], stall: Duration) -> Output {
-    let mut child: Child = rig
-        .client
-        .ssh_command_t(&["--", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ssh");
+    let mut child = spawn_piped(&mut rig.client.ssh_command_t(&["--", "--json"]));
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(body).expect("send the upload");
     stdin.flush().expect("flush");

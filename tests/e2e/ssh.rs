@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::ssh_client::{Client, run, text};
+use crate::support::ssh_client::{Client, run, spawn_piped, text};
 use crate::support::{ServerOptions, TestServer, claim_once, keygen, open_shares, temp_dir};
 use onetimeshare::share::{Link, Owner, ShareError};
 use onetimeshare::store::MetaBackend;
@@ -565,13 +565,7 @@ fn hostile_file_names_are_cleaned_before_anyone_sees_them() {
 fn a_client_killed_mid_upload_leaves_no_share_and_no_temp_file() {
     let server = server();
     let client = Client::new(&server);
-    let mut child = client
-        .ssh_command_t(&[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&mut client.ssh_command_t(&[]));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&vec![b'z'; 2 << 20]).unwrap();
     stdin.flush().unwrap();

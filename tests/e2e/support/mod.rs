@@ -37,7 +37,7 @@ pub mod stores;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-pub use curl::{Scrape, curl, curl_claim};
+pub use curl::{Reply, Scrape, curl, curl_claim, request};
 pub use redis::RedisServer;
 pub use server::{ServerOptions, TestServer};
 pub use shares::{claim, claim_once, open_shares, test_policy};
@@ -86,6 +86,13 @@ pub fn keygen(path: &std::path::Path) {
         .status()
         .expect("cannot run ssh-keygen");
     assert!(status.success(), "ssh-keygen failed: {status}");
+}
+
+/// `len` random bytes: content no compressor, sniffer or text path can make anything of.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).expect("the OS random source");
+    bytes
 }
 
 pub fn temp_dir() -> tempfile::TempDir {
