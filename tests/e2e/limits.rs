@@ -4,15 +4,14 @@
 //! liveness bounds (a connection must be closed *at all* well before the old behaviour would),
 //! never speed thresholds.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::ssh_client::{Client, run, text};
-use support::{RedisServer, ServerOptions, TestServer, curl, curl_claim};
+use crate::support;
+use crate::support::ssh_client::{Client, run, text};
+use crate::support::{RedisServer, ServerOptions, TestServer, curl, curl_claim};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {

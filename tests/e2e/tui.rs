@@ -3,17 +3,16 @@
 //! with `send-keys` / `paste-buffer` and read it with `capture-pane`, exactly what a user sees;
 //! links read off the screen are claimed through the share core and must return the exact bytes.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use onetimeshare::share::{Link, ShareError};
-use onetimeshare::store::MetaBackend;
-use support::{
+use crate::support;
+use crate::support::{
     RedisServer, ServerOptions, TestServer, claim, keygen, open_shares, require_tool, temp_dir,
 };
+use onetimeshare::share::{Link, ShareError};
+use onetimeshare::store::MetaBackend;
 
 // ---------------------------------------------------------------------------------------------
 // Harness: a client key, and one tmux server per test holding one `ssh -tt` window.
@@ -238,13 +237,7 @@ fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
     let screen = tui.wait_text("WATCHING");
     let link = link_on(&screen);
 
-    let shares = open_shares(
-        server.data_dir(),
-        MetaBackend::Redis {
-            url: redis.url(),
-            prefix: "ots:".into(),
-        },
-    );
+    let shares = open_shares(server.data_dir(), redis.backend());
     assert_eq!(claim(&shares, &link, None), b"watch me burn");
     let flipped = tui.wait_text("— DESTROYED");
     assert!(flipped.contains("OPENED "), "{flipped}");

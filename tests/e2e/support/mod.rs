@@ -1,12 +1,11 @@
 //! The test harness shared by every integration test: temp dirs, free ports, real external
 //! programs (a private `redis-server` per test), and one rule — a missing tool fails the test and
 //! names the Debian package that provides it. Nothing here is mocked.
-#![allow(dead_code, unused_imports, unused_macros)] // each test binary uses a different part of the harness
 
 pub mod curl;
 /// Runs each named contract test against both metadata stores: `name(Fixture::embedded())` and
 /// `name(Fixture::redis())`, so one suite holds every implementation to the same guarantees.
-/// The calling test file defines `Fixture` with those two constructors.
+/// The calling module defines `Fixture` with those two constructors.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod embedded_store {
@@ -33,14 +32,16 @@ pub mod redis;
 pub mod server;
 pub mod shares;
 pub mod ssh_client;
+pub mod stores;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-pub use curl::{Scrape, curl, curl_claim};
+pub use curl::{Reply, Scrape, curl, curl_claim, request};
 pub use redis::RedisServer;
 pub use server::{ServerOptions, TestServer};
 pub use shares::{claim, claim_once, open_shares, test_policy};
+pub use stores::{Backing, open_stores};
 
 /// Finds `program` on PATH or fails the test naming the Debian `package` to install.
 pub fn require_tool(program: &str, package: &str) -> PathBuf {
@@ -85,6 +86,13 @@ pub fn keygen(path: &std::path::Path) {
         .status()
         .expect("cannot run ssh-keygen");
     assert!(status.success(), "ssh-keygen failed: {status}");
+}
+
+/// `len` random bytes: content no compressor, sniffer or text path can make anything of.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).expect("the OS random source");
+    bytes
 }
 
 pub fn temp_dir() -> tempfile::TempDir {

@@ -2,14 +2,11 @@
 //! claims and scrapes. Each test scrapes before and after one action and asserts the exact
 //! deltas — counters, byte totals, the claim histogram, the live-session gauge.
 
-mod support;
-
 use std::io::Write as _;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::ssh_client::{Client, run};
-use support::{Scrape, ServerOptions, TestServer, curl, curl_claim};
+use crate::support::ssh_client::{Client, run, spawn_piped};
+use crate::support::{Scrape, ServerOptions, TestServer, curl, curl_claim};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {
@@ -172,13 +169,7 @@ fn the_live_session_gauge_counts_an_open_pipe_and_drops_when_it_ends() {
     let client = Client::new(&server);
     assert_eq!(pipe_gauge(&Scrape::of(&server)), 0.0);
 
-    let mut child = client
-        .ssh_command_t(&[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&mut client.ssh_command_t(&[]));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"held open: ").unwrap();
     stdin.flush().unwrap();

@@ -4,11 +4,11 @@
 //! a HEALTHCHECK through `onetimeshare healthcheck`), and every setting, flag and subcommand the
 //! files name — parsed out of them — checked against the binary they will run.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::support;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,8 @@ use onetimeshare::crypto::Password;
 use onetimeshare::share::{KdfCost, Link, Policy, ShareError, Shares};
 use onetimeshare::store::{self, MetaBackend};
 
-/// The policy the harness's servers run with (cheap but real Argon2id).
+/// The policy the harness's servers run with (cheap but real Argon2id: the flags `TestServer`
+/// passes), for the library acting on a server's stores and for the contract suites.
 pub fn test_policy() -> Policy {
     Policy {
         kdf_cost: KdfCost {
@@ -26,8 +27,7 @@ pub fn open_shares(data_dir: &Path, backend: MetaBackend) -> (tokio::runtime::Ru
         .build()
         .unwrap();
     let shares = rt.block_on(async {
-        let store::Stores { meta, blobs, .. } =
-            store::open(data_dir, &backend).await.expect("open stores");
+        let store::Stores { meta, blobs, .. } = super::open_stores(data_dir, &backend).await;
         Shares::new(meta, blobs, test_policy())
     });
     (rt, shares)

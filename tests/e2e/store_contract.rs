@@ -1,8 +1,6 @@
 //! The share contract, run against BOTH metadata stores (embedded redb and a real Redis): the
-//! properties of ../shared/BRIEF.md §2 as observable behaviour of `Shares`.
-
-#[macro_use]
-mod support;
+//! properties that must never break (at most once, a wrong password burns nothing, expired means
+//! gone, restarts keep live shares, quotas hold) as observable behaviour of `Shares`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,72 +8,46 @@ use std::time::Duration;
 
 use onetimeshare::crypto::{Kind, Password};
 use onetimeshare::share::{
-    Applied, Armed, AttemptOutcome, BlobName, ClaimOutcome, KdfCost, MetaStore, OpId, Owner,
-    Policy, Quota, QuotaCharge, QuotaScope, QuotaTag, RevokeOutcome, ShareError, ShareRecord,
-    ShareRef, ShareState, Shares, StatusState, StoreError, TakedownOutcome, UploadSpec, now_millis,
+    Applied, Armed, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, OpId, Owner, Policy, Quota,
+    QuotaCharge, QuotaScope, QuotaTag, RevokeOutcome, ShareError, ShareRecord, ShareRef,
+    ShareState, Shares, StatusState, StoreError, TakedownOutcome, UploadSpec, now_millis,
 };
-use onetimeshare::store::{self, MetaBackend};
-use support::RedisServer;
+use onetimeshare::store;
+
+use crate::support::{Backing, test_policy};
 
 struct Fixture {
     shares: Shares,
     meta: Arc<dyn MetaStore>,
-    data: tempfile::TempDir,
-    backend: MetaBackend,
+    backing: Backing,
     policy: Policy,
-    redis: Option<RedisServer>,
 }
 
-fn test_policy() -> Policy {
+/// The harness policy with a small size limit, so the oversize test streams only 4 MiB.
+fn contract_policy() -> Policy {
     Policy {
         public_url: "https://share.test".into(),
         max_size: 4 << 20,
-        // Real Argon2id, at a cost that keeps a 100-request burst quick.
-        kdf_cost: KdfCost {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Policy::default()
+        ..test_policy()
     }
 }
 
 impl Fixture {
     async fn embedded() -> Self {
-        Self::open(
-            support::temp_dir(),
-            MetaBackend::Embedded,
-            test_policy(),
-            None,
-        )
-        .await
+        Self::open(Backing::embedded(), contract_policy()).await
     }
 
     async fn redis() -> Self {
-        let redis = RedisServer::start();
-        let backend = MetaBackend::Redis {
-            url: redis.url(),
-            prefix: "test:".into(),
-        };
-        Self::open(support::temp_dir(), backend, test_policy(), Some(redis)).await
+        Self::open(Backing::redis(), contract_policy()).await
     }
 
-    async fn open(
-        data: tempfile::TempDir,
-        backend: MetaBackend,
-        policy: Policy,
-        redis: Option<RedisServer>,
-    ) -> Self {
-        let store::Stores { meta, blobs, .. } = store::open(data.path(), &backend)
-            .await
-            .expect("open stores");
+    async fn open(backing: Backing, policy: Policy) -> Self {
+        let store::Stores { meta, blobs, .. } = backing.open().await;
         Self {
             shares: Shares::new(meta.clone(), blobs, policy.clone()),
             meta,
-            data,
-            backend,
+            backing,
             policy,
-            redis,
         }
     }
 
@@ -84,18 +56,16 @@ impl Fixture {
         let Fixture {
             shares,
             meta,
-            data,
-            backend,
-            redis,
+            backing,
             ..
         } = self;
         drop(shares);
         drop(meta);
-        Self::open(data, backend, policy, redis).await
+        Self::open(backing, policy).await
     }
 
     fn blob_dir(&self) -> PathBuf {
-        self.data.path().join("blobs")
+        self.backing.data.path().join("blobs")
     }
 
     async fn text(&self, body: &[u8], spec: UploadSpec) -> Armed {
@@ -533,7 +503,7 @@ async fn orphan_blobs_and_temp_files_are_cleaned_up(fx: Fixture) {
     let fx = fx
         .reopen(Policy {
             orphan_grace: Duration::ZERO,
-            ..test_policy()
+            ..contract_policy()
         })
         .await;
     let report = fx.shares.sweep().await.unwrap();
@@ -743,7 +713,7 @@ async fn the_operator_overview_lists_every_share_without_names(fx: Fixture) {
 fn quota_policy(quota: Quota) -> Policy {
     Policy {
         quota,
-        ..test_policy()
+        ..contract_policy()
     }
 }
 
@@ -997,7 +967,7 @@ contract!(
 async fn a_dead_redis_reports_unavailable_and_recovers_by_itself() {
     let mut fx = Fixture::redis().await;
     let before = fx.text(b"before the crash", UploadSpec::text()).await;
-    fx.redis.as_mut().unwrap().stop();
+    fx.backing.redis.as_mut().unwrap().stop();
 
     assert!(matches!(
         fx.shares.peek(before.link.id()).await,
@@ -1015,7 +985,7 @@ async fn a_dead_redis_reports_unavailable_and_recovers_by_itself() {
     );
     assert!(fx.shares.health().await.is_err());
 
-    fx.redis.as_mut().unwrap().restart();
+    fx.backing.redis.as_mut().unwrap().restart();
     let mut healed = false;
     for _ in 0..50 {
         if fx.shares.health().await.is_ok() {

@@ -3,17 +3,15 @@
 //! exit codes, exactly what lands on stdout and stderr, and that every printed link claims the
 //! exact bytes once (the server is stopped and its stores opened in-process to claim).
 
-mod support;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::ssh_client::{Client, run, spawn_piped, text};
+use crate::support::{ServerOptions, TestServer, claim_once, keygen, open_shares, temp_dir};
 use onetimeshare::share::{Link, Owner, ShareError};
 use onetimeshare::store::MetaBackend;
-use support::ssh_client::{Client, run, text};
-use support::{ServerOptions, TestServer, claim_once, keygen, open_shares, temp_dir};
 
 /// A server whose data dir outlives it, so its stores can be opened after it stopped.
 struct Server {
@@ -387,7 +385,7 @@ fn a_dumb_terminal_session_gets_the_usage_text_and_exit_zero() {
     let server = server();
     let client = Client::new(&server);
     let mut cmd = Command::new("ssh");
-    // TERM=dumb: any other terminal gets the full-screen interface (tests/tui.rs).
+    // TERM=dumb: any other terminal gets the full-screen interface (tests/e2e/tui.rs).
     cmd.env("TERM", "dumb").args(client.options()).args([
         "-tt",
         "-p",
@@ -567,13 +565,7 @@ fn hostile_file_names_are_cleaned_before_anyone_sees_them() {
 fn a_client_killed_mid_upload_leaves_no_share_and_no_temp_file() {
     let server = server();
     let client = Client::new(&server);
-    let mut child = client
-        .ssh_command_t(&[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&mut client.ssh_command_t(&[]));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&vec![b'z'; 2 << 20]).unwrap();
     stdin.flush().unwrap();

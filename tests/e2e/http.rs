@@ -3,16 +3,19 @@
 //! Redis and blob directory the server uses (the SSH side is another issue) — no test-only
 //! routes exist in the server.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use onetimeshare::crypto::Password;
-use onetimeshare::share::{KdfCost, Policy, ShareName, Shares, UploadSpec};
-use onetimeshare::store::{self, MetaBackend};
-use support::{RedisServer, ServerOptions, TestServer, require_tool};
+use onetimeshare::share::{Policy, ShareName, Shares, UploadSpec};
+use onetimeshare::store;
+
+use crate::support;
+use crate::support::{
+    RedisServer, Reply, ServerOptions, TestServer, open_stores, random_bytes, request,
+    require_tool, test_policy,
+};
 
 /// A server on Redis plus a library handle on the same Redis and blob directory.
 struct Fixture {
@@ -72,22 +75,12 @@ fn library(
         .enable_all()
         .build()
         .unwrap();
-    let backend = MetaBackend::Redis {
-        url: redis.url(),
-        prefix: "ots:".into(),
-    };
-    let store::Stores { meta, blobs, .. } = runtime
-        .block_on(store::open(data_dir, &backend))
-        .expect("open the server's stores");
+    let store::Stores { meta, blobs, .. } =
+        runtime.block_on(open_stores(data_dir, &redis.backend()));
     let policy = Policy {
         public_url: public_url.into(),
         max_attempts,
-        kdf_cost: KdfCost {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Policy::default()
+        ..test_policy()
     };
     (runtime, Shares::new(meta, blobs, policy))
 }
@@ -132,64 +125,12 @@ impl Link {
     }
 }
 
-struct Reply {
-    exit: i32,
-    status: u16,
-    headers: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        let prefix = format!("{}:", name.to_ascii_lowercase());
-        self.headers
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-            .map(|l| l[prefix.len()..].trim().to_owned())
-    }
-}
-
-/// Runs real `curl` with `args`; captures exit code, status, headers and body.
-fn curl(args: &[&str]) -> Reply {
-    let program = require_tool("curl", "curl");
-    let dir = support::temp_dir();
-    let head = dir.path().join("head");
-    let body = dir.path().join("body");
-    let output = Command::new(program)
-        .args(["-sS", "--max-time", "30", "-w", "%{http_code}", "-D"])
-        .arg(&head)
-        .arg("-o")
-        .arg(&body)
-        .args(args)
-        .output()
-        .expect("run curl");
-    Reply {
-        exit: output.status.code().unwrap_or(-1),
-        status: String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0),
-        headers: std::fs::read_to_string(&head).unwrap_or_default(),
-        body: std::fs::read(&body).unwrap_or_default(),
-    }
-}
-
 fn claim(link: &Link, extra: &[&str]) -> Reply {
     let key = link.key_field();
     let mut args = vec!["-X", "POST", "-d", key.as_str()];
     args.extend_from_slice(extra);
     args.push(&link.url);
-    curl(&args)
-}
-
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; len];
-    getrandom::fill(&mut bytes).unwrap();
-    bytes
+    request(&args)
 }
 
 fn assert_security_headers(reply: &Reply, tls: bool) {
@@ -224,7 +165,7 @@ fn status_pages_and_head_never_consume_and_one_post_gets_the_exact_file() {
     let link = fx.file("prod db.env", &content);
 
     for _ in 0..3 {
-        let page = curl(&[&link.url]);
+        let page = request(&[&link.url]);
         assert_eq!(page.status, 200);
         assert!(
             page.text().contains("OPEN — THIS DESTROYS IT"),
@@ -233,7 +174,7 @@ fn status_pages_and_head_never_consume_and_one_post_gets_the_exact_file() {
         );
         assert_security_headers(&page, false);
     }
-    let head = curl(&["-I", &link.url]);
+    let head = request(&["-I", &link.url]);
     assert_eq!(head.status, 200);
     assert!(!head.text().contains("<html"), "HEAD must send no body");
 
@@ -264,7 +205,7 @@ fn status_pages_and_head_never_consume_and_one_post_gets_the_exact_file() {
         "{}",
         again.text()
     );
-    let page = curl(&[&link.url]);
+    let page = request(&[&link.url]);
     assert_eq!(page.status, 410);
     assert!(page.text().contains("ALREADY OPENED AT"), "{}", page.text());
 }
@@ -279,9 +220,9 @@ fn a_text_claimed_by_curl_is_the_raw_text_and_a_wrong_key_looks_missing() {
     wrong.key = "A".repeat(43);
     let refused = claim(&wrong, &[]);
     assert_eq!(refused.status, 404);
-    let garbage = curl(&["-X", "POST", "-d", "key=not-a-key", &link.url]);
+    let garbage = request(&["-X", "POST", "-d", "key=not-a-key", &link.url]);
     assert_eq!(garbage.status, 404);
-    let missing = curl(&[
+    let missing = request(&[
         "-X",
         "POST",
         "-d",
@@ -308,14 +249,17 @@ fn a_text_claimed_by_curl_is_the_raw_text_and_a_wrong_key_looks_missing() {
 fn a_claim_without_a_key_is_a_bad_request_and_burns_nothing() {
     let fx = Fixture::start(&[]);
     let link = fx.text("still here");
-    assert_eq!(curl(&["-X", "POST", &link.url]).status, 400);
+    assert_eq!(request(&["-X", "POST", &link.url]).status, 400);
     assert_eq!(
-        curl(&["-X", "POST", "-d", "password=x", &link.url]).status,
+        request(&["-X", "POST", "-d", "password=x", &link.url]).status,
         400
     );
-    assert_eq!(curl(&["-X", "POST", "-d", "key=", &link.url]).status, 400);
+    assert_eq!(
+        request(&["-X", "POST", "-d", "key=", &link.url]).status,
+        400
+    );
     let body = "x".repeat(64 * 1024);
-    let big = curl(&["-X", "POST", "--data-binary", &body, &link.url]);
+    let big = request(&["-X", "POST", "--data-binary", &body, &link.url]);
     assert!(big.status == 413 || big.status == 400, "{}", big.status);
     assert_eq!(claim(&link, &[]).text(), "still here");
 }
@@ -338,7 +282,7 @@ fn wrong_passwords_count_down_then_lock_and_the_right_one_is_refused() {
         assert!(wrong.text().contains(left), "{}", wrong.text());
         if remaining > 0 {
             assert_eq!(
-                curl(&[&link.url]).status,
+                request(&[&link.url]).status,
                 200,
                 "a wrong password must not burn"
             );
@@ -351,7 +295,7 @@ fn wrong_passwords_count_down_then_lock_and_the_right_one_is_refused() {
         "{}",
         right.text()
     );
-    let page = curl(&[&link.url]);
+    let page = request(&[&link.url]);
     assert_eq!(page.status, 423);
     assert!(page.text().contains("LOCKED AFTER 3 WRONG PASSWORDS"));
 
@@ -489,8 +433,8 @@ fn a_full_flow_at_debug_level_logs_no_key_link_id_password_or_plaintext() {
     let link = fx.with_password(plaintext, password);
     let file = fx.file("NAME-canary-31.env", b"FILEBODY-canary-9d");
 
-    curl(&[&link.url]);
-    curl(&["-I", &link.url]);
+    request(&[&link.url]);
+    request(&["-I", &link.url]);
     claim(&link, &["-d", "password=WRONG-canary"]);
     let got = claim(
         &link,
@@ -505,7 +449,7 @@ fn a_full_flow_at_debug_level_logs_no_key_link_id_password_or_plaintext() {
     assert!(got.text().contains(plaintext));
     assert_eq!(claim(&file, &[]).status, 200);
     claim(&file, &[]);
-    curl(&[&format!("{}?token=QUERY-canary", link.url)]);
+    request(&[&format!("{}?token=QUERY-canary", link.url)]);
 
     let log = fx.server.log();
     assert!(
@@ -540,7 +484,7 @@ fn too_many_claims_from_one_address_get_a_429_and_forwarded_headers_need_a_trust
         let mut args = vec!["-X", "POST", "-d", "key=x"];
         args.extend_from_slice(extra);
         args.push(&url);
-        curl(&args)
+        request(&args)
     };
     assert_eq!(post(&[]).status, 404);
     assert_eq!(post(&["-H", "X-Forwarded-For: 203.0.113.2"]).status, 404);
@@ -571,7 +515,7 @@ fn too_many_claims_from_one_address_get_a_429_and_forwarded_headers_need_a_trust
     });
     let url = format!("{}/s/AAAAAAAAAAAAAAAA", proxied.http_url());
     let from = |ip: &str| {
-        curl(&[
+        request(&[
             "-X",
             "POST",
             "-d",
@@ -596,16 +540,16 @@ fn an_unreachable_store_gives_a_503_page_and_an_unhealthy_healthz() {
     let mut fx = Fixture::start(&[]);
     let link = fx.text("waiting");
     assert_eq!(
-        curl(&[&format!("{}/healthz", fx.server.http_url())]).status,
+        request(&[&format!("{}/healthz", fx.server.http_url())]).status,
         200
     );
     fx.redis.stop();
-    let page = curl(&[&link.url]);
+    let page = request(&[&link.url]);
     assert_eq!(page.status, 503);
     assert!(page.text().contains("UNAVAILABLE"), "{}", page.text());
     assert_eq!(claim(&link, &[]).status, 503);
     assert_eq!(
-        curl(&[&format!("{}/healthz", fx.server.http_url())]).status,
+        request(&[&format!("{}/healthz", fx.server.http_url())]).status,
         503
     );
 }
@@ -648,10 +592,10 @@ fn built_in_tls_serves_https_with_hsts_and_a_taken_port_fails_start_up() {
     });
     let url = format!("https://{}/healthz", server.http_addr);
     let cert_arg = cert.display().to_string();
-    let reply = curl(&["--cacert", &cert_arg, &url]);
+    let reply = request(&["--cacert", &cert_arg, &url]);
     assert_eq!((reply.exit, reply.status), (0, 200), "{}", reply.headers);
     assert_security_headers(&reply, true);
-    let h2 = curl(&["--http2", "--cacert", &cert_arg, &url]);
+    let h2 = request(&["--http2", "--cacert", &cert_arg, &url]);
     assert!(h2.headers.starts_with("HTTP/2 200"), "{}", h2.headers);
 
     // The same port again: start-up must fail, naming the address.
@@ -833,14 +777,14 @@ fn a_recipient_who_disconnects_mid_download_has_used_the_share_and_the_blob_is_r
     let fds_before = open_fds(server_pid);
 
     let body = link.key_field();
-    let request = format!(
+    let raw_request = format!(
         "POST /s/{} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         link.id,
         body.len()
     );
     let mut socket = std::net::TcpStream::connect(fx.server.http_addr).unwrap();
-    socket.write_all(request.as_bytes()).unwrap();
+    socket.write_all(raw_request.as_bytes()).unwrap();
     let mut first = vec![0u8; 64 * 1024];
     let mut got = 0;
     while got < first.len() {
@@ -859,7 +803,7 @@ fn a_recipient_who_disconnects_mid_download_has_used_the_share_and_the_blob_is_r
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let page = curl(&[&link.url]);
+    let page = request(&[&link.url]);
     assert_eq!(page.status, 410, "a started download has used the share");
     assert_eq!(claim(&link, &[]).status, 410);
     // Curl's connections above are closed too; nothing the download opened may stay open.
@@ -981,7 +925,7 @@ sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBB
 fn link_previews_are_told_nothing_was_opened_and_stray_paths_are_not_called_missing_shares() {
     let fx = Fixture::start(&[]);
     let link = fx.text("preview me");
-    let page = curl(&["-H", "Accept: text/html", &link.url]);
+    let page = request(&["-H", "Accept: text/html", &link.url]);
     let body = String::from_utf8_lossy(&page.body);
     assert!(
         body.contains(r#"property="og:title" content="Someone sent you a one-time secret""#),
@@ -995,7 +939,7 @@ fn link_previews_are_told_nothing_was_opened_and_stray_paths_are_not_called_miss
         body.contains("<title>ARMED · ONETIMESHARE</title>"),
         "{body}"
     );
-    let icon = curl(&[&format!("{}/static/favicon.svg", fx.server.http_url())]);
+    let icon = request(&[&format!("{}/static/favicon.svg", fx.server.http_url())]);
     assert_eq!(icon.status, 200);
     assert!(
         icon.header("content-type")
@@ -1003,7 +947,7 @@ fn link_previews_are_told_nothing_was_opened_and_stray_paths_are_not_called_miss
             .starts_with("image/svg+xml")
     );
 
-    let stray = curl(&[&format!("{}/nope/x", fx.server.http_url())]);
+    let stray = request(&[&format!("{}/nope/x", fx.server.http_url())]);
     assert_eq!(stray.status, 404);
     let text = String::from_utf8_lossy(&stray.body);
     assert!(text.contains("THERE IS NO PAGE HERE"), "{text}");

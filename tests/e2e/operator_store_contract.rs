@@ -2,9 +2,6 @@
 //! reports, the audit log, activity and presence behave the same, concurrent report handling is
 //! atomic, and what must survive a restart does.
 
-#[macro_use]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,56 +10,35 @@ use onetimeshare::operator::{
     Resolution, Retention, SessionCounts,
 };
 use onetimeshare::share::now_millis;
-use onetimeshare::store::{self, MetaBackend};
-use support::RedisServer;
+
+use crate::support::Backing;
 
 struct Fixture {
     store: Arc<dyn OperatorStore>,
-    data: tempfile::TempDir,
-    backend: MetaBackend,
-    _redis: Option<RedisServer>,
+    backing: Backing,
 }
 
 impl Fixture {
     async fn embedded() -> Self {
-        Self::open(support::temp_dir(), MetaBackend::Embedded, None).await
+        Self::open(Backing::embedded()).await
     }
 
     async fn redis() -> Self {
-        let redis = RedisServer::start();
-        let backend = MetaBackend::Redis {
-            url: redis.url(),
-            prefix: "test:".into(),
-        };
-        Self::open(support::temp_dir(), backend, Some(redis)).await
+        Self::open(Backing::redis()).await
     }
 
-    async fn open(
-        data: tempfile::TempDir,
-        backend: MetaBackend,
-        redis: Option<RedisServer>,
-    ) -> Self {
-        let stores = store::open(data.path(), &backend)
-            .await
-            .expect("open stores");
+    async fn open(backing: Backing) -> Self {
         Self {
-            store: stores.operator,
-            data,
-            backend,
-            _redis: redis,
+            store: backing.open().await.operator,
+            backing,
         }
     }
 
     /// Closes every handle and opens the same data again (a restart).
     async fn reopen(self) -> Self {
-        let Fixture {
-            store,
-            data,
-            backend,
-            _redis,
-        } = self;
+        let Fixture { store, backing } = self;
         drop(store);
-        Self::open(data, backend, _redis).await
+        Self::open(backing).await
     }
 }
 

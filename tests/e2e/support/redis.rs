@@ -5,6 +5,8 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use onetimeshare::store::MetaBackend;
+
 use super::{free_port, require_tool, temp_dir};
 
 pub struct RedisServer {
@@ -28,8 +30,13 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    /// This server as a metadata backend, under the key prefix a [`super::TestServer`] uses by
+    /// default (`ots:`), so the library sees exactly what a server on this Redis stored.
+    pub fn backend(&self) -> MetaBackend {
+        MetaBackend::Redis {
+            url: self.url(),
+            prefix: "ots:".into(),
+        }
     }
 
     /// Kills the server (SIGKILL: as abrupt as a crash).

@@ -1,8 +1,7 @@
 //! The binary as an operator runs it: starts on an empty data dir, stops cleanly on SIGTERM.
 
-mod support;
-
-use support::{ServerOptions, TestServer};
+use crate::support;
+use crate::support::{ServerOptions, TestServer};
 
 #[test]
 fn the_server_starts_on_a_fresh_data_dir_and_stops_cleanly_on_sigterm() {
@@ -53,7 +52,7 @@ fn a_bad_setting_is_refused_with_a_readable_message() {
 fn an_operator_theme_colours_the_web_pages() {
     let dir = support::temp_dir();
     let theme = dir.path().join("calm.toml");
-    let builtin = include_str!("../themes/industrial-urgency.toml");
+    let builtin = include_str!("../../themes/industrial-urgency.toml");
     std::fs::write(&theme, builtin.replace("#ff5f15", "#3366ff")).unwrap();
     let server = TestServer::start(ServerOptions {
         args: vec!["--theme".into(), theme.display().to_string()],

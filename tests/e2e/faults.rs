@@ -8,17 +8,17 @@
 //! stalled step did), set through the environment so that the same tests run against a build
 //! without the setting, which must fail them.
 
-mod support;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::ssh_client::{Client, run, spawn_piped, text};
+use crate::support::{
+    RedisServer, ServerOptions, TestServer, curl, curl_claim, open_shares, temp_dir,
+};
 use onetimeshare::share::{Link, Owner, ShareStatus, Shares, StatusState};
-use onetimeshare::store::MetaBackend;
-use support::ssh_client::{Client, run, text};
-use support::{RedisServer, ServerOptions, TestServer, curl, curl_claim, open_shares, temp_dir};
 
 /// Shorter than the old fixed 2 s timeout plus margin, longer than the settle window (5 × 600 ms):
 /// the step is answered late but within the window.
@@ -104,13 +104,7 @@ impl Rig {
     }
 
     fn shares(&self) -> (tokio::runtime::Runtime, Shares) {
-        open_shares(
-            &self.data.path().join("inspect"),
-            MetaBackend::Redis {
-                url: self.redis.url(),
-                prefix: "ots:".into(),
-            },
-        )
+        open_shares(&self.data.path().join("inspect"), self.redis.backend())
     }
 
     fn owned_shares(&self) -> Vec<ShareStatus> {
@@ -292,14 +286,7 @@ fn a_password_attempt_in_a_stall_is_counted_once_or_refunded_never_lost() {
 /// `ssh host -- --json` fed `body`, with Redis stalled for `stall` just before the end of input
 /// (so the stall hits the insert, after the upload was admitted).
 fn upload_through_a_stall(rig: &Rig, body: &[u8], stall: Duration) -> Output {
-    let mut child: Child = rig
-        .client
-        .ssh_command_t(&["--", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ssh");
+    let mut child = spawn_piped(&mut rig.client.ssh_command_t(&["--", "--json"]));
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(body).expect("send the upload");
     stdin.flush().expect("flush");

@@ -1,10 +1,11 @@
-//! Real `curl` for claims and for `/metrics` scrapes ([`Scrape`]: the text exposition parsed
-//! into series → value, so tests compare exact deltas).
+//! Real `curl` for claims, for requests whose status and headers a test reads ([`Reply`]), and
+//! for `/metrics` scrapes ([`Scrape`]: the text exposition parsed into series → value, so tests
+//! compare exact deltas).
 
 use std::collections::HashMap;
 use std::process::{Command, Output};
 
-use super::{TestServer, require_tool};
+use super::{TestServer, require_tool, temp_dir};
 
 /// `curl -sS ARGS`: exit status, body on stdout, errors on stderr.
 pub fn curl(args: &[&str]) -> Output {
@@ -14,6 +15,55 @@ pub fn curl(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run curl")
+}
+
+/// What one `curl` request got: exit code, HTTP status (0 when none arrived), headers, body.
+pub struct Reply {
+    pub exit: i32,
+    pub status: u16,
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of the response header `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        self.headers
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+}
+
+/// Runs real `curl` with `args`; captures exit code, status, headers and body.
+pub fn request(args: &[&str]) -> Reply {
+    let program = require_tool("curl", "curl");
+    let dir = temp_dir();
+    let head = dir.path().join("head");
+    let body = dir.path().join("body");
+    let output = Command::new(program)
+        .args(["-sS", "--max-time", "30", "-w", "%{http_code}", "-D"])
+        .arg(&head)
+        .arg("-o")
+        .arg(&body)
+        .args(args)
+        .output()
+        .expect("run curl");
+    Reply {
+        exit: output.status.code().unwrap_or(-1),
+        status: String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0),
+        headers: std::fs::read_to_string(&head).unwrap_or_default(),
+        body: std::fs::read(&body).unwrap_or_default(),
+    }
 }
 
 /// Claims a printed link with `curl -X POST` (the key moved from the fragment into the body).

@@ -4,17 +4,18 @@
 //! one it is cut — the client is told and fails, nothing half-uploaded is kept (no share, no
 //! blob, no temp file) — and either way the server exits 0.
 
-mod support;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::ssh_client::{Client, run, spawn_piped, text};
+use crate::support::{
+    ServerOptions, TestServer, claim, curl, curl_claim, open_shares, random_bytes, temp_dir,
+};
 use onetimeshare::share::Link;
 use onetimeshare::store::MetaBackend;
-use support::ssh_client::{Client, run};
-use support::{ServerOptions, TestServer, claim, curl, curl_claim, open_shares, temp_dir};
 
 /// What a cut upload's client reads on stderr.
 const CUT: &str = "the server shut down before the upload finished; nothing was stored";
@@ -60,13 +61,7 @@ fn wait_for_temp_files(data: &Path, n: usize) {
 
 /// `ssh ARGS` with stdin held open: write to it, drop it for EOF, or never.
 fn held_open(client: &Client, args: &[&str]) -> Child {
-    client
-        .ssh_command_t(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run ssh")
+    spawn_piped(&mut client.ssh_command_t(args))
 }
 
 /// `scp FLAGS FILE 127.0.0.1:`, started, not waited for.
@@ -82,16 +77,6 @@ fn scp(client: &Client, flags: &[&str], file: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("cannot run scp")
-}
-
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; len];
-    getrandom::fill(&mut bytes).unwrap();
-    bytes
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -4,17 +4,15 @@
 //! SIGTERM is still obeyed. Each scenario is its own section with its own functions; the probes
 //! are shared (`support::probe`).
 
-mod support;
-
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::probe::Rounds;
-use support::ssh_client::{Client, spawn_piped, text};
-use support::{ServerOptions, TestServer, probe};
+use crate::support::probe::Rounds;
+use crate::support::ssh_client::{Client, spawn_piped, text};
+use crate::support::{ServerOptions, TestServer, probe};
 
 /// What every probe must answer within, under abuse.
 const LIVENESS: Duration = Duration::from_secs(1);

@@ -2,14 +2,12 @@
 //! keys against the real binary, curl for the web side, and (for the shared view) two server
 //! instances on one real Redis.
 
-mod support;
-
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::support::ssh_client::{Client, run, text};
+use crate::support::{RedisServer, Reply, ServerOptions, TestServer, request, temp_dir};
 use serde_json::Value;
-use support::ssh_client::{Client, run, text};
-use support::{RedisServer, ServerOptions, TestServer, require_tool, temp_dir};
 
 /// An operator key, its admin-keys file, and a server that names it.
 struct Console {
@@ -79,30 +77,10 @@ fn upload(client: &Client, body: &[u8], args: &[&str]) -> String {
     text(&out.stdout).trim().to_owned()
 }
 
-struct Reply {
-    status: u16,
-    body: String,
-}
-
-fn curl(args: &[&str]) -> Reply {
-    let program = require_tool("curl", "curl");
-    let out = Command::new(program)
-        .args(["-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    let all = text(&out.stdout);
-    let (body, status) = all.rsplit_once('\n').unwrap_or(("", "0"));
-    Reply {
-        status: status.trim().parse().unwrap_or(0),
-        body: body.to_owned(),
-    }
-}
-
 /// `POST` the claim the way `curl -X POST` does: the key from the link's fragment.
 fn claim(link: &str) -> Reply {
     let (url, key) = link.split_once('#').expect("a link with a key");
-    curl(&["-X", "POST", "--data-urlencode", &format!("key={key}"), url])
+    request(&["-X", "POST", "--data-urlencode", &format!("key={key}"), url])
 }
 
 fn status_url(link: &str) -> String {
@@ -197,7 +175,7 @@ fn stats_change_after_one_upload_and_one_claim() {
 
     let reply = claim(&link);
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.body, "DB_PASSWORD=hunter2\n");
+    assert_eq!(reply.text(), "DB_PASSWORD=hunter2\n");
     let after_claim = stats_until(&c.operator, "the claim", |s| s["last_hour"]["claimed"] == 1);
     assert_eq!(number(&after_claim, "/shares/live"), 0);
     assert_eq!(number(&after_claim, "/shares/opened"), 1);
@@ -284,7 +262,7 @@ fn takedown_from_a_key_or_an_address_removes_all_of_its_live_shares_and_is_audit
         upload(&alice, b"spam two", &[]),
     ];
     let opened = upload(&alice, b"already delivered", &[]);
-    assert_eq!(claim(&opened).body, "already delivered");
+    assert_eq!(claim(&opened).text(), "already delivered");
     let bob_link = upload(&bob, b"bob's", &[]);
 
     let out = admin(&c.operator, &["takedown", "--from", &alice.fingerprint()]);
@@ -293,7 +271,7 @@ fn takedown_from_a_key_or_an_address_removes_all_of_its_live_shares_and_is_audit
     assert!(said.starts_with("taken down 2 shares"), "{said}");
     for link in &alice_links {
         let reply = claim(link);
-        assert_eq!(reply.status, 410, "{}", reply.body);
+        assert_eq!(reply.status, 410, "{}", reply.text());
     }
     let audit = admin_json(&c.operator, &["audit"]);
     let actions: Vec<&str> = audit
@@ -340,20 +318,20 @@ fn takedown_turns_a_live_link_into_removed_by_the_operator() {
     let said = text(&out.stdout);
     assert!(said.starts_with("taken down "), "{said}");
 
-    let page = curl(&[&status_url(&link)]);
+    let page = request(&[&status_url(&link)]);
     assert_eq!(page.status, 410);
     assert!(
-        page.body.contains("REMOVED BY THE OPERATOR"),
+        page.text().contains("REMOVED BY THE OPERATOR"),
         "{}",
-        page.body
+        page.text()
     );
     let reply = claim(&link);
     assert_eq!(reply.status, 410);
-    assert!(!reply.body.contains("definitely-malware"));
+    assert!(!reply.text().contains("definitely-malware"));
     // The sender's `ls` says so too; the other share is untouched.
     let ls = text(&ssh(&sender, &["ls"], b"").stdout);
     assert!(ls.contains("removed by the operator"), "{ls}");
-    assert_eq!(claim(&other).body, "innocent");
+    assert_eq!(claim(&other).text(), "innocent");
 
     // A second takedown is refused with the reason; a garbage target is explained.
     let again = admin(&c.operator, &["takedown", &link]);
@@ -475,13 +453,13 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
     let report_url = format!("{}/report", status_url(&link));
 
     // The status page carries the form (and never the key).
-    let page = curl(&[&status_url(&link)]);
-    assert!(page.body.contains("REPORT ABUSE"));
+    let page = request(&[&status_url(&link)]);
+    assert!(page.text().contains("REPORT ABUSE"));
     let id = status_url(&link).rsplit('/').next().unwrap().to_owned();
-    assert!(page.body.contains(&format!("action=\"/s/{id}/report\"")));
-    assert!(!page.body.contains(link.split_once('#').unwrap().1));
+    assert!(page.text().contains(&format!("action=\"/s/{id}/report\"")));
+    assert!(!page.text().contains(link.split_once('#').unwrap().1));
 
-    let filed = curl(&[
+    let filed = request(&[
         "-X",
         "POST",
         "-H",
@@ -492,11 +470,15 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
         "details=fake bank login\x1b[2J page",
         &report_url,
     ]);
-    assert_eq!(filed.status, 202, "{}", filed.body);
-    assert!(filed.body.contains("REPORT #1 RECEIVED"), "{}", filed.body);
-    let bad = curl(&["-X", "POST", "-d", "reason=boredom", &report_url]);
+    assert_eq!(filed.status, 202, "{}", filed.text());
+    assert!(
+        filed.text().contains("REPORT #1 RECEIVED"),
+        "{}",
+        filed.text()
+    );
+    let bad = request(&["-X", "POST", "-d", "reason=boredom", &report_url]);
     assert_eq!(bad.status, 400);
-    let missing = curl(&[
+    let missing = request(&[
         "-X",
         "POST",
         "-d",
@@ -504,7 +486,7 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
         &format!("{}/s/AAAAAAAAAAAAAAAA/report", c.server.http_url()),
     ]);
     assert_eq!(missing.status, 404);
-    let second = curl(&[
+    let second = request(&[
         "-X",
         "POST",
         "-d",
@@ -530,7 +512,7 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
 
     // Rate limited: the burst is spent, the next report is refused.
     let limited = (0..3)
-        .map(|_| curl(&["-X", "POST", "-d", "reason=spam", &report_url]).status)
+        .map(|_| request(&["-X", "POST", "-d", "reason=spam", &report_url]).status)
         .collect::<Vec<_>>();
     assert!(limited.contains(&429), "{limited:?}");
     let reports_now = admin_json(&c.operator, &["reports"])
@@ -542,7 +524,7 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
     // Acting: takedown by the reported handle resolves the report; dismiss closes another.
     let out = admin(&c.operator, &["takedown", &handle]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(curl(&[&status_url(&link)]).status, 410);
+    assert_eq!(request(&[&status_url(&link)]).status, 410);
     let out = admin(&c.operator, &["dismiss", "2"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let open = admin_json(&c.operator, &["reports"]);
@@ -562,7 +544,7 @@ fn a_report_filed_over_http_appears_in_admin_reports_and_can_be_acted_on() {
     assert_eq!(first["resolution"]["action"], "taken down");
     assert_eq!(first["resolution"]["by"], c.operator.fingerprint().as_str());
     // The reported share itself was never opened by reporting.
-    assert_eq!(claim(&innocent).body, "fine");
+    assert_eq!(claim(&innocent).text(), "fine");
 }
 
 #[test]

@@ -3,14 +3,13 @@
 //! and `serve`, secrets kept out of every output, and the README's settings table matching the
 //! code (`UPDATE_DOCS=1` rewrites it).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{ServerOptions, TestServer};
+use crate::support;
+use crate::support::{ServerOptions, TestServer};
 
 const TABLE_BEGIN: &str =
     "<!-- settings table: generated from the code by `onetimeshare config table` -->";
@@ -196,7 +195,7 @@ fn served_accent(server: &TestServer) -> String {
 #[test]
 fn a_running_server_takes_each_setting_from_the_highest_layer_that_sets_it() {
     let dir = support::temp_dir();
-    let builtin = include_str!("../themes/industrial-urgency.toml");
+    let builtin = include_str!("../../themes/industrial-urgency.toml");
     let theme = |name: &str, accent: &str| {
         let path = dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, builtin.replace("#ff5f15", accent)).unwrap();
@@ -301,7 +300,7 @@ fn the_readme_settings_table_is_the_one_the_code_generates() {
     }
     panic!(
         "README.md's settings table differs from the code (- README, + code):\n{diff}\n\
-         Regenerate it: UPDATE_DOCS=1 cargo nextest run --test config \
-         (or UPDATE_DOCS=1 cargo test --test config)"
+         Regenerate it: UPDATE_DOCS=1 cargo nextest run --test e2e config::the_readme \
+         (or UPDATE_DOCS=1 cargo test --test e2e config::the_readme)"
     );
 }
