@@ -70,7 +70,9 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
                 StatusState::Locked => ("locked".to_owned(), true),
                 StatusState::Opened { at } => (format!("opened {}", utc(at)), false),
                 StatusState::Revoked { at } => (format!("revoked {}", utc(at)), false),
-                StatusState::TakenDown { at } => (format!("taken down {}", utc(at)), false),
+                StatusState::TakenDown { at } => {
+                    (format!("removed by the operator {}", utc(at)), false)
+                }
             };
             let left = if live {
                 time_left(share.expires_at, now)
@@ -222,7 +224,7 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         let column = lines[0].find("EXPIRES IN").unwrap();
         assert!(lines[1][column..].starts_with("1h"), "{table}");
-        assert!(lines[2].contains("taken down "), "{table}");
+        assert!(lines[2].contains("removed by the operator "), "{table}");
         assert!(lines[2].ends_with("  —"), "{table}");
         assert!(lines[3].ends_with("  —"), "{table}");
         for line in &lines[1..] {
