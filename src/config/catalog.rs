@@ -1,6 +1,6 @@
 //! The catalogue of settings, read off their clap definitions — flag, environment variable, TOML
 //! key, documented default and meaning — and rendered as the Markdown table in the README
-//! (`onetimeshare config table`; tests/config.rs fails when the committed table differs).
+//! (`onetimeshare config table`; tests/e2e/config.rs fails when the committed table differs).
 //! The code is the only source: a setting added to [`Layer`] shows up here by itself.
 //!
 //! What a [`Layer`] field must look like (the tests below check each rule and say what to fix):

@@ -9,7 +9,7 @@
 //! Adding a setting: a field on [`Layer`] (the rules it must follow are in [`catalog`], whose
 //! tests name what is missing), its line in [`Layer::over`] (the compiler asks for it), its
 //! default and validation in [`Settings::resolve`], then regenerate the README's table:
-//! `UPDATE_DOCS=1 cargo nextest run --test config` (or `cargo test --test config`).
+//! `UPDATE_DOCS=1 cargo nextest run --test e2e config::the_readme` (or `cargo test --test e2e config::the_readme`).
 
 pub mod catalog;
 mod effective;

@@ -1,6 +1,6 @@
 //! The seam between the operator console and storage. Implemented by both metadata stores (Redis
 //! for many instances, the embedded store for one box); one contract suite
-//! (`tests/operator_store_contract.rs`) holds both to these guarantees.
+//! (`tests/e2e/operator_store_contract.rs`) holds both to these guarantees.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The two seams between the share lifecycle and the outside world: [`MetaStore`] (share state,
 //! Redis or embedded) and [`BlobStore`] (encrypted content, a directory today, object storage
 //! later). Implementations live in `crate::store`; the guarantees live here, and one contract
-//! test suite (`tests/store_contract.rs`) holds every implementation to them.
+//! test suite (`tests/e2e/store_contract.rs`) holds every implementation to them.
 //!
 //! Atomic operations are required methods with their guarantee documented, never defaults built
 //! from other calls: composing `get` + `set` is exactly the race that served the original
