@@ -17,21 +17,35 @@
 //! content; the blob is removed when that stream ends or is dropped.
 #![forbid(unsafe_code)]
 
-pub mod accept_errors;
+// Listed by layer; dependencies point down this list, never up.
+
+// The process: start-up, wiring, and what is measured of it.
 pub mod app;
-pub mod client_group;
-pub mod config;
-pub mod crypto;
 pub mod fd_budget;
-pub mod http;
-pub mod ip_net;
 pub mod metrics;
-pub mod operator;
-pub mod share;
-pub mod shutdown;
-pub mod ssh;
-pub mod store;
 pub mod telemetry;
-pub mod theme;
+
+// Ingress: the surfaces clients talk to.
+pub mod http;
+pub mod ssh;
 pub mod tui;
+
+// The operator console's domain (bans, reports, audit) on top of the share lifecycle.
+pub mod operator;
+
+// The share lifecycle, its seams, and the crypto it sequences; the stores implement the seams.
+pub mod crypto;
+pub mod share;
+pub mod store;
+
+// Settings, parsed once into typed values (it builds the share `Policy`).
+pub mod config;
+
+// Leaves: no dependency on anything above.
+pub mod accept_errors;
+pub mod client_group;
+pub mod ip_net;
+pub mod shutdown;
+pub mod theme;
+pub mod units;
 pub mod utc;

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::share::{Millis, now_millis};
+use crate::units::{Millis, now_millis};
 
 /// Cheap to clone; one per process.
 #[derive(Clone, Default)]

@@ -2,7 +2,7 @@
 //! pages, SSH command output, the terminal UI). Plain arithmetic instead of a date library: the
 //! server only ever formats "now-ish" instants in UTC, never parses or localises them.
 
-use crate::share::Millis;
+use crate::units::Millis;
 
 /// `2026-11-23 09:34:40 UTC`.
 pub fn utc_seconds(millis: Millis) -> String {

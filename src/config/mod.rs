@@ -15,7 +15,6 @@ pub mod catalog;
 mod effective;
 mod http;
 mod secret;
-mod units;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,13 +22,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 pub use effective::{Effective, EffectiveSetting, Source};
 pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
-pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
 use crate::share::{KdfCost, Policy, Quota};
-use crate::store::MetaBackend;
 
 /// A request spends up to this many Redis timeouts finding out what a change it got no answer
 /// for did (see `--redis-timeout`).
@@ -345,6 +343,37 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Where share metadata lives.
+#[derive(Clone)]
+pub enum MetaBackend {
+    Embedded,
+    Redis { url: String, prefix: String },
+}
+
+/// A Redis URL may carry a password: `Debug` (and so any `Settings` that reaches a log) shows it
+/// masked.
+impl std::fmt::Debug for MetaBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaBackend::Embedded => f.write_str("Embedded"),
+            MetaBackend::Redis { url, prefix } => f
+                .debug_struct("Redis")
+                .field("url", &redact_url_credentials(url))
+                .field("prefix", prefix)
+                .finish(),
+        }
+    }
+}
+
+impl MetaBackend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MetaBackend::Embedded => "embedded",
+            MetaBackend::Redis { .. } => "redis",
+        }
+    }
 }
 
 /// The effective configuration.

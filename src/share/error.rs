@@ -28,11 +28,11 @@ pub enum ShareError {
     PasswordRequired,
     #[error("wrong password ({remaining} attempts left)")]
     WrongPassword { remaining: u32 },
-    #[error("too large: the limit is {}", crate::config::format_size(*limit))]
+    #[error("too large: the limit is {}", crate::units::format_size(*limit))]
     TooLarge { limit: u64 },
     #[error("nothing to share: the upload is empty")]
     Empty,
-    #[error("expiry too long: the maximum is {}", crate::config::format_duration(*max))]
+    #[error("expiry too long: the maximum is {}", crate::units::format_duration(*max))]
     TtlTooLong { max: Duration },
     #[error("more than one share starts with {0:?}; give more characters")]
     Ambiguous(String),

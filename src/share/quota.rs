@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Owner;
-use crate::config::format_size;
+use crate::units::format_size;
 
 /// Operator limits per scope; see the `quota-*` settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

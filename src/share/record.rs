@@ -15,23 +15,13 @@
 //! Nothing in a record can decrypt the share: the verifier is a one-way image of the key and the
 //! metadata is sealed under a key derived from it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{BlobName, Handle, StoreKey};
 use crate::crypto::{Kind, LinkVerifier};
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = u64;
-
-pub fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::units::{Millis, now_millis};
 
 /// Who created a share: the SHA256 fingerprint of the SSH key that authenticated the upload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

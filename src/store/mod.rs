@@ -18,36 +18,7 @@ pub use redis::{RedisOptions, RedisStore};
 use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
 
-/// Where share metadata lives.
-#[derive(Clone)]
-pub enum MetaBackend {
-    Embedded,
-    Redis { url: String, prefix: String },
-}
-
-/// A Redis URL may carry a password: `Debug` (and so any `Settings` that reaches a log) shows it
-/// masked.
-impl std::fmt::Debug for MetaBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MetaBackend::Embedded => f.write_str("Embedded"),
-            MetaBackend::Redis { url, prefix } => f
-                .debug_struct("Redis")
-                .field("url", &crate::config::redact_url_credentials(url))
-                .field("prefix", prefix)
-                .finish(),
-        }
-    }
-}
-
-impl MetaBackend {
-    pub fn name(&self) -> &'static str {
-        match self {
-            MetaBackend::Embedded => "embedded",
-            MetaBackend::Redis { .. } => "redis",
-        }
-    }
-}
+pub use crate::config::MetaBackend;
 
 /// The opened stores. `meta` and `operator` are one database seen through two seams.
 pub struct Stores {

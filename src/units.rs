@@ -1,7 +1,19 @@
-//! Human units for durations ("90s", "5m", "1h30m", "7d") and sizes ("256MiB", "1G", "4096").
-//! Sizes use binary multiples whatever the spelling (K = KB = KiB = 1024), as nginx and ssh do.
+//! Units every layer speaks, with no dependency on any of them (a leaf): instants as unix
+//! milliseconds ([`Millis`]), and human durations ("90s", "5m", "1h30m", "7d") and sizes
+//! ("256MiB", "1G", "4096"), parsed and formatted. Sizes use binary multiples whatever the
+//! spelling (K = KB = KiB = 1024), as nginx and ssh do.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An instant as milliseconds since the Unix epoch (what the stores keep and compare).
+pub type Millis = u64;
+
+/// Now, in [`Millis`] (0 if the clock is before 1970, which no store would accept anyway).
+pub fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UnitError {
