@@ -25,6 +25,7 @@ pub mod http;
 pub mod ip_net;
 pub mod metrics;
 pub mod operator;
+pub mod safe_text;
 pub mod share;
 pub mod shutdown;
 pub mod ssh;

@@ -28,7 +28,7 @@ pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
-use crate::share::{KdfCost, Policy};
+use crate::share::{KdfCost, MIN_TTL, Policy};
 use crate::store::MetaBackend;
 
 /// The settings a subcommand takes: an optional TOML file, then flags and environment.
@@ -318,6 +318,15 @@ impl Settings {
         }
         let default_ttl = duration("default-ttl", layer.default_ttl, "1d")?;
         let max_ttl = duration("max-ttl", layer.max_ttl, "7d")?;
+        for (setting, ttl) in [("default-ttl", default_ttl), ("max-ttl", max_ttl)] {
+            if ttl < MIN_TTL {
+                return Err(ConfigError::Invalid(format!(
+                    "{setting} must be at least {} (got {}): a shorter expiry makes links dead on arrival",
+                    format_duration(MIN_TTL),
+                    format_duration(ttl)
+                )));
+            }
+        }
         if default_ttl > max_ttl {
             return Err(ConfigError::Invalid(format!(
                 "default-ttl ({}) is longer than max-ttl ({})",

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use russh::keys::{HashAlg, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use super::printable;
+use super::printable_target;
 use crate::ip_net::IpNet;
 use crate::share::Millis;
 
@@ -32,9 +32,8 @@ pub enum BanTargetError {
 impl BanTarget {
     pub fn parse(text: &str) -> Result<BanTarget, BanTargetError> {
         let text = text.trim();
-        // A pasted link by mistake: what follows `#` may be its key, never echoed or logged.
-        let shown = text.split('#').next().unwrap_or_default();
-        let unrecognised = || BanTargetError::Unrecognised(printable(shown));
+        // A pasted link by mistake: its key, in any pasted form, is never echoed or logged.
+        let unrecognised = || BanTargetError::Unrecognised(printable_target(text));
         if let Some(b64) = text.strip_prefix("SHA256:") {
             // A SHA-256 digest in unpadded base64 is 43 characters.
             let ok = b64.len() == 43

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::events::Observers;
+use super::pasted::{KEY_SEPARATORS, unwrap_pasted};
 use super::{
     BlobStore, Handle, MetaStore, Millis, Owner, RevokeOutcome, ShareEntry, ShareError, ShareId,
     ShareState, TakedownOutcome, now_millis,
@@ -32,6 +33,10 @@ impl Default for KdfCost {
         }
     }
 }
+
+/// The shortest expiry anyone may choose: a link must outlive the moment it takes to send it
+/// (a zero expiry would publish links that are dead on arrival).
+pub const MIN_TTL: Duration = Duration::from_secs(60);
 
 /// Operator choices that bound every share.
 #[derive(Clone, Debug)]
@@ -137,13 +142,13 @@ pub enum ShareRef {
 }
 
 impl ShareRef {
-    /// Accepts a link (`…/s/<id>#<key>`: the key is ignored, never kept), a bare id, or a
-    /// handle prefix.
+    /// Accepts a link (`…/s/<id>#<key>`: the key is ignored, never kept) as pasted from mail
+    /// (wrapped, percent-encoded: see `pasted.rs`), a bare id, or a handle prefix.
     pub fn parse(text: &str) -> Option<ShareRef> {
-        let text = text.trim();
-        let without_key = text.split('#').next().unwrap_or_default();
+        let text = unwrap_pasted(text);
+        let without_key = text.split(['#', '*']).next().unwrap_or_default().trim();
         if let Some((_, rest)) = without_key.rsplit_once("/s/") {
-            let id = rest.split(['/', '?']).next().unwrap_or_default();
+            let id = rest.split(KEY_SEPARATORS).next().unwrap_or_default();
             return ShareId::parse(id).map(ShareRef::Id);
         }
         if let Some(id) = ShareId::parse(without_key) {

@@ -17,6 +17,7 @@ mod id;
 mod lifecycle;
 mod link;
 mod name;
+mod pasted;
 mod record;
 mod storage;
 mod upload;
@@ -26,13 +27,15 @@ pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{
-    KdfCost, Policy, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
+    KdfCost, MIN_TTL, Policy, ShareOverview, ShareRef, ShareStatus, Shares, StatusState,
+    SweepReport,
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
+pub use pasted::{unwrap_pasted, without_link_key};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
     AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
     RevokeOutcome, StoreError, TakedownOutcome,
 };
-pub use upload::{Armed, Upload, UploadSpec};
+pub use upload::{Armed, Expected, Upload, UploadSpec};

@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use tracing::info;
 
-use super::lifecycle::Shares;
+use super::lifecycle::{MIN_TTL, Shares};
 use super::{
     BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
     ShareRecord, now_millis,
@@ -57,6 +58,17 @@ impl UploadSpec {
     }
 }
 
+/// What the sender announced about the content before sending it (`--size`, `--sha256`): a
+/// producer that dies mid-pipe still closes stdin cleanly, so only this tells a truncated
+/// upload from a short one. A mismatch publishes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Exact plaintext length in bytes.
+    pub size: Option<u64>,
+    /// SHA-256 of the plaintext.
+    pub sha256: Option<[u8; 32]>,
+}
+
 /// A share that is live: the link (shown to the sender once) and what to tell them about it.
 #[derive(Debug)]
 pub struct Armed {
@@ -82,6 +94,9 @@ pub struct Upload {
     out: Vec<u8>,
     size: u64,
     stored: u64,
+    expected: Expected,
+    /// Running SHA-256 of the plaintext, only while one is expected.
+    digest: Option<Sha256>,
 }
 
 impl Shares {
@@ -93,6 +108,9 @@ impl Shares {
             return Err(ShareError::TtlTooLong {
                 max: policy.max_ttl,
             });
+        }
+        if ttl < MIN_TTL {
+            return Err(ShareError::TtlTooShort { min: MIN_TTL });
         }
         let key = ShareKey::generate()?;
         let id = ShareId::generate()?;
@@ -127,6 +145,8 @@ impl Shares {
             writer: Some(writer),
             out: Vec::with_capacity(WRITE_BATCH + crate::crypto::CHUNK_SIZE),
             size: 0,
+            expected: Expected::default(),
+            digest: None,
         })
     }
 }
@@ -142,13 +162,30 @@ impl Upload {
         self.shares.policy().max_size
     }
 
-    /// Encrypts and stores `data`. Past the size limit nothing more is accepted and the upload is
-    /// dead: every later call fails and `finish` publishes nothing.
+    /// Holds `finish` to what the sender announced; call before the first `write`.
+    pub fn expect(&mut self, expected: Expected) {
+        self.digest = expected.sha256.map(|_| Sha256::new());
+        self.expected = expected;
+    }
+
+    /// Encrypts and stores `data`. Past the size limit (or the announced size) nothing more is
+    /// accepted and the upload is dead: every later call fails and `finish` publishes nothing.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
         let limit = self.limit();
-        if self.size + data.len() as u64 > limit {
+        let after = self.size + data.len() as u64;
+        if after > limit {
             self.poison();
             return Err(ShareError::TooLarge { limit });
+        }
+        if let Some(announced) = self.expected.size.filter(|&announced| after > announced) {
+            self.poison();
+            return Err(ShareError::SizeMismatch {
+                announced,
+                received: after,
+            });
+        }
+        if let Some(digest) = self.digest.as_mut() {
+            digest.update(data);
         }
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
         if let Err(err) = sealer.push(data, &mut self.out) {
@@ -167,6 +204,25 @@ impl Upload {
         if self.size == 0 {
             self.poison();
             return Err(ShareError::Empty);
+        }
+        if let Some(announced) = self
+            .expected
+            .size
+            .filter(|&announced| announced != self.size)
+        {
+            self.poison();
+            return Err(ShareError::SizeMismatch {
+                announced,
+                received: self.size,
+            });
+        }
+        if let (Some(announced), Some(digest)) = (self.expected.sha256, self.digest.take()) {
+            let mut received = [0u8; 32];
+            received.copy_from_slice(&digest.finalize());
+            if received != announced {
+                self.poison();
+                return Err(ShareError::DigestMismatch);
+            }
         }
         let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
         sealer.finish(&mut self.out)?;

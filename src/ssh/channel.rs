@@ -31,7 +31,9 @@ use super::sftp::SftpSession;
 use super::tally::SessionTally;
 use crate::config::format_size;
 use crate::crypto::{Kind, Password};
-use crate::share::{Armed, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis};
+use crate::share::{
+    Armed, Expected, ShareError, ShareName, Shares, Upload, UploadSpec, now_millis,
+};
 use crate::shutdown::Shutdown;
 
 /// Interactive screens one SSH connection may hold open at once (multiplexed channels).
@@ -431,6 +433,10 @@ impl ChannelTask {
             Ok(upload) => upload,
             Err(err) => return self.upload_failed(&err).await,
         };
+        upload.expect(Expected {
+            size: options.size,
+            sha256: options.sha256,
+        });
         if !pending.is_empty()
             && let Err(err) = upload.write(&pending).await
         {
