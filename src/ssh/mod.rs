@@ -39,6 +39,7 @@ use tracing::{debug, info, warn};
 pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
 pub use refusal::Refusal;
+pub use sftp::next_request as next_sftp_request;
 pub use tally::{SessionGuard, SessionTally};
 
 use crate::config::SshSettings;
