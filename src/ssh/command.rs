@@ -166,7 +166,13 @@ fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
                 'f' => return Err(CommandError::ScpDownload),
                 'r' => options.recursive = true,
                 'd' | 'p' | 'v' | 'q' | 'O' => {}
-                other => return Err(CommandError::Scp(format!("option -{other}"))),
+                // Escaped: the message goes to the client's terminal verbatim.
+                other => {
+                    return Err(CommandError::Scp(format!(
+                        "option -{}",
+                        other.escape_debug()
+                    )));
+                }
             }
         }
     }
@@ -357,5 +363,8 @@ mod tests {
             CommandError::ScpDownload
         );
         assert!(matches!(parse("scp x"), Err(CommandError::Scp(_))));
+        // Found by fuzzing (exec_command): an unknown option letter was echoed raw.
+        let err = parse("scp -\x1b[2J").unwrap_err().to_string();
+        assert!(!err.contains('\x1b') && err.contains("\\u{1b}"), "{err}");
     }
 }
