@@ -26,42 +26,27 @@ fn replay(name: &str, target: fn(&[u8])) {
     }
 }
 
-#[test]
-fn scp_header_corpus_replays_cleanly() {
-    replay("scp_headers", targets::scp_headers);
+/// One test per target, named after it, so a failure names the parser.
+macro_rules! corpus_replays_cleanly {
+    ($($target:ident),* $(,)?) => {
+        mod every_committed_input_passes {
+            $(
+                #[test]
+                fn $target() {
+                    super::replay(stringify!($target), super::targets::$target);
+                }
+            )*
+        }
+    };
 }
 
-#[test]
-fn tui_input_corpus_replays_cleanly() {
-    replay("tui_input", targets::tui_input);
-}
-
-#[test]
-fn exec_command_corpus_replays_cleanly() {
-    replay("exec_command", targets::exec_command);
-}
-
-#[test]
-fn sftp_packet_corpus_replays_cleanly() {
-    replay("sftp_packets", targets::sftp_packets);
-}
-
-#[test]
-fn blob_decoder_corpus_replays_cleanly() {
-    replay("blob_decoder", targets::blob_decoder);
-}
-
-#[test]
-fn claim_form_corpus_replays_cleanly() {
-    replay("claim_form", targets::claim_form);
-}
-
-#[test]
-fn link_form_corpus_replays_cleanly() {
-    replay("link_forms", targets::link_forms);
-}
-
-#[test]
-fn config_value_corpus_replays_cleanly() {
-    replay("config_values", targets::config_values);
-}
+corpus_replays_cleanly!(
+    scp_headers,
+    tui_input,
+    exec_command,
+    sftp_packets,
+    blob_decoder,
+    claim_form,
+    link_forms,
+    config_values,
+);
