@@ -196,10 +196,12 @@ fn a_redis_password_in_the_query_of_a_unix_socket_url_is_not_shown_by_config_che
 
 #[test]
 fn an_expiry_shorter_than_a_minute_is_refused_by_config_check() {
-    for args in [
-        &["--default-ttl", "0"][..],
-        &["--default-ttl", "30s"],
-        &["--max-ttl", "0"],
+    for (args, minimum) in [
+        (&["--default-ttl", "0"][..], "at least 1m"),
+        (&["--default-ttl", "30s"], "at least 1m"),
+        (&["--max-ttl", "0"], "at least 1m"),
+        (&["--min-ttl", "0"], "at least 1s"),
+        (&["--min-ttl", "1h", "--default-ttl", "30m"], "at least 1h"),
     ] {
         let mut all = vec!["config", "check"];
         all.extend_from_slice(args);
@@ -207,9 +209,9 @@ fn an_expiry_shorter_than_a_minute_is_refused_by_config_check() {
         let check = onetimeshare(&all, &[]);
 
         assert!(!check.success, "{args:?} was accepted: {}", check.stdout);
+        let setting = args[args.len() - 2].trim_start_matches("--");
         assert!(
-            check.stderr.contains(args[0].trim_start_matches("--"))
-                && check.stderr.contains("at least 1m"),
+            check.stderr.contains(setting) && check.stderr.contains(minimum),
             "{args:?}: {}",
             check.stderr
         );

@@ -29,6 +29,8 @@ fn test_policy() -> Policy {
     Policy {
         public_url: "https://share.test".into(),
         max_size: 4 << 20,
+        // The expiry tests wait out one-second shares.
+        min_ttl: Duration::from_secs(1),
         // Real Argon2id, at a cost that keeps a 100-request burst quick.
         kdf_cost: KdfCost {
             memory_kib: 8 * 1024,

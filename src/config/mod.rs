@@ -28,7 +28,7 @@ pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 
-use crate::share::{KdfCost, MIN_TTL, Policy};
+use crate::share::{KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy};
 use crate::store::MetaBackend;
 
 /// The settings a subcommand takes: an optional TOML file, then flags and environment.
@@ -90,6 +90,9 @@ pub struct Layer {
     /// Expiry when the sender names none, e.g. 1d [default: 1d]
     #[arg(long, env = "ONETIMESHARE_DEFAULT_TTL", value_name = "DURATION")]
     pub default_ttl: Option<String>,
+    /// Shortest expiry a sender may choose, at least 1s [default: 1m]
+    #[arg(long, env = "ONETIMESHARE_MIN_TTL", value_name = "DURATION")]
+    pub min_ttl: Option<String>,
     /// Longest expiry a sender may choose [default: 7d]
     #[arg(long, env = "ONETIMESHARE_MAX_TTL", value_name = "DURATION")]
     pub max_ttl: Option<String>,
@@ -200,6 +203,7 @@ impl Layer {
             redis_prefix: self.redis_prefix.or(lower.redis_prefix),
             max_size: self.max_size.or(lower.max_size),
             default_ttl: self.default_ttl.or(lower.default_ttl),
+            min_ttl: self.min_ttl.or(lower.min_ttl),
             max_ttl: self.max_ttl.or(lower.max_ttl),
             max_attempts: self.max_attempts.or(lower.max_attempts),
             argon2_memory: self.argon2_memory.or(lower.argon2_memory),
@@ -317,12 +321,20 @@ impl Settings {
             )));
         }
         let default_ttl = duration("default-ttl", layer.default_ttl, "1d")?;
+        let min_ttl = duration("min-ttl", layer.min_ttl, &format_duration(MIN_TTL))?;
         let max_ttl = duration("max-ttl", layer.max_ttl, "7d")?;
+        if min_ttl < MIN_TTL_FLOOR {
+            return Err(ConfigError::Invalid(format!(
+                "min-ttl must be at least {} (got {}): a shorter expiry makes links dead on arrival",
+                format_duration(MIN_TTL_FLOOR),
+                format_duration(min_ttl)
+            )));
+        }
         for (setting, ttl) in [("default-ttl", default_ttl), ("max-ttl", max_ttl)] {
-            if ttl < MIN_TTL {
+            if ttl < min_ttl {
                 return Err(ConfigError::Invalid(format!(
-                    "{setting} must be at least {} (got {}): a shorter expiry makes links dead on arrival",
-                    format_duration(MIN_TTL),
+                    "{setting} must be at least {} (min-ttl; got {}): a shorter expiry makes links dead on arrival",
+                    format_duration(min_ttl),
                     format_duration(ttl)
                 )));
             }
@@ -448,6 +460,7 @@ impl Settings {
                 public_url,
                 max_size: size("max-size", layer.max_size, "256MiB")?,
                 default_ttl,
+                min_ttl,
                 max_ttl,
                 max_attempts,
                 kdf_cost: KdfCost {

@@ -34,9 +34,11 @@ impl Default for KdfCost {
     }
 }
 
-/// The shortest expiry anyone may choose: a link must outlive the moment it takes to send it
-/// (a zero expiry would publish links that are dead on arrival).
+/// The default shortest expiry a sender may choose (`--min-ttl`): a link must outlive the moment
+/// it takes to send it (a zero expiry would publish links that are dead on arrival).
 pub const MIN_TTL: Duration = Duration::from_secs(60);
+/// No configuration may lower the minimum expiry below this.
+pub const MIN_TTL_FLOOR: Duration = Duration::from_secs(1);
 
 /// Operator choices that bound every share.
 #[derive(Clone, Debug)]
@@ -44,6 +46,8 @@ pub struct Policy {
     pub public_url: String,
     pub max_size: u64,
     pub default_ttl: Duration,
+    /// Shortest expiry a sender may choose (never below [`MIN_TTL_FLOOR`]).
+    pub min_ttl: Duration,
     pub max_ttl: Duration,
     pub max_attempts: u32,
     pub kdf_cost: KdfCost,
@@ -59,6 +63,7 @@ impl Default for Policy {
             public_url: "http://localhost:8080".into(),
             max_size: 256 * 1024 * 1024,
             default_ttl: Duration::from_secs(24 * 3600),
+            min_ttl: MIN_TTL,
             max_ttl: Duration::from_secs(7 * 24 * 3600),
             max_attempts: 5,
             kdf_cost: KdfCost::default(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use super::lifecycle::{MIN_TTL, Shares};
+use super::lifecycle::{MIN_TTL_FLOOR, Shares};
 use super::{
     BlobWriter, Handle, Link, Millis, Owner, ShareError, ShareEvent, ShareId, ShareName,
     ShareRecord, now_millis,
@@ -109,8 +109,9 @@ impl Shares {
                 max: policy.max_ttl,
             });
         }
-        if ttl < MIN_TTL {
-            return Err(ShareError::TtlTooShort { min: MIN_TTL });
+        let min = policy.min_ttl.max(MIN_TTL_FLOOR);
+        if ttl < min {
+            return Err(ShareError::TtlTooShort { min });
         }
         let key = ShareKey::generate()?;
         let id = ShareId::generate()?;

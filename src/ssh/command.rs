@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use crate::config::{format_duration, parse_duration, parse_size};
-use crate::share::{MIN_TTL, ShareName};
+use crate::config::{parse_duration, parse_size};
+use crate::share::ShareName;
 
 /// A parsed request.
 #[derive(Debug, PartialEq, Eq)]
@@ -115,13 +115,6 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
             "--ttl" | "-t" => {
                 let text = value("--ttl")?;
                 let ttl = parse_duration(&text).map_err(|e| CommandError::Ttl(e.to_string()))?;
-                if ttl < MIN_TTL {
-                    return Err(CommandError::Ttl(format!(
-                        "an expiry must be at least {} (got {})",
-                        format_duration(MIN_TTL),
-                        format_duration(ttl)
-                    )));
-                }
                 options.ttl = Some(ttl);
             }
             "--name" | "-n" => {
@@ -314,11 +307,6 @@ mod tests {
             CommandError::MissingValue("--ttl")
         );
         assert!(matches!(parse("--ttl soon"), Err(CommandError::Ttl(_))));
-        for dead_on_arrival in ["--ttl 0", "--ttl=0", "-t 30s", "--ttl 59"] {
-            let err = parse(dead_on_arrival).unwrap_err().to_string();
-            assert!(err.contains("at least 1m"), "{dead_on_arrival}: {err}");
-        }
-        assert!(parse("--ttl 60").is_ok());
         assert!(matches!(
             parse("--name ..").unwrap_err(),
             CommandError::Name(_)

@@ -13,7 +13,7 @@ use ratatui::style::Style;
 
 use super::colors::Styles;
 use crate::config::format_duration;
-use crate::share::{Handle, Link, MIN_TTL, Millis, ShareStatus, StatusState};
+use crate::share::{Handle, Link, Millis, ShareStatus, StatusState};
 
 /// Below this the screen says "terminal too small" instead of drawing a broken layout.
 pub const MIN_COLS: u16 = 60;
@@ -138,7 +138,7 @@ impl State {
             .map(Duration::from_secs)
             .filter(|d| *d <= max_ttl)
             .collect();
-        if !expiries.contains(&default_ttl) && default_ttl >= MIN_TTL {
+        if !expiries.contains(&default_ttl) {
             expiries.push(default_ttl);
             expiries.sort();
         }

@@ -19,7 +19,7 @@ use onetimeshare::crypto::{
 };
 use onetimeshare::operator::{BanTarget, printable_target};
 use onetimeshare::safe_text::{Unsafe, sanitize};
-use onetimeshare::share::{MAX_NAME_BYTES, MIN_TTL, ShareName, ShareRef, without_link_key};
+use onetimeshare::share::{MAX_NAME_BYTES, ShareName, ShareRef, without_link_key};
 use onetimeshare::ssh::command::Command;
 use onetimeshare::ssh::scp::{ScpError, ScpEvent, ScpParser};
 use onetimeshare::tui::input::{Input, InputParser};
@@ -147,9 +147,6 @@ pub fn tui_input(data: &[u8]) {
 pub fn exec_command(data: &[u8]) {
     match Command::parse(data) {
         Ok(Command::Upload(options)) => {
-            if let Some(ttl) = options.ttl {
-                assert!(ttl >= MIN_TTL, "an expiry under the minimum was accepted");
-            }
             if let Some(name) = &options.name {
                 assert_clean_name(name);
             }
