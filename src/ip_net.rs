@@ -74,6 +74,10 @@ impl IpNet {
         }
     }
 
+    pub fn is_ipv6(&self) -> bool {
+        self.addr.is_ipv6()
+    }
+
     /// True for a single address (/32 or /128).
     pub fn is_single(&self) -> bool {
         self.prefix == if self.addr.is_ipv4() { 32 } else { 128 }

@@ -229,6 +229,13 @@ mod tests {
         let effective = check(&["--redis-url", "redis://:hunter2@redis/"]).unwrap();
         assert_eq!(row(&effective, "redis-url").value, "redis://:***@redis/");
         assert!(!effective.to_string().contains("hunter2"));
+        let unix = "redis+unix:///run/redis/redis.sock?db=2&pass=hunter2";
+        let effective = check(&["--redis-url", unix]).unwrap();
+        assert_eq!(
+            row(&effective, "redis-url").value,
+            "redis+unix:///run/redis/redis.sock?db=2&pass=***"
+        );
+        assert!(!effective.to_string().contains("hunter2"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use effective::{Effective, EffectiveSetting, Source};
 pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
 
-use crate::share::{KdfCost, Policy, Quota};
+use crate::share::{KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Quota};
 
 /// A request spends up to this many Redis timeouts finding out what a change it got no answer
 /// for did (see `--redis-timeout`).
@@ -97,6 +97,9 @@ pub struct Layer {
     /// Expiry when the sender names none, e.g. 1d [default: 1d]
     #[arg(long, env = "ONETIMESHARE_DEFAULT_TTL", value_name = "DURATION")]
     pub default_ttl: Option<String>,
+    /// Shortest expiry a sender may choose, at least 1s [default: 1m]
+    #[arg(long, env = "ONETIMESHARE_MIN_TTL", value_name = "DURATION")]
+    pub min_ttl: Option<String>,
     /// Longest expiry a sender may choose [default: 7d]
     #[arg(long, env = "ONETIMESHARE_MAX_TTL", value_name = "DURATION")]
     pub max_ttl: Option<String>,
@@ -263,6 +266,7 @@ impl Layer {
             redis_timeout: self.redis_timeout.or(lower.redis_timeout),
             max_size: self.max_size.or(lower.max_size),
             default_ttl: self.default_ttl.or(lower.default_ttl),
+            min_ttl: self.min_ttl.or(lower.min_ttl),
             max_ttl: self.max_ttl.or(lower.max_ttl),
             max_attempts: self.max_attempts.or(lower.max_attempts),
             argon2_memory: self.argon2_memory.or(lower.argon2_memory),
@@ -443,7 +447,24 @@ impl Settings {
             )));
         }
         let default_ttl = duration("default-ttl", layer.default_ttl, "1d")?;
+        let min_ttl = duration("min-ttl", layer.min_ttl, &format_duration(MIN_TTL))?;
         let max_ttl = duration("max-ttl", layer.max_ttl, "7d")?;
+        if min_ttl < MIN_TTL_FLOOR {
+            return Err(ConfigError::Invalid(format!(
+                "min-ttl must be at least {} (got {}): a shorter expiry makes links dead on arrival",
+                format_duration(MIN_TTL_FLOOR),
+                format_duration(min_ttl)
+            )));
+        }
+        for (setting, ttl) in [("default-ttl", default_ttl), ("max-ttl", max_ttl)] {
+            if ttl < min_ttl {
+                return Err(ConfigError::Invalid(format!(
+                    "{setting} must be at least {} (min-ttl; got {}): a shorter expiry makes links dead on arrival",
+                    format_duration(min_ttl),
+                    format_duration(ttl)
+                )));
+            }
+        }
         if default_ttl > max_ttl {
             return Err(ConfigError::Invalid(format!(
                 "default-ttl ({}) is longer than max-ttl ({})",
@@ -627,6 +648,7 @@ impl Settings {
                 public_url,
                 max_size: size("max-size", layer.max_size, "256MiB")?,
                 default_ttl,
+                min_ttl,
                 max_ttl,
                 max_attempts,
                 kdf_cost: KdfCost {

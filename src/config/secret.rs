@@ -64,7 +64,55 @@ pub const REDACTED: &str = "***";
 /// `scheme://***@host` (a user name alone is often a token). Anything without credentials comes
 /// back unchanged. The credentials end at the *last* `@`, so an unescaped `@` or `/` in a
 /// password is still covered (at worst a path with an `@` is redacted too).
+///
+/// A password given as a query parameter (`redis+unix:///run/redis.sock?pass=…`,
+/// `…?password=…`) is redacted too, before the `@` search, so an `@` inside it cannot make the
+/// search split it.
 pub fn redact_url_credentials(text: &str) -> Cow<'_, str> {
+    match redact_query_passwords(text) {
+        Cow::Borrowed(text) => redact_userinfo(text),
+        Cow::Owned(text) => Cow::Owned(redact_userinfo(&text).into_owned()),
+    }
+}
+
+/// Query parameters whose value is a password.
+const PASSWORD_PARAMS: [&str; 3] = ["password", "pass", "passwd"];
+
+/// `…?db=0&pass=secret&x=1` → `…?db=0&pass=***&x=1` (parameter names in any case). Every `?`
+/// and `&` starts a candidate parameter, not just the first `?`: a `?` inside a password
+/// earlier in the URL must not hide the query that follows.
+fn redact_query_passwords(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for (at, _) in text.match_indices(['?', '&']) {
+        let start = at + 1;
+        if start < copied {
+            continue;
+        }
+        let rest = &text[start..];
+        let Some(name) = PASSWORD_PARAMS.iter().find(|name| {
+            rest.len() > name.len()
+                && rest.as_bytes()[name.len()] == b'='
+                && rest.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        }) else {
+            continue;
+        };
+        let value_start = start + name.len() + 1;
+        let value_end = text[value_start..]
+            .find('&')
+            .map_or(text.len(), |end| value_start + end);
+        out.push_str(&text[copied..value_start]);
+        out.push_str(REDACTED);
+        copied = value_end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+fn redact_userinfo(text: &str) -> Cow<'_, str> {
     let Some(scheme_end) = text.find("://") else {
         return Cow::Borrowed(text);
     };
@@ -106,6 +154,24 @@ mod tests {
             ("http://localhost:8080", "http://localhost:8080"),
             ("./data", "./data"),
             ("me@example.com", "me@example.com"),
+            (
+                "redis+unix:///run/redis.sock?db=0&pass=hunter2",
+                "redis+unix:///run/redis.sock?db=0&pass=***",
+            ),
+            (
+                "redis+unix:///run/redis.sock?PASSWORD=hunt@er2&db=1",
+                "redis+unix:///run/redis.sock?PASSWORD=***&db=1",
+            ),
+            (
+                "redis://u:pw@host/?password=x",
+                "redis://u:***@host/?password=***",
+            ),
+            ("redis://host/?passive=1", "redis://host/?passive=1"),
+            (
+                "redis://u:p?x@host/?pass=hunter2",
+                "redis://u:***@host/?pass=***",
+            ),
+            ("redis://host/?pass=", "redis://host/?pass=***"),
         ];
         for (given, shown) in cases {
             assert_eq!(redact_url_credentials(given), shown, "{given}");

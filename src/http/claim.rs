@@ -39,7 +39,7 @@ const TEXT_PAGE_MAX: u64 = 1024 * 1024;
 pub(super) struct ClaimForm {
     key: Option<String>,
     password: Option<String>,
-    /// The page's "download started" token (see [`ready_cookie`]); nothing secret.
+    /// The page's "download started" token (see [`ready_cookie_name`]); nothing secret.
     ready: Option<String>,
 }
 
@@ -68,20 +68,13 @@ pub(super) async fn claim(
     let Ok(Form(form)) = form else {
         return Problem::missing_key().respond(audience);
     };
-    let Some(key_text) = form.key.as_deref().and_then(key_of) else {
-        return Problem::missing_key().respond(audience);
-    };
-    // A malformed key is just a wrong key: same answer as a missing share.
-    let Ok(key) = ShareKey::from_base64(key_text) else {
-        return Problem::not_found().respond(audience);
-    };
-    let password = form
-        .password
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(Password::new);
     let ready = form.ready.as_deref().and_then(ready_cookie_name);
-    drop(form);
+    let (key, password) = match credentials(form) {
+        Ok(credentials) => credentials,
+        Err(FormProblem::MissingKey) => return Problem::missing_key().respond(audience),
+        // A malformed key is just a wrong key: same answer as a missing share.
+        Err(FormProblem::BadKey) => return Problem::not_found().respond(audience),
+    };
     match state.shares.claim(&id, &key, password.as_ref()).await {
         Ok(claimed) => {
             let opened_at = claimed.opened_at;
@@ -116,6 +109,40 @@ fn ready_cookie_name(token: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     plain.then(|| format!("ots_ready_{token}"))
+}
+
+/// Why a claim form names no key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormProblem {
+    /// No key field, or an empty one.
+    MissingKey,
+    /// Something that is not a share key.
+    BadKey,
+}
+
+/// The link key and the password a claim form carries (the form is wiped when it drops).
+fn credentials(form: ClaimForm) -> Result<(ShareKey, Option<Password>), FormProblem> {
+    let key_text = form
+        .key
+        .as_deref()
+        .and_then(key_of)
+        .ok_or(FormProblem::MissingKey)?;
+    let key = ShareKey::from_base64(key_text).map_err(|_| FormProblem::BadKey)?;
+    let password = form
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Password::new);
+    Ok((key, password))
+}
+
+/// A urlencoded claim body read the way the handler reads it (the `Form` extractor decodes with
+/// the same `serde_urlencoded`), for fuzzing: the form parsing is the part of a claim that takes
+/// a stranger's bytes before any key is checked.
+pub fn claim_credentials(body: &[u8]) -> Result<(ShareKey, Option<Password>), FormProblem> {
+    let form: ClaimForm =
+        serde_urlencoded::from_bytes(body).map_err(|_| FormProblem::MissingKey)?;
+    credentials(form)
 }
 
 /// The key from what was typed or pasted: a bare key, `#key`, or a whole link.

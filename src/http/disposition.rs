@@ -5,11 +5,13 @@
 
 use axum::http::HeaderValue;
 
+use crate::safe_text::{Unsafe, sanitize};
+
 const FALLBACK: &str = "share.bin";
 
 pub fn attachment(name: Option<&str>) -> HeaderValue {
     let name = name
-        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|n| sanitize(n, Unsafe::Drop))
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| FALLBACK.to_owned());
     let ascii: String = name

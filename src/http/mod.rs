@@ -39,6 +39,7 @@ mod templates;
 mod tls;
 mod when;
 
+pub use claim::{FormProblem, claim_credentials};
 pub use probe::{ProbeError, probe, probe_addr};
 pub use router::{SiteInfo, router};
 pub use server::{HttpError, HttpServer};

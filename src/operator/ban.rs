@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use russh::keys::{HashAlg, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use super::printable;
+use super::printable_target;
 use crate::ip_net::IpNet;
 use crate::share::Millis;
 
@@ -32,9 +32,8 @@ pub enum BanTargetError {
 impl BanTarget {
     pub fn parse(text: &str) -> Result<BanTarget, BanTargetError> {
         let text = text.trim();
-        // A pasted link by mistake: what follows `#` may be its key, never echoed or logged.
-        let shown = text.split('#').next().unwrap_or_default();
-        let unrecognised = || BanTargetError::Unrecognised(printable(shown));
+        // A pasted link by mistake: its key, in any pasted form, is never echoed or logged.
+        let unrecognised = || BanTargetError::Unrecognised(printable_target(text));
         if let Some(b64) = text.strip_prefix("SHA256:") {
             // A SHA-256 digest in unpadded base64 is 43 characters.
             let ok = b64.len() == 43
@@ -79,6 +78,12 @@ impl std::fmt::Display for BanTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BanTarget::Key(fingerprint) => f.write_str(fingerprint),
+            // A lone IPv6 address reads back as its /64 (see the module docs): an explicit /128
+            // ban keeps its prefix in its text, or storing and reloading it would widen it
+            // (found by fuzzing, tests/fuzz/corpus/link_forms/regression-ipv6-128-ban).
+            BanTarget::Net(net) if net.is_single() && net.is_ipv6() => {
+                write!(f, "{net}/128")
+            }
             BanTarget::Net(net) => write!(f, "{net}"),
         }
     }
@@ -152,6 +157,16 @@ mod tests {
             BanTarget::parse("::ffff:192.0.2.1").unwrap().to_string(),
             "192.0.2.1"
         );
+    }
+
+    #[test]
+    fn an_explicit_ipv6_128_ban_survives_storage_without_widening() {
+        let exact = BanTarget::parse("2001:db8::7/128").unwrap();
+        assert_eq!(exact.to_string(), "2001:db8::7/128");
+        let json = serde_json::to_string(&exact).unwrap();
+        let reloaded: BanTarget = serde_json::from_str(&json).unwrap();
+        assert_eq!(reloaded, exact);
+        assert!(!reloaded.matches(None, "2001:db8::8".parse().unwrap()));
     }
 
     #[test]

@@ -15,11 +15,12 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::activity::group_label;
-use super::printable;
 use super::{
     Activity, ActivityKind, Admins, AuditEntry, Ban, BanTarget, NewReport, OperatorStore, Report,
     ReportReason, Resolution, Retention, SessionCounts,
 };
+use super::{printable, printable_target};
+use crate::safe_text::{Unsafe, sanitize};
 use crate::share::{
     Millis, Owner, Sender, ShareError, ShareId, ShareOverview, ShareRef, Shares, StatusState,
     StoreError, now_millis,
@@ -317,9 +318,8 @@ impl Console {
             None => "(unrecognised share)".into(),
         };
         let result = async {
-            // Whatever follows a `#` may be a link key: never echoed, audited or logged.
-            let shown = target.split('#').next().unwrap_or_default();
-            let share = parsed.ok_or_else(|| ConsoleError::BadShare(printable(shown)))?;
+            // Whatever may be a link key, in any pasted form, is never echoed, audited or logged.
+            let share = parsed.ok_or_else(|| ConsoleError::BadShare(printable_target(target)))?;
             let removed = self.shares.take_down(&share).await?;
             self.resolve_reports_of(by, &removed).await?;
             Ok(removed)
@@ -413,7 +413,7 @@ impl Console {
             Ok(ban)
         }
         .await;
-        let named = parsed.map_or_else(|_| printable(target), |t| t.to_string());
+        let named = parsed.map_or_else(|_| printable_target(target), |t| t.to_string());
         let action = match duration {
             Some(d) => format!("ban {named} for {}", crate::config::format_duration(d)),
             None => format!("ban {named}"),
@@ -433,7 +433,7 @@ impl Console {
             }
         }
         .await;
-        let named = parsed.map_or_else(|_| printable(target), |t| t.to_string());
+        let named = parsed.map_or_else(|_| printable_target(target), |t| t.to_string());
         self.audit(by, format!("unban {named}"), &result).await;
         result
     }
@@ -568,16 +568,25 @@ fn ranked(rows: HashMap<String, (u64, u64)>, limit: usize) -> Vec<SenderRow> {
     rows
 }
 
-/// A stranger's words, safe for an operator's terminal: no control characters, one line,
-/// bounded.
+/// A stranger's words, safe for an operator's terminal: only what shows as itself
+/// (`crate::safe_text`), one line, bounded.
 fn clean_details(text: &str) -> String {
-    let flat: String = text
+    // Line breaks and other controls separate words; invisible characters are just dropped.
+    let spaced: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
         .take(MAX_REPORT_DETAILS)
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
-    flat.split_whitespace().collect::<Vec<_>>().join(" ")
+    sanitize(&spaced, Unsafe::Drop)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -589,6 +598,8 @@ mod tests {
         let dirty = "look\x1b[2J here\r\nnow\u{202e}evil\u{200b}";
         assert_eq!(clean_details(dirty), "look [2J here nowevil");
         assert_eq!(clean_details(&"x".repeat(2000)).len(), MAX_REPORT_DETAILS);
+        let sneaky = "pay\u{061C}here\u{2028}now\u{E0041}\u{00AD}\u{3164}\u{180E}!";
+        assert_eq!(clean_details(sneaky), "payhere now!");
     }
 
     #[test]

@@ -30,11 +30,19 @@ pub use records::{
 };
 pub use store::{OperatorStore, Retention};
 
+use crate::safe_text::{Unsafe, sanitize};
+use crate::share::without_link_key;
+
 /// Untrusted text (an operator's mistyped argument, an error about it) made safe to echo into a
-/// terminal, an error message or the audit log: control characters replaced, length bounded.
+/// terminal, an error message or the audit log: what does not show as itself replaced by `?`
+/// (`crate::safe_text`), length bounded.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .take(120)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    let bounded: String = text.chars().take(120).collect();
+    sanitize(&bounded, Unsafe::Replace('?'))
+}
+
+/// An operator's argument that may be a pasted link, made safe to echo, audit and log: the
+/// link key in any of its pasted forms is cut off first (`crate::share::without_link_key`).
+pub fn printable_target(text: &str) -> String {
+    printable(&without_link_key(text))
 }

@@ -32,8 +32,17 @@ pub enum ShareError {
     TooLarge { limit: u64 },
     #[error("nothing to share: the upload is empty")]
     Empty,
+    /// The sender announced a size (`--size`) and sent another: the producer may have died.
+    #[error("the upload is {received} bytes but {announced} were announced")]
+    SizeMismatch { announced: u64, received: u64 },
+    /// The sender announced a SHA-256 (`--sha256`) that the content does not have. Neither
+    /// digest is shown: a digest of a short secret can give the secret away.
+    #[error("the upload's SHA-256 differs from the one announced")]
+    DigestMismatch,
     #[error("expiry too long: the maximum is {}", crate::units::format_duration(*max))]
     TtlTooLong { max: Duration },
+    #[error("expiry too short: the minimum is {}", crate::units::format_duration(*min))]
+    TtlTooShort { min: Duration },
     #[error("more than one share starts with {0:?}; give more characters")]
     Ambiguous(String),
     #[error("the upload failed earlier and cannot continue")]

@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use super::events::Observers;
 use super::outcome::{Outcome, Pending};
+use super::pasted::{KEY_SEPARATORS, unwrap_pasted};
 use super::{
     BlobStore, Handle, MetaStore, Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareError,
     ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
@@ -34,12 +35,20 @@ impl Default for KdfCost {
     }
 }
 
+/// The default shortest expiry a sender may choose (`--min-ttl`): a link must outlive the moment
+/// it takes to send it (a zero expiry would publish links that are dead on arrival).
+pub const MIN_TTL: Duration = Duration::from_secs(60);
+/// No configuration may lower the minimum expiry below this.
+pub const MIN_TTL_FLOOR: Duration = Duration::from_secs(1);
+
 /// Operator choices that bound every share.
 #[derive(Clone, Debug)]
 pub struct Policy {
     pub public_url: String,
     pub max_size: u64,
     pub default_ttl: Duration,
+    /// Shortest expiry a sender may choose (never below [`MIN_TTL_FLOOR`]).
+    pub min_ttl: Duration,
     pub max_ttl: Duration,
     pub max_attempts: u32,
     pub kdf_cost: KdfCost,
@@ -60,6 +69,7 @@ impl Default for Policy {
             public_url: "http://localhost:8080".into(),
             max_size: 256 * 1024 * 1024,
             default_ttl: Duration::from_secs(24 * 3600),
+            min_ttl: MIN_TTL,
             max_ttl: Duration::from_secs(7 * 24 * 3600),
             max_attempts: 5,
             kdf_cost: KdfCost::default(),
@@ -153,13 +163,13 @@ pub enum ShareRef {
 }
 
 impl ShareRef {
-    /// Accepts a link (`…/s/<id>#<key>`: the key is ignored, never kept), a bare id, or a
-    /// handle prefix.
+    /// Accepts a link (`…/s/<id>#<key>`: the key is ignored, never kept) as pasted from mail
+    /// (wrapped, percent-encoded: see `pasted.rs`), a bare id, or a handle prefix.
     pub fn parse(text: &str) -> Option<ShareRef> {
-        let text = text.trim();
-        let without_key = text.split('#').next().unwrap_or_default();
+        let text = unwrap_pasted(text);
+        let without_key = text.split(['#', '*']).next().unwrap_or_default().trim();
         if let Some((_, rest)) = without_key.rsplit_once("/s/") {
-            let id = rest.split(['/', '?']).next().unwrap_or_default();
+            let id = rest.split(KEY_SEPARATORS).next().unwrap_or_default();
             return ShareId::parse(id).map(ShareRef::Id);
         }
         if let Some(id) = ShareId::parse(without_key) {

@@ -18,6 +18,7 @@ mod lifecycle;
 mod link;
 mod name;
 mod outcome;
+mod pasted;
 mod quota;
 mod record;
 mod sniff;
@@ -29,14 +30,16 @@ pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{
-    KdfCost, Policy, Sender, ShareOverview, ShareRef, ShareStatus, Shares, StatusState, SweepReport,
+    KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Sender, ShareOverview, ShareRef, ShareStatus, Shares,
+    StatusState, SweepReport,
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
+pub use pasted::{unwrap_pasted, without_link_key};
 pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
 pub use storage::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome,
     LEDGER_UNDONE, LEDGER_VOID, MetaStore, OpId, RevokeOutcome, StoreError, TakedownOutcome,
 };
-pub use upload::{Armed, Upload, UploadSpec};
+pub use upload::{Armed, Expected, Upload, UploadSpec};

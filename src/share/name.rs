@@ -1,7 +1,9 @@
 //! File names from clients are hostile. [`ShareName`] is the only way a name enters a share:
-//! basename only, control characters and terminal escapes stripped, length capped, `.`/`..`/empty
-//! refused. Names are sealed inside the share and never touch the filesystem (blobs are
+//! basename only, anything that does not show as itself stripped (`crate::safe_text`), length
+//! capped, `.`/`..`/empty refused. Names are sealed inside the share and never touch the filesystem (blobs are
 //! server-named), but they are shown on terminals and in `Content-Disposition` headers.
+
+use crate::safe_text::{Unsafe, sanitize};
 
 /// Longest name kept, in bytes (cut on a character boundary).
 pub const MAX_NAME_BYTES: usize = 255;
@@ -26,7 +28,7 @@ impl ShareName {
             .find(|part| !part.is_empty())
             .unwrap_or("");
         let mut clean = String::with_capacity(base.len().min(MAX_NAME_BYTES));
-        for ch in base.chars().filter(|c| is_safe(*c)) {
+        for ch in sanitize(base, Unsafe::Drop).chars() {
             if clean.len() + ch.len_utf8() > MAX_NAME_BYTES {
                 break;
             }
@@ -48,18 +50,6 @@ impl ShareName {
     pub fn into_string(self) -> String {
         self.0
     }
-}
-
-/// Drops C0/C1 controls, DEL, and Unicode format characters that can reorder or hide text
-/// (bidi overrides, zero-width joiners) — the usual ways to make a name lie on screen.
-fn is_safe(ch: char) -> bool {
-    !(ch.is_control()
-        || matches!(ch,
-            '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}'
-            | '\u{FFFD}'))
 }
 
 #[cfg(test)]
@@ -92,6 +82,20 @@ mod tests {
             "eviltxt.exe"
         );
         assert_eq!(clean(b"bad\xff\xfeutf8").unwrap(), "badutf8");
+    }
+
+    #[test]
+    fn invisible_characters_that_used_to_pass_are_stripped() {
+        let sneaky = "in\u{061C}voice\u{2028}\u{E0041}\u{00AD}\u{3164}\u{115F}\u{FFA0}\u{180E}.pdf";
+        assert_eq!(clean(sneaky.as_bytes()).unwrap(), "invoice.pdf");
+        assert_eq!(
+            clean("\u{FE0F}\u{3164}".as_bytes()).unwrap_err(),
+            NameError::Empty
+        );
+        assert_eq!(
+            clean("\u{2764}\u{FE0F}.txt".as_bytes()).unwrap(),
+            "\u{2764}\u{FE0F}.txt"
+        );
     }
 
     #[test]

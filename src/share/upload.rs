@@ -8,9 +8,10 @@
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use tracing::info;
 
-use super::lifecycle::Shares;
+use super::lifecycle::{MIN_TTL_FLOOR, Shares};
 use super::outcome::{Outcome, Pending};
 use super::sniff::{Sniffed, TextSniffer};
 use super::{
@@ -60,6 +61,17 @@ impl UploadSpec {
     }
 }
 
+/// What the sender announced about the content before sending it (`--size`, `--sha256`): a
+/// producer that dies mid-pipe still closes stdin cleanly, so only this tells a truncated
+/// upload from a short one. A mismatch publishes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Exact plaintext length in bytes.
+    pub size: Option<u64>,
+    /// SHA-256 of the plaintext.
+    pub sha256: Option<[u8; 32]>,
+}
+
 /// A share that is live: the link (shown to the sender once) and what to tell them about it.
 #[derive(Debug)]
 pub struct Armed {
@@ -90,6 +102,9 @@ pub struct Upload {
     /// What this share is charged to, and the plaintext bytes its quotas had room for at begin.
     charges: Vec<QuotaCharge>,
     quota_room: Option<(u64, QuotaExceeded)>,
+    expected: Expected,
+    /// Running SHA-256 of the plaintext, only while one is expected.
+    digest: Option<Sha256>,
 }
 
 impl Shares {
@@ -104,6 +119,10 @@ impl Shares {
         }
         let charges = policy.quota.charges(spec.owner.as_ref(), spec.client);
         let quota_room = self.quota_room(&charges).await?;
+        let min = policy.min_ttl.max(MIN_TTL_FLOOR);
+        if ttl < min {
+            return Err(ShareError::TtlTooShort { min });
+        }
         let key = ShareKey::generate()?;
         let id = ShareId::generate()?;
         let (header, keys) = match spec.password.as_ref().filter(|p| !p.is_empty()) {
@@ -141,6 +160,8 @@ impl Shares {
             size: 0,
             charges,
             quota_room,
+            expected: Expected::default(),
+            digest: None,
         })
     }
 
@@ -184,17 +205,34 @@ impl Upload {
         }
     }
 
-    /// Encrypts and stores `data`. Past the size limit nothing more is accepted and the upload is
-    /// dead: every later call fails and `finish` publishes nothing.
+    /// Holds `finish` to what the sender announced; call before the first `write`.
+    pub fn expect(&mut self, expected: Expected) {
+        self.digest = expected.sha256.map(|_| Sha256::new());
+        self.expected = expected;
+    }
+
+    /// Encrypts and stores `data`. Past the size limit (or the announced size) nothing more is
+    /// accepted and the upload is dead: every later call fails and `finish` publishes nothing.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
         let limit = self.limit();
-        if self.size + data.len() as u64 > limit {
+        let after = self.size + data.len() as u64;
+        if after > limit {
             self.poison();
             return Err(ShareError::TooLarge { limit });
         }
-        if let Err(err) = self.check_room(self.size + data.len() as u64) {
+        if let Err(err) = self.check_room(after) {
             self.poison();
             return Err(err);
+        }
+        if let Some(announced) = self.expected.size.filter(|&announced| after > announced) {
+            self.poison();
+            return Err(ShareError::SizeMismatch {
+                announced,
+                received: after,
+            });
+        }
+        if let Some(digest) = self.digest.as_mut() {
+            digest.update(data);
         }
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
         if let Err(err) = sealer.push(data, &mut self.out) {
@@ -216,6 +254,25 @@ impl Upload {
         if self.size == 0 {
             self.poison();
             return Err(ShareError::Empty);
+        }
+        if let Some(announced) = self
+            .expected
+            .size
+            .filter(|&announced| announced != self.size)
+        {
+            self.poison();
+            return Err(ShareError::SizeMismatch {
+                announced,
+                received: self.size,
+            });
+        }
+        if let (Some(announced), Some(digest)) = (self.expected.sha256, self.digest.take()) {
+            let mut received = [0u8; 32];
+            received.copy_from_slice(&digest.finalize());
+            if received != announced {
+                self.poison();
+                return Err(ShareError::DigestMismatch);
+            }
         }
         let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
         sealer.finish(&mut self.out)?;

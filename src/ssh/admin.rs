@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{format_duration, format_size, parse_duration};
-use crate::operator::{AuditEntry, Ban, Console, Report, Stats, TopSenders, printable};
+use crate::operator::{AuditEntry, Ban, Console, Report, Stats, TopSenders, printable_target};
 use crate::share::{ShareOverview, StatusState, now_millis};
 use crate::utc::utc_minutes;
 
@@ -241,7 +241,7 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
                 Some((name @ ("--limit" | "--window" | "--for" | "--from"), value)) => {
                     options.push((name.to_owned(), value.to_owned()));
                 }
-                _ => return Err(format!("unknown option {}", printable(flag))),
+                _ => return Err(format!("unknown option {}", printable_target(flag))),
             },
             _ => positional.push(word.clone()),
         }
@@ -283,12 +283,12 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
         match args {
             [value] => Ok(value.clone()),
             [] => Err(format!("{name} needs {what}")),
-            [_, extra, ..] => Err(format!("unexpected {}", printable(extra))),
+            [_, extra, ..] => Err(format!("unexpected {}", printable_target(extra))),
         }
     };
     let none = || -> Result<(), String> {
         match args.first() {
-            Some(extra) => Err(format!("unexpected {}", printable(extra))),
+            Some(extra) => Err(format!("unexpected {}", printable_target(extra))),
             None => Ok(()),
         }
     };
@@ -355,7 +355,7 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
                 number
                     .trim_start_matches('#')
                     .parse()
-                    .map_err(|_| format!("{} is not a report number", printable(&number)))?,
+                    .map_err(|_| format!("{} is not a report number", printable_target(&number)))?,
             )
         }
         "audit" => {
@@ -363,7 +363,7 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
             allowed(&["--limit"], false)?;
             AdminCommand::Audit { limit: limit(50)? }
         }
-        other => return Err(format!("unknown admin command {}", printable(other))),
+        other => return Err(format!("unknown admin command {}", printable_target(other))),
     };
     Ok(Invocation { command, json })
 }

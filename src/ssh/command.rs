@@ -4,11 +4,11 @@
 //! so it is split here with POSIX-shell-like quoting and then matched against a closed set:
 //! `help`, `ls`, `revoke ID`, `scp -t …` (legacy sink), or upload options. Anything else is a
 //! readable error — never a guess. Values are validated on the way in (expiry parsed, names
-//! sanitized), so the channel code only sees typed options.
+//! sanitized, sizes and digests decoded), so the channel code only sees typed options.
 
 use std::time::Duration;
 
-use crate::config::parse_duration;
+use crate::config::{parse_duration, parse_size};
 use crate::share::ShareName;
 
 /// A parsed request.
@@ -32,6 +32,10 @@ pub struct UploadOptions {
     pub json: bool,
     /// The first line of stdin is the password; the payload follows it.
     pub password_stdin: bool,
+    /// `--size N`: the exact byte count of the payload; anything else publishes nothing.
+    pub size: Option<u64>,
+    /// `--sha256 HEX`: the payload's digest; anything else publishes nothing.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Flags of `scp -t` that change what the sink accepts.
@@ -52,6 +56,10 @@ pub enum CommandError {
     Ttl(String),
     #[error("--name: {0}")]
     Name(String),
+    #[error("--size: {0}")]
+    Size(String),
+    #[error("--sha256 needs the 64 hexadecimal characters of a SHA-256 digest")]
+    Sha256,
     #[error("revoke needs the id of one of your shares (see `ls`)")]
     RevokeWithoutId,
     #[error("downloads are not possible over SSH: open the link in a browser or with curl")]
@@ -115,6 +123,17 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
                     .map_err(|e| CommandError::Name(e.to_string()))?;
                 options.name = Some(name);
             }
+            "--size" => {
+                let text = value("--size")?;
+                let size = parse_size(&text).map_err(|e| CommandError::Size(e.to_string()))?;
+                options.size = Some(size);
+            }
+            "--sha256" => {
+                let text = value("--sha256")?;
+                let mut digest = [0u8; 32];
+                hex::decode_to_slice(text.trim(), &mut digest).map_err(|_| CommandError::Sha256)?;
+                options.sha256 = Some(digest);
+            }
             "--json" => options.json = true,
             "--password-stdin" => options.password_stdin = true,
             other => return Err(CommandError::Unknown(other.to_owned())),
@@ -140,7 +159,13 @@ fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
                 'f' => return Err(CommandError::ScpDownload),
                 'r' => options.recursive = true,
                 'd' | 'p' | 'v' | 'q' | 'O' => {}
-                other => return Err(CommandError::Scp(format!("option -{other}"))),
+                // Escaped: the message goes to the client's terminal verbatim.
+                other => {
+                    return Err(CommandError::Scp(format!(
+                        "option -{}",
+                        other.escape_debug()
+                    )));
+                }
             }
         }
     }
@@ -246,6 +271,36 @@ mod tests {
     }
 
     #[test]
+    fn an_announced_size_and_digest_are_typed_on_the_way_in() {
+        let digest = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+        let Command::Upload(opts) = parse(&format!("--size 4 --sha256 {digest}")).unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.size, Some(4));
+        assert_eq!(
+            opts.sha256.map(hex::encode),
+            Some(digest.to_ascii_lowercase())
+        );
+        let Command::Upload(opts) = parse("--size=1K").unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.size, Some(1024));
+        assert!(matches!(parse("--size lots"), Err(CommandError::Size(_))));
+        for bad in [
+            "abc",
+            &digest[..62],
+            &format!("{digest}00"),
+            &digest.replace('F', "G"),
+        ] {
+            assert_eq!(
+                parse(&format!("--sha256 {bad}")).unwrap_err(),
+                CommandError::Sha256,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_options_are_readable_errors() {
         assert_eq!(
             parse("--ttl").unwrap_err(),
@@ -296,5 +351,8 @@ mod tests {
             CommandError::ScpDownload
         );
         assert!(matches!(parse("scp x"), Err(CommandError::Scp(_))));
+        // Found by fuzzing (exec_command): an unknown option letter was echoed raw.
+        let err = parse("scp -\x1b[2J").unwrap_err().to_string();
+        assert!(!err.contains('\x1b') && err.contains("\\u{1b}"), "{err}");
     }
 }

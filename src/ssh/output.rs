@@ -137,6 +137,13 @@ Upload options:
   --ttl DURATION     expiry, e.g. 5m, 1h, 1d, 7d
   --name NAME        file name shown to the recipient (makes it a file share)
   --json             print one JSON object instead of the bare link
+  --size BYTES       the exact size of the secret; if a different number of
+                     bytes arrives (a producer that died mid-pipe), the upload
+                     fails and nothing is stored
+  --sha256 HEX       the SHA-256 of the secret (as sha256sum prints it); if the
+                     content differs, the upload fails and nothing is stored.
+                     Example:
+                       ssh HOST -- --size $(stat -c %s f) --sha256 $(sha256sum < f | cut -d' ' -f1) < f
   --password-stdin   the first line of stdin is a password the recipient must
                      also know; the secret follows it. Never put a password on
                      the command line. Example:

@@ -48,6 +48,26 @@ struct OpenFile {
     failed: bool,
 }
 
+/// The next request in `buf`, sans I/O: `Ok(None)` until a whole packet has arrived (a partial
+/// one is left in `buf`), `Ok(Some(None))` for a packet russh-sftp cannot decode (answered
+/// `BadMessage`), `Err` for a length that breaks the stream (zero, or over [`MAX_PACKET`]).
+pub fn next_request(buf: &mut BytesMut) -> Result<Option<Option<Packet>>, String> {
+    if buf.len() < 4 {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    if len == 0 || len > MAX_PACKET {
+        return Err(format!("sftp: packet of {len} bytes refused"));
+    }
+    if buf.len() < 4 + len {
+        buf.reserve(4 + len - buf.len());
+        return Ok(None);
+    }
+    buf.advance(4);
+    let mut packet = buf.split_to(len).freeze();
+    Ok(Some(Packet::try_from(&mut packet).ok()))
+}
+
 pub struct SftpSession {
     cx: Context,
     files: HashMap<String, OpenFile>,
@@ -71,23 +91,17 @@ impl SftpSession {
     pub async fn feed(&mut self, buf: &mut BytesMut) -> Step {
         let mut step = Step::default();
         loop {
-            if buf.len() < 4 {
-                return step;
-            }
-            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-            if len == 0 || len > MAX_PACKET {
-                step.fatal = Some(format!("sftp: packet of {len} bytes refused"));
-                return step;
-            }
-            if buf.len() < 4 + len {
-                buf.reserve(4 + len - buf.len());
-                return step;
-            }
-            buf.advance(4);
-            let mut packet = buf.split_to(len).freeze();
-            let reply = match Packet::try_from(&mut packet) {
-                Ok(request) => self.handle(request, &mut step).await,
-                Err(_) => Packet::error(0, StatusCode::BadMessage),
+            let request = match next_request(buf) {
+                Ok(Some(request)) => request,
+                Ok(None) => return step,
+                Err(refused) => {
+                    step.fatal = Some(refused);
+                    return step;
+                }
+            };
+            let reply = match request {
+                Some(request) => self.handle(request, &mut step).await,
+                None => Packet::error(0, StatusCode::BadMessage),
             };
             match Bytes::try_from(reply) {
                 Ok(bytes) => step.replies.extend_from_slice(&bytes),

@@ -347,10 +347,18 @@ impl InputParser {
             return;
         }
         data.truncate(bytes);
-        let text = String::from_utf8_lossy(&data)
+        let mut text = String::from_utf8_lossy(&data)
             .replace("\r\n", "\n")
             .replace('\r', "\n");
         zeroize::Zeroize::zeroize(&mut data);
+        // Each invalid byte decodes to U+FFFD, three bytes: the kept text, not just the raw
+        // paste, must fit the limit (found by fuzzing, tests/fuzz/corpus/tui_input/regression-*).
+        if text.len() > self.paste_limit {
+            let bytes = text.len();
+            zeroize::Zeroize::zeroize(&mut text);
+            out.push(Input::PasteTooLarge { bytes });
+            return;
+        }
         out.push(Input::Paste(text));
     }
 }
@@ -591,5 +599,17 @@ mod tests {
         let mut out = Vec::new();
         parser.feed(b"\x1b[200~0123456789\x1b[201~", &mut out);
         assert_eq!(out, vec![Input::Paste("0123456789".into())]);
+    }
+
+    #[test]
+    fn invalid_utf8_cannot_grow_a_paste_past_the_limit() {
+        // Found by fuzzing: ten 0xff bytes decode to ten U+FFFD, thirty bytes of text.
+        let mut parser = InputParser::new(10);
+        let mut out = Vec::new();
+        parser.feed(
+            b"\x1b[200~\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x1b[201~",
+            &mut out,
+        );
+        assert_eq!(out, vec![Input::PasteTooLarge { bytes: 30 }]);
     }
 }

@@ -14,6 +14,7 @@ use super::draft::{Full, MAX_LINES};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
 use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
 use crate::config::format_size;
+use crate::safe_text::{Unsafe, sanitize};
 use crate::share::{Handle, Link, Millis, ShareId, ShareStatus, StatusState};
 
 /// Longest label accepted (it becomes the share's name).
@@ -446,8 +447,9 @@ fn push_line(target: &mut Zeroizing<String>, text: &str, max: usize) {
     }
 }
 
+/// A label is shown on screen and becomes a share name: only what shows as itself.
 fn push_plain(target: &mut String, text: &str, max: usize) {
-    for ch in text.chars().filter(|c| !c.is_control()) {
+    for ch in sanitize(text, Unsafe::Drop).chars() {
         if target.len() + ch.len_utf8() > max {
             break;
         }

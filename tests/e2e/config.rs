@@ -179,6 +179,44 @@ fn a_redis_password_is_shown_neither_by_config_check_nor_by_help() {
     }
 }
 
+#[test]
+fn a_redis_password_in_the_query_of_a_unix_socket_url_is_not_shown_by_config_check() {
+    let url = "redis+unix:///run/redis/redis.sock?db=1&pass=hunter2";
+
+    let check = onetimeshare(&["config", "check", "--redis-url", url], &[]);
+
+    assert!(check.success, "{}", check.stderr);
+    assert_eq!(
+        report(&check.stdout)["redis-url"],
+        pair("redis+unix:///run/redis/redis.sock?db=1&pass=***", "flag")
+    );
+    assert!(!check.stdout.contains("hunter2"), "{}", check.stdout);
+}
+
+#[test]
+fn an_expiry_shorter_than_a_minute_is_refused_by_config_check() {
+    for (args, minimum) in [
+        (&["--default-ttl", "0"][..], "at least 1m"),
+        (&["--default-ttl", "30s"], "at least 1m"),
+        (&["--max-ttl", "0"], "at least 1m"),
+        (&["--min-ttl", "0"], "at least 1s"),
+        (&["--min-ttl", "1h", "--default-ttl", "30m"], "at least 1h"),
+    ] {
+        let mut all = vec!["config", "check"];
+        all.extend_from_slice(args);
+
+        let check = onetimeshare(&all, &[]);
+
+        assert!(!check.success, "{args:?} was accepted: {}", check.stdout);
+        let setting = args[args.len() - 2].trim_start_matches("--");
+        assert!(
+            check.stderr.contains(setting) && check.stderr.contains(minimum),
+            "{args:?}: {}",
+            check.stderr
+        );
+    }
+}
+
 /// The accent colour of a running server's stylesheet.
 fn served_accent(server: &TestServer) -> String {
     let curl = support::require_tool("curl", "curl");

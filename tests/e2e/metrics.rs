@@ -113,7 +113,14 @@ fn one_pipe_upload_and_one_curl_claim_move_each_counter_by_exactly_one() {
 
 #[test]
 fn locking_revoking_and_expiry_are_each_counted_once_and_logs_stay_clean() {
-    let server = server_with(&["--max-attempts", "2", "--sweep-interval", "1s"]);
+    let server = server_with(&[
+        "--max-attempts",
+        "2",
+        "--sweep-interval",
+        "1s",
+        "--min-ttl",
+        "1s",
+    ]);
     let client = Client::new(&server);
     let before = Scrape::of(&server);
 

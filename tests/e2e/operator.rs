@@ -359,6 +359,90 @@ fn takedown_turns_a_live_link_into_removed_by_the_operator() {
     }
 }
 
+/// Every byte but unreserved ones as `%XX`, as some mail clients encode a whole link.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn takedown_recognises_links_as_abuse_mail_mangles_them_and_never_keeps_their_key() {
+    let c = console();
+    let sender = Client::new(&c.server);
+    type Mangle = fn(&str, &str) -> String;
+    let mangle: [(&str, Mangle); 5] = [
+        ("%23 for #", |url, key| format!("{url}%23{key}")),
+        ("encoded twice", |url, key| format!("{url}%2523{key}")),
+        ("percent-encoded whole", |url, key| {
+            percent(&format!("{url}#{key}"))
+        }),
+        ("Safe Links", |url, key| {
+            format!(
+                "https://eur01.safelinks.protection.outlook.com/?url={}&data=05%7C02&reserved=0",
+                percent(&format!("{url}#{key}"))
+            )
+        }),
+        ("URL Defense v3", |url, key| {
+            format!("https://urldefense.com/v3/__{url}*{key}__;Iw!!AbC!dEf$")
+        }),
+    ];
+    let mut keys = Vec::new();
+    for (form, mangled) in mangle {
+        let link = upload(&sender, b"definitely-malware", &[]);
+        let (url, key) = link.split_once('#').unwrap();
+        keys.push(key.to_owned());
+        let pasted = mangled(url, key);
+        let out = admin(&c.operator, &["takedown", &pasted]);
+        assert!(out.status.success(), "{form}: {}", text(&out.stderr));
+        assert_eq!(
+            request(&[url]).status,
+            410,
+            "{form}: the share is still live"
+        );
+        assert!(!text(&out.stdout).contains(key) && !text(&out.stderr).contains(key));
+    }
+
+    // Forms that name no share are refused without echoing what may be a key.
+    let secret = "S3cr3tK3y".repeat(5);
+    let base = c.server.http_url();
+    for bad in [
+        format!("{base}/s/too-short%23{secret}"),
+        format!("{base}/s/too-short%2523{secret}"),
+        format!("{base}/s/too-short*{secret}"),
+        format!("{base}/s/too-short{secret}"),
+        percent(&format!("{base}/s/too-short#{secret}")),
+    ] {
+        let refused = admin(&c.operator, &["takedown", &bad]);
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        let said = text(&refused.stderr);
+        assert!(said.contains("is not a share link"), "{said}");
+        assert!(!said.contains("S3cr3t"), "{said}");
+        let refused = admin(&c.operator, &["ban", &bad]);
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        assert!(
+            !text(&refused.stderr).contains("S3cr3t"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+
+    let audit = text(&admin(&c.operator, &["audit", "--json", "--limit", "100"]).stdout);
+    for secret in keys.iter().map(String::as_str).chain([secret.as_str()]) {
+        assert!(
+            !audit.contains(&secret[..12]),
+            "the audit log holds a link key: {audit}"
+        );
+        assert!(
+            !c.server.log().contains(&secret[..12]),
+            "the server log holds a link key"
+        );
+    }
+}
+
 #[test]
 fn a_key_ban_refuses_that_keys_uploads_and_logins_until_lifted_and_survives_a_restart() {
     let data = temp_dir();

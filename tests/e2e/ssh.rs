@@ -280,6 +280,97 @@ fn unknown_commands_and_bad_options_are_explained() {
 }
 
 #[test]
+fn an_expiry_under_a_minute_is_refused_and_stores_nothing() {
+    let server = server();
+    let client = Client::new(&server);
+    for ttl in ["0", "30s"] {
+        let out = run(&mut client.ssh_command_t(&["--", "--ttl", ttl]), b"secret");
+        assert_eq!(out.status.code(), Some(1), "--ttl {ttl}");
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(
+            text(&out.stderr),
+            "expiry too short: the minimum is 1m; nothing was stored\n"
+        );
+    }
+    let data_dir = server.stop();
+    assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
+}
+
+#[test]
+fn a_pipe_that_differs_from_its_announced_size_or_digest_publishes_nothing() {
+    let server = server();
+    let client = Client::new(&server);
+    let secret = b"DB_PASSWORD=correct-horse-battery-staple\n";
+    let right = sha256_hex(secret);
+    let size = secret.len().to_string();
+    let short = (secret.len() + 10).to_string();
+    let cases: [(&[&str], &[u8], &str); 4] = [
+        // The producer died after 20 bytes: stdin still closed cleanly.
+        (&["--size", size.as_str()], &secret[..20], "bytes but"),
+        (&["--size", short.as_str()], secret, "bytes but"),
+        (&["--size", "8"], secret, "bytes but"),
+        (
+            &["--sha256", right.as_str()],
+            &secret[..20],
+            "SHA-256 differs",
+        ),
+    ];
+    for (args, sent, why) in cases {
+        let mut words = vec!["--"];
+        words.extend_from_slice(args);
+        let out = run(&mut client.ssh_command_t(&words), sent);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "", "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(why) && stderr.ends_with("nothing was stored\n"),
+            "{stderr}"
+        );
+    }
+    wait_no_temp_files(server.data_dir());
+
+    // Announced right, it is published as usual.
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--size", &size, "--sha256", &right]),
+        secret,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = sole_link(&server, &out);
+    let log = server.log();
+    let data_dir = server.stop();
+    assert_log_has_no_secrets(&log, &[&link], &["correct-horse", &right]);
+    let shares = open_shares(&data_dir, MetaBackend::Embedded);
+    let owned = shares
+        .0
+        .block_on(shares.1.list(&Owner::new(client.fingerprint())))
+        .unwrap();
+    assert_eq!(owned.len(), 1, "only the announced-right upload is a share");
+    assert_eq!(claim_once(&shares, &link, None), secret);
+}
+
+/// What `sha256sum` prints for `bytes`, from the real tool.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let program = crate::support::require_tool("sha256sum", "coreutils");
+    let mut child = Command::new(program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run sha256sum");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
 fn ls_lists_only_the_callers_shares_and_revoke_destroys_one() {
     let server = server();
     let alice = Client::new(&server);
@@ -559,6 +650,21 @@ fn hostile_file_names_are_cleaned_before_anyone_sees_them() {
         .unwrap();
     assert_eq!(claimed.meta.name.as_deref(), Some("e[31mvilname.txt"));
     assert_eq!(claim_once(&shares, &files2[0].1, None), b"dots");
+}
+
+#[test]
+fn invisible_and_bidi_characters_never_reach_a_share_name() {
+    let server = server();
+    let client = Client::new(&server);
+    // Each of these passed the old deny-list: they hide text or make a name lie on screen.
+    let sneaky = "\u{FE0F}in\u{061C}vo\u{2028}ice\u{E0041}\u{E007F}\u{00AD}\u{115F}\u{1160}\u{3164}\u{FFA0}\u{180E}.pdf";
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--name", &format!("'{sneaky}'"), "--json"]),
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["name"], "invoice.pdf");
 }
 
 #[test]

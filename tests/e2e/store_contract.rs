@@ -28,6 +28,8 @@ fn contract_policy() -> Policy {
     Policy {
         public_url: "https://share.test".into(),
         max_size: 4 << 20,
+        // The expiry tests wait out one-second shares.
+        min_ttl: Duration::from_secs(1),
         ..test_policy()
     }
 }

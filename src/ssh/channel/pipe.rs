@@ -7,7 +7,7 @@ use tracing::debug;
 
 use super::{ChannelTask, Input};
 use crate::crypto::{Kind, Password};
-use crate::share::{ShareError, now_millis};
+use crate::share::{Expected, ShareError, now_millis};
 use crate::ssh::command::UploadOptions;
 use crate::ssh::output;
 
@@ -45,6 +45,10 @@ impl ChannelTask {
             Ok(upload) => upload,
             Err(err) => return self.upload_failed(&err).await,
         };
+        upload.expect(Expected {
+            size: options.size,
+            sha256: options.sha256,
+        });
         if !pending.is_empty()
             && let Err(err) = upload.write(&pending).await
         {

@@ -1,0 +1,8 @@
+//! libFuzzer entry for `targets::exec_command` (the body is shared with tests/fuzz_replay.rs).
+#![no_main]
+
+#[allow(dead_code)]
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::exec_command(data));

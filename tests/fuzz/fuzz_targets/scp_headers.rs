@@ -1,0 +1,8 @@
+//! libFuzzer entry for `targets::scp_headers` (the body is shared with tests/fuzz_replay.rs).
+#![no_main]
+
+#[allow(dead_code)]
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::scp_headers(data));
