@@ -16,6 +16,9 @@
 //! flips the share to "opened" in ONE atomic store step, and only then streams the decrypted
 //! content; the blob is removed when that stream ends or is dropped.
 #![forbid(unsafe_code)]
+// An application, not a library: its docs are built with `--document-private-items` (.ci/run),
+// so module docs may link the private items they describe.
+#![allow(rustdoc::private_intra_doc_links)]
 
 // Listed by layer; dependencies point down this list, never up.
 

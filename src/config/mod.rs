@@ -78,6 +78,8 @@ pub struct Layer {
     #[arg(long, env = "ONETIMESHARE_HTTP_ADDR", value_name = "ADDR")]
     pub http_addr: Option<SocketAddr>,
     /// Base of every link: <public-url>/s/<id>#<key> [default: http://localhost:8080]
+    // The help text (and the README table made from it) shows the placeholders as written.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, env = "ONETIMESHARE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Redis URL for share metadata, shared by many instances [default: the embedded store]

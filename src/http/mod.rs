@@ -13,7 +13,7 @@
 //!   `nosniff` and `no-store`.
 //!
 //! Layout: [`server`] owns sockets (accept loop, TLS, connection limits and timeouts);
-//! [`router`] wires routes to handlers ([`status`], [`claim`], [`index`], [`assets`]) and layers
+//! [`router`](mod@router) wires routes to handlers ([`status`], [`claim`], [`index`], [`assets`]) and layers
 //! ([`headers`], [`access_log`]); [`error`] maps share outcomes to pages; [`templates`] renders
 //! them.
 

@@ -1,7 +1,7 @@
 //! Honest outcomes when the store does not answer. A state change (insert, claim, password
 //! attempt, revoke, takedown) whose call fails may still have happened — a stalled Redis runs a
 //! timed-out script when it resumes — so "nothing happened" would be a guess. Instead every
-//! change carries an [`OpId`], and a failed call is followed by [`MetaStore::settle`] (retried
+//! change carries an [`OpId`], and a failed call is followed by [`MetaStore::settle`](super::MetaStore::settle) (retried
 //! with backoff for up to [`Policy::settle_window`](super::Policy)), which either reports what
 //! the change did or makes sure it never will. Only then is the caller answered.
 //!

@@ -117,9 +117,9 @@ local function recharge(share, prefix)
 end
 ";
 
-/// Armed → ARGV[2] (`opened` for a claim, `takendown` for an operator's takedown); ARGV[3] is
-/// the op id, ARGV[4] the ledger mark, ARGV[5] the key prefix (for the quota sets). The blob joins
-/// the spent index (KEYS[3]) at the transition's time; the quota charges are released.
+/// Armed → `ARGV[2]` (`opened` for a claim, `takendown` for an operator's takedown); `ARGV[3]` is
+/// the op id, `ARGV[4]` the ledger mark, `ARGV[5]` the key prefix (for the quota sets). The blob joins
+/// the spent index (`KEYS[3]`) at the transition's time; the quota charges are released.
 const TRANSITION: &str = r"
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'blob')
@@ -149,7 +149,7 @@ redis.call('PEXPIREAT', KEYS[2], v[2])
 return {n, tonumber(v[4])}
 ";
 
-/// ARGV[1] now, ARGV[2] the owner tag, ARGV[3] the op id, ARGV[4] the key prefix.
+/// `ARGV[1]` now, `ARGV[2]` the owner tag, `ARGV[3]` the op id, `ARGV[4]` the key prefix.
 const REVOKE: &str = r"
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner', 'blob')
@@ -167,7 +167,7 @@ end
 return {0, all}
 ";
 
-/// What op ARGV[1] did, or `void` from now on. A void outlives the share only by a day (an op
+/// What op `ARGV[1]` did, or `void` from now on. A void outlives the share only by a day (an op
 /// on a share that does not exist finds nothing to change anyway, except a late insert).
 const SETTLE: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
@@ -182,7 +182,7 @@ end
 return 'void'
 ";
 
-/// Undoes op ARGV[1] nobody was told about; ARGV[2] is the key prefix (for the quota sets: an
+/// Undoes op `ARGV[1]` nobody was told about; `ARGV[2]` is the key prefix (for the quota sets: an
 /// undone insert gives its charges back, a re-armed claim takes them again).
 const UNDO: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
@@ -208,7 +208,7 @@ redis.call('HSET', KEYS[2], ARGV[1], 'undone')
 return 1
 ";
 
-/// Takes up to ARGV[2] members of the sorted set KEYS[1] scored at or below ARGV[1].
+/// Takes up to `ARGV[2]` members of the sorted set `KEYS[1]` scored at or below `ARGV[1]`.
 const TAKE_EXPIRED: &str = r"
 local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
 if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end

@@ -3,6 +3,9 @@
 //! `redis-server`, OpenSSH, curl, tmux, Chromium. `support` is the harness every area shares; with
 //! a single binary whatever it holds is used somewhere, so nothing in it is allowed to go dead.
 //! A test's name is its module path: `cargo nextest run --test e2e ssh::` runs one area.
+// Test and measurement code states its expectations with unwrap/panic (the [lints] table
+// denies both in the server).
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 #[macro_use]
 mod support;

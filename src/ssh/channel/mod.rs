@@ -3,7 +3,7 @@
 //! The task is the channel's only consumer (russh queues every event for it; an unread channel
 //! stalls the connection), and it routes by what the client *requested*, never by guessing from
 //! bytes: pty + shell → the interactive screen ([`interactive`]), shell without a pty → a
-//! piped upload ([`pipe`]), `exec` → a [`Command`] ([`commands`], or [`scp_sink`] for `scp -t`),
+//! piped upload ([`pipe`]), `exec` → a [`Command`](crate::ssh::command::Command) ([`commands`], or [`scp_sink`] for `scp -t`),
 //! subsystem `sftp` → [`sftp_subsystem`]. This file holds what every path shares: the routing,
 //! the input (with the idle and shutdown stops) and the output (with the stall guard). Every path
 //! ends with exit-status, EOF and close, in that order (OpenSSH's scp and sftp rely on it).
