@@ -1,7 +1,7 @@
 //! The colour palette shared by the web pages and the SSH TUI, read from
 //! `themes/industrial-urgency.toml` (compiled in, so the binary needs no theme file at run time).
 //!
-//! It owns one invariant: every role of ../shared/BRIEF.md §6 has a valid `#rrggbb` colour, or
+//! It owns one invariant: every role of docs/properties.md §12 has a valid `#rrggbb` colour, or
 //! the theme does not load. Renderers ask for roles by name through [`Palette`], never for hex
 //! literals of their own, so the web and the terminal cannot drift apart.
 

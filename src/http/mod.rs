@@ -1,7 +1,7 @@
 //! The recipient's side: HTTP(S) pages that show a share without consuming it, and the one POST
 //! that claims it.
 //!
-//! Invariants this module guards (../shared/BRIEF.md §2 and §5):
+//! Invariants this module guards (docs/properties.md §1, §6 and §11):
 //! - **GET and HEAD never consume.** Only `POST /s/{id}` with the link key in its body calls
 //!   [`Shares::claim`](crate::share::Shares::claim); link previewers can fetch every page.
 //! - **The key stays out of URLs and logs.** It lives in the link's fragment, reaches the server

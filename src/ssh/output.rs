@@ -1,7 +1,7 @@
 //! Everything the SSH side prints, as pure functions of data: the details of an armed share,
 //! its `--json` form, the `ls` table, help and usage texts.
 //!
-//! The contract (BRIEF §3) lives here: the link alone goes to stdout for pipes, human details go
+//! The output contract (docs/properties.md §10) lives here: the link alone goes to stdout for pipes, human details go
 //! to stderr, and nothing contains ANSI escapes — names were sanitized before they got here.
 //! Links are only ever formatted into client-bound text, never into anything that is logged.
 

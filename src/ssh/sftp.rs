@@ -13,7 +13,7 @@
 //!   goes to stderr;
 //! - files still open when the client leaves are discarded, never published.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::{Buf, Bytes, BytesMut};
 use russh_sftp::protocol::{
@@ -43,9 +43,8 @@ pub struct Step {
 
 struct OpenFile {
     name: String,
+    /// `None` once the upload died (the reason was already reported on stderr): never published.
     upload: Option<Upload>,
-    /// Why the upload died, if it did (already reported on stderr).
-    failed: bool,
 }
 
 /// The next request in `buf`, sans I/O: `Ok(None)` until a whole packet has arrived (a partial
@@ -71,7 +70,7 @@ pub fn next_request(buf: &mut BytesMut) -> Result<Option<Option<Packet>>, String
 pub struct SftpSession {
     cx: Context,
     files: HashMap<String, OpenFile>,
-    dirs: HashMap<String, bool>,
+    dirs: HashSet<String>,
     next_handle: u64,
     any_failed: bool,
 }
@@ -81,7 +80,7 @@ impl SftpSession {
         Self {
             cx,
             files: HashMap::new(),
-            dirs: HashMap::new(),
+            dirs: HashSet::new(),
             next_handle: 0,
             any_failed: false,
         }
@@ -136,7 +135,7 @@ impl SftpSession {
                     id: s.id,
                     attrs: file_attrs(file.upload.as_ref().map_or(0, Upload::size)),
                 }),
-                None if self.dirs.contains_key(&s.handle) => Packet::Attrs(Attrs {
+                None if self.dirs.contains(&s.handle) => Packet::Attrs(Attrs {
                     id: s.id,
                     attrs: FileAttributes::dummy(),
                 }),
@@ -158,13 +157,13 @@ impl SftpSession {
                     return status(o.id, StatusCode::Failure, "too many open directories");
                 }
                 let handle = self.new_handle("d");
-                self.dirs.insert(handle.clone(), false);
+                self.dirs.insert(handle.clone());
                 Packet::Handle(Handle { id: o.id, handle })
             }
-            Packet::ReadDir(r) => match self.dirs.get_mut(&r.handle) {
+            Packet::ReadDir(r) => match self.dirs.contains(&r.handle) {
                 // Shares are not files: the directory always reads as empty.
-                Some(_) => status(r.id, StatusCode::Eof, "end of directory"),
-                None => status(r.id, StatusCode::Failure, "no such handle"),
+                true => status(r.id, StatusCode::Eof, "end of directory"),
+                false => status(r.id, StatusCode::Failure, "no such handle"),
             },
             // Clients that upload to a temporary name rename it afterwards; the share keeps the
             // name it was armed with, and the rename succeeds so the client reports success.
@@ -232,7 +231,6 @@ impl SftpSession {
                     OpenFile {
                         name: shown,
                         upload: Some(upload),
-                        failed: false,
                     },
                 );
                 Packet::Handle(Handle { id, handle })
@@ -269,7 +267,6 @@ impl SftpSession {
                 upload.size()
             ));
             file.upload = None;
-            file.failed = true;
             self.any_failed = true;
             return status(id, StatusCode::Failure, "out-of-order write");
         }
@@ -280,7 +277,6 @@ impl SftpSession {
                 step.stderr
                     .push_str(&format!("{}: {}\n", file.name, err.upload_words()));
                 file.upload = None;
-                file.failed = true;
                 self.any_failed = true;
                 status(id, StatusCode::Failure, "write failed")
             }
@@ -293,7 +289,7 @@ impl SftpSession {
     /// than publish the wrong secret. Other attributes (modes, times) are accepted silently.
     fn fsetstat(&mut self, id: u32, handle: &str, size: Option<u64>, step: &mut Step) -> Packet {
         let Some(file) = self.files.get_mut(handle) else {
-            return if self.dirs.contains_key(handle) {
+            return if self.dirs.contains(handle) {
                 ok(id)
             } else {
                 status(id, StatusCode::Failure, "no such handle")
@@ -303,7 +299,6 @@ impl SftpSession {
         match (size, received) {
             (Some(wanted), Some(received)) if wanted != received => {
                 file.upload = None;
-                file.failed = true;
                 self.any_failed = true;
                 step.stderr.push_str(&format!(
                     "{}: the client set the size to {wanted} bytes but sent {received}; nothing was stored\n",
@@ -316,7 +311,7 @@ impl SftpSession {
     }
 
     async fn close(&mut self, id: u32, handle: &str, step: &mut Step) -> Packet {
-        if self.dirs.remove(handle).is_some() {
+        if self.dirs.remove(handle) {
             return ok(id);
         }
         let Some(file) = self.files.remove(handle) else {
@@ -326,7 +321,6 @@ impl SftpSession {
             // The failure was reported when it happened; never publish a failed upload.
             return status(id, StatusCode::Failure, "upload failed");
         };
-        debug_assert!(!file.failed);
         match upload.finish().await {
             Ok(armed) => {
                 let link = armed.link.expose();
