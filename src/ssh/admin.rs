@@ -116,42 +116,27 @@ pub async fn run(console: &Console, key: Option<&str>, words: &[String]) -> Outc
     let json = invocation.json;
     let now = now_millis();
     let result = match invocation.command {
-        AdminCommand::Help => Ok(if json {
-            render_json(&json!({ "help": HELP }))
-        } else {
-            HELP.to_owned()
-        }),
-        AdminCommand::Stats => console.stats().await.map(|stats| {
-            if json {
-                render_json(&stats)
-            } else {
-                stats_text(&stats)
-            }
-        }),
+        AdminCommand::Help => Ok(render(json, &json!({ "help": HELP }), |_| HELP.to_owned())),
+        AdminCommand::Stats => console
+            .stats()
+            .await
+            .map(|stats| render(json, &stats, stats_text)),
         AdminCommand::Shares { limit } => console.shares(limit).await.map(|shares| {
-            if json {
-                render_json(&shares.iter().map(share_json).collect::<Vec<_>>())
-            } else {
-                shares_text(&shares, now)
-            }
+            let listed: Vec<_> = shares.iter().map(share_json).collect();
+            render(json, &listed, |_| shares_text(&shares, now))
         }),
-        AdminCommand::Top { window, limit } => console.top(window, limit).await.map(|top| {
-            if json {
-                render_json(&top)
-            } else {
-                top_text(&top)
-            }
-        }),
+        AdminCommand::Top { window, limit } => console
+            .top(window, limit)
+            .await
+            .map(|top| render(json, &top, top_text)),
         AdminCommand::TakeDown(target) => {
             console.take_down(operator, &target).await.map(|removed| {
-                if json {
-                    render_json(&share_json(&removed))
-                } else {
+                render(json, &share_json(&removed), |_| {
                     format!(
                         "taken down {}: its link now says \"removed by the operator\"\n",
                         removed.status.handle
                     )
-                }
+                })
             })
         }
         AdminCommand::TakeDownFrom(target) => {
@@ -159,68 +144,61 @@ pub async fn run(console: &Console, key: Option<&str>, words: &[String]) -> Outc
                 .take_down_from(operator, &target)
                 .await
                 .map(|removed| {
-                    if json {
-                        render_json(&removed.iter().map(share_json).collect::<Vec<_>>())
-                    } else {
-                        let plural = if removed.len() == 1 { "" } else { "s" };
-                        let mut text = format!("taken down {} share{plural}", removed.len());
-                        for share in &removed {
-                            let _ = write!(text, "\n  {}", share.status.handle);
-                        }
-                        text.push('\n');
-                        text
-                    }
+                    let listed: Vec<_> = removed.iter().map(share_json).collect();
+                    render(json, &listed, |_| taken_down_text(&removed))
                 })
         }
-        AdminCommand::Ban { target, duration } => {
-            console.ban(operator, &target, duration).await.map(|ban| {
-                if json {
-                    render_json(&ban)
-                } else {
-                    format!("banned {}\n", ban_line(&ban))
-                }
-            })
-        }
+        AdminCommand::Ban { target, duration } => console
+            .ban(operator, &target, duration)
+            .await
+            .map(|ban| render(json, &ban, |ban| format!("banned {}\n", ban_line(ban)))),
         AdminCommand::Unban(target) => console.unban(operator, &target).await.map(|target| {
-            if json {
-                render_json(&json!({ "unbanned": target.to_string() }))
-            } else {
+            render(json, &json!({ "unbanned": target.to_string() }), |_| {
                 format!("unbanned {target}\n")
-            }
+            })
         }),
-        AdminCommand::Bans => console.bans().await.map(|bans| {
-            if json {
-                render_json(&bans)
-            } else {
-                bans_text(&bans)
-            }
-        }),
-        AdminCommand::Reports { all } => console.reports(all).await.map(|reports| {
-            if json {
-                render_json(&reports)
-            } else {
-                reports_text(&reports)
-            }
-        }),
+        AdminCommand::Bans => console
+            .bans()
+            .await
+            .map(|bans| render(json, &bans, |bans| bans_text(bans))),
+        AdminCommand::Reports { all } => console
+            .reports(all)
+            .await
+            .map(|reports| render(json, &reports, |reports| reports_text(reports))),
         AdminCommand::Dismiss(number) => console.dismiss(operator, number).await.map(|report| {
-            if json {
-                render_json(&report)
-            } else {
+            render(json, &report, |report| {
                 format!("dismissed report {}\n", report.number)
-            }
+            })
         }),
-        AdminCommand::Audit { limit } => console.audit_log(limit).await.map(|entries| {
-            if json {
-                render_json(&entries)
-            } else {
-                audit_text(&entries)
-            }
-        }),
+        AdminCommand::Audit { limit } => console
+            .audit_log(limit)
+            .await
+            .map(|entries| render(json, &entries, |entries| audit_text(entries))),
     };
     match result {
         Ok(stdout) => Outcome::ok(stdout),
         Err(err) => Outcome::fail(err),
     }
+}
+
+/// One result as the operator asked for it: one JSON document (`--json`), or the text form.
+fn render<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> String {
+    if json {
+        render_json(value)
+    } else {
+        text(value)
+    }
+}
+
+/// `takedown --from`: how many shares went, one handle a line.
+fn taken_down_text(removed: &[crate::share::ShareOverview]) -> String {
+    let plural = if removed.len() == 1 { "" } else { "s" };
+    let mut text = format!("taken down {} share{plural}", removed.len());
+    for share in removed {
+        let _ = write!(text, "\n  {}", share.status.handle);
+    }
+    text.push('\n');
+    text
 }
 
 fn parse(words: &[String]) -> Result<Invocation, String> {
