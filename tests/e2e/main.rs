@@ -13,6 +13,7 @@ mod support;
 mod config;
 mod docker;
 mod faults;
+mod fuzz_replay;
 mod http;
 mod limits;
 mod load_abuse;

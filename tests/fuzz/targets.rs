@@ -1,5 +1,5 @@
 //! The body of every fuzz target, one function per parser that reads a client's bytes. The
-//! libFuzzer binaries in `fuzz_targets/` and the ordinary integration test `tests/fuzz_replay.rs`
+//! libFuzzer binaries in `fuzz_targets/` and the ordinary integration test `tests/e2e/fuzz_replay.rs`
 //! both include this file, so the committed corpora (`corpus/<target>/`) are replayed by every
 //! `cargo nextest` run, without a fuzzer, against the same code the fuzzer explored.
 //!

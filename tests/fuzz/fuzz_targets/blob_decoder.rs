@@ -1,4 +1,4 @@
-//! libFuzzer entry for `targets::blob_decoder` (the body is shared with tests/fuzz_replay.rs).
+//! libFuzzer entry for `targets::blob_decoder` (the body is shared with tests/e2e/fuzz_replay.rs).
 #![no_main]
 
 #[allow(dead_code)]
