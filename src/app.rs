@@ -129,6 +129,7 @@ impl App {
             "ssh listening"
         );
         let mut http = HttpServer::bind(&settings).await?;
+        metrics.count_refusals_of(vec![ssh.refusals(), http.refusals()]);
         let mut site = SiteInfo::from_settings(&settings);
         site.host_key_fingerprint = Some(ssh.host_key_fingerprint().to_owned());
         http.set_site(site);

@@ -48,6 +48,7 @@ pub mod config;
 pub mod accept_errors;
 pub mod client_group;
 pub mod ip_net;
+pub mod refusals;
 pub mod safe_text;
 pub mod shutdown;
 pub mod theme;

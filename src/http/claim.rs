@@ -60,6 +60,7 @@ pub(super) async fn claim(
     let audience = Audience::of(&headers);
     let ip = client_ip(peer, &headers, &state.trusted_proxies);
     if let Err(wait) = state.limiter.check(ip) {
+        state.refusals.count(crate::refusals::Reason::ClaimRate);
         return Problem::too_many(wait.as_secs().max(1)).respond(audience);
     }
     let Some(id) = ShareId::parse(&id) else {

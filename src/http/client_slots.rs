@@ -83,6 +83,9 @@ pub(super) async fn forwarded_client_cap(
     }
     let client = client_ip(peer, request.headers(), &state.trusted_proxies);
     let Some(slot) = state.forwarded_slots.take(client) else {
+        state
+            .refusals
+            .count(crate::refusals::Reason::HttpConnections);
         debug!("per-client request cap reached behind a trusted proxy; refusing a request");
         return Problem::busy().respond(Audience::of(request.headers()));
     };

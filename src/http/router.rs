@@ -15,6 +15,7 @@ use super::rate_limit::RateLimiter;
 use super::{access_log, assets, claim, headers, index, report, status};
 use crate::config::{HttpSettings, IpNet, Settings};
 use crate::operator::Console;
+use crate::refusals::Refusals;
 use crate::share::Shares;
 
 /// A claim body holds a 43-character key and a password: anything bigger is not a claim.
@@ -68,6 +69,8 @@ pub(super) struct AppState {
     pub css: Arc<str>,
     /// Requests in flight per forwarded client, behind a trusted proxy.
     pub forwarded_slots: ClientSlots,
+    /// What the HTTP side refused, by reason (for `/metrics`).
+    pub refusals: Refusals,
 }
 
 /// The application: every route, with security headers and the access log on every response.
@@ -77,6 +80,7 @@ pub fn router(
     site: SiteInfo,
     http: &HttpSettings,
     tls: bool,
+    refusals: Refusals,
 ) -> Router {
     let state = AppState {
         shares,
@@ -87,6 +91,7 @@ pub fn router(
         trusted_proxies: http.trusted_proxies.clone().into(),
         css: super::assets::stylesheet(http.theme).into(),
         forwarded_slots: ClientSlots::new(http.max_connections_per_client),
+        refusals,
     };
     Router::new()
         .route("/", get(index::page))

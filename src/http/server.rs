@@ -66,6 +66,7 @@ pub struct HttpServer {
     tls: Option<TlsAcceptor>,
     site: SiteInfo,
     settings: crate::config::HttpSettings,
+    refusals: crate::refusals::Refusals,
 }
 
 impl HttpServer {
@@ -85,6 +86,7 @@ impl HttpServer {
             tls,
             site: SiteInfo::from_settings(settings),
             settings: settings.http.clone(),
+            refusals: Default::default(),
         })
     }
 
@@ -94,6 +96,11 @@ impl HttpServer {
 
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// What this server refused, by reason (connection caps, claim rate).
+    pub fn refusals(&self) -> crate::refusals::Refusals {
+        self.refusals.clone()
     }
 
     /// Sets what the home page says about the SSH side (e.g. the host key fingerprint).
@@ -117,6 +124,7 @@ impl HttpServer {
             self.site,
             &self.settings,
             self.tls.is_some(),
+            self.refusals.clone(),
         );
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -156,6 +164,8 @@ impl HttpServer {
                 },
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
+                self.refusals
+                    .count(crate::refusals::Reason::HttpConnections);
                 debug!("connection limit reached; closing a new connection");
                 continue;
             };
@@ -164,6 +174,8 @@ impl HttpServer {
             let proxied = limits.trusted_proxies.iter().any(|n| n.contains(peer.ip()));
             let counted = if proxied { &per_proxy } else { &per_client };
             let Some(client_slot) = counted.take(peer.ip()) else {
+                self.refusals
+                    .count(crate::refusals::Reason::HttpConnections);
                 debug!(
                     proxied,
                     "per-client connection limit reached; closing a new connection"

@@ -25,6 +25,7 @@ use std::time::Duration;
 pub use server::{MetricsError, MetricsServer};
 pub use store::StoreOp;
 
+use crate::refusals::{Reason, Refusals};
 use crate::share::{BlobStore, MetaStore, ShareEvent, ShareObserver};
 use text::Exposition;
 
@@ -71,6 +72,8 @@ struct Registry {
     claim_seconds: Histogram,
     store_errors: [AtomicU64; StoreOp::ALL.len()],
     process: process::ProcessInfo,
+    /// The servers' refusal counters, read at scrape time (set once the servers are bound).
+    refusals: std::sync::OnceLock<Vec<Refusals>>,
 }
 
 impl Metrics {
@@ -85,6 +88,7 @@ impl Metrics {
                 claim_seconds: Histogram::default(),
                 store_errors: Default::default(),
                 process: process::ProcessInfo::now(),
+                refusals: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -97,6 +101,11 @@ impl Metrics {
         blobs: Arc<dyn BlobStore>,
     ) -> (Arc<dyn MetaStore>, Arc<dyn BlobStore>) {
         store::wrap(self.clone(), meta, blobs)
+    }
+
+    /// Reads `onetimeshare_refusals_total` from these counters (the SSH and HTTP servers' own).
+    pub fn count_refusals_of(&self, sources: Vec<Refusals>) {
+        let _ = self.inner.refusals.set(sources);
     }
 
     fn store_error(&self, op: StoreOp) {
@@ -179,6 +188,22 @@ impl Metrics {
                 "onetimeshare_store_errors_total",
                 &[("store", store), ("op", name)],
                 r.store_errors[op.index()].load(Ordering::Relaxed),
+            );
+        }
+        out.family(
+            "onetimeshare_refusals_total",
+            "counter",
+            "Requests refused by a limit, by reason: claim_rate (claims per minute), \
+             http_connections (HTTP connection and request caps), ssh_busy, ssh_per_address, \
+             ssh_per_key (SSH connection caps), upload_rate (uploads per minute), banned.",
+        );
+        let sources = r.refusals.get().map(Vec::as_slice).unwrap_or_default();
+        for reason in Reason::ALL {
+            let total: u64 = sources.iter().map(|s| s.get(reason)).sum();
+            out.sample(
+                "onetimeshare_refusals_total",
+                &[("reason", reason.label())],
+                total,
             );
         }
         r.process.render(&mut out);
@@ -338,6 +363,33 @@ mod tests {
         live.lock().unwrap().insert("pipe".into(), 0);
         let text = metrics.render();
         assert!(has(&text, "onetimeshare_ssh_sessions{kind=\"pipe\"} 0"));
+    }
+
+    #[test]
+    fn refusals_are_summed_over_the_servers_and_every_reason_is_exposed() {
+        let metrics = metrics();
+        assert!(has(
+            &metrics.render(),
+            "onetimeshare_refusals_total{reason=\"banned\"} 0"
+        ));
+        let (ssh, http) = (Refusals::default(), Refusals::default());
+        metrics.count_refusals_of(vec![ssh.clone(), http.clone()]);
+        ssh.count(Reason::Banned);
+        http.count(Reason::ClaimRate);
+        http.count(Reason::ClaimRate);
+        let text = metrics.render();
+        assert!(has(
+            &text,
+            "onetimeshare_refusals_total{reason=\"banned\"} 1"
+        ));
+        assert!(has(
+            &text,
+            "onetimeshare_refusals_total{reason=\"claim_rate\"} 2"
+        ));
+        assert!(has(
+            &text,
+            "onetimeshare_refusals_total{reason=\"upload_rate\"} 0"
+        ));
     }
 
     #[test]

@@ -87,7 +87,10 @@ pub(crate) async fn upload_gate(
 ) -> Result<(), Refusal> {
     match console.banned(key, peer).await {
         Ok(None) => {}
-        Ok(Some(ban)) => return Err(Refusal::Banned(Box::new(ban))),
+        Ok(Some(ban)) => {
+            limits.refusals().count(crate::refusals::Reason::Banned);
+            return Err(Refusal::Banned(Box::new(ban)));
+        }
         Err(err) => {
             debug!(error = %err, "ban list unavailable; upload refused");
             return Err(Refusal::Unavailable);

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::SshSettings;
+use crate::refusals::{Reason, Refusals};
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -64,6 +65,8 @@ enum RateKey {
 pub struct Limits {
     config: LimitConfig,
     counters: Mutex<Counters>,
+    /// Every refusal decided here is counted (and bans, by the SSH side, through [`Limits::refusals`]).
+    refusals: Refusals,
 }
 
 impl Limits {
@@ -71,7 +74,24 @@ impl Limits {
         Arc::new(Self {
             config,
             counters: Mutex::new(Counters::default()),
+            refusals: Refusals::default(),
         })
+    }
+
+    /// The SSH side's refusal counts, for `/metrics`.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Counts `refusal` and hands it back.
+    fn refused(&self, refusal: LimitError) -> LimitError {
+        self.refusals.count(match refusal {
+            LimitError::Busy => Reason::SshBusy,
+            LimitError::TooManyFromAddress => Reason::SshPerAddress,
+            LimitError::TooManyForKey => Reason::SshPerKey,
+            LimitError::UploadRate { .. } => Reason::UploadRate,
+        });
+        refusal
     }
 
     fn counters(&self) -> MutexGuard<'_, Counters> {
@@ -84,11 +104,11 @@ impl Limits {
         let ip = crate::client_group::client_group(ip);
         let mut c = self.counters();
         if c.total >= self.config.max_connections {
-            return Err(LimitError::Busy);
+            return Err(self.refused(LimitError::Busy));
         }
         let from_ip = c.per_ip.entry(ip).or_default();
         if *from_ip >= self.config.max_connections_per_ip {
-            return Err(LimitError::TooManyFromAddress);
+            return Err(self.refused(LimitError::TooManyFromAddress));
         }
         *from_ip += 1;
         c.total += 1;
@@ -103,7 +123,7 @@ impl Limits {
         let mut c = self.counters();
         let open = c.per_key.entry(key.to_owned()).or_default();
         if *open >= self.config.max_sessions_per_key {
-            return Err(LimitError::TooManyForKey);
+            return Err(self.refused(LimitError::TooManyForKey));
         }
         *open += 1;
         Ok(KeySlot {
@@ -134,10 +154,10 @@ impl Limits {
                 if times.len() >= per_minute as usize {
                     let oldest = times.front().copied().unwrap_or(now);
                     let retry = RATE_WINDOW.saturating_sub(now.duration_since(oldest));
-                    return Err(LimitError::UploadRate {
+                    return Err(self.refused(LimitError::UploadRate {
                         per_minute,
                         retry_secs: retry.as_secs().max(1),
-                    });
+                    }));
                 }
             }
         }

@@ -141,6 +141,11 @@ impl SshServer {
         &self.fingerprint
     }
 
+    /// What this server refused, by reason (connection caps, upload rate, bans).
+    pub fn refusals(&self) -> crate::refusals::Refusals {
+        self.shared.limits.refusals().clone()
+    }
+
     /// Accepts connections until shutdown starts draining; then stops listening, and once
     /// shutdown closes, disconnects the connections still open and waits for them to end.
     pub async fn serve(self, shutdown: Shutdown) {

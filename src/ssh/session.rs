@@ -133,6 +133,10 @@ impl Connection {
             Ok(None) => {}
             Ok(Some(ban)) => {
                 info!(peer = %self.peer.ip(), ban = %ban.target, "banned client refused");
+                self.shared
+                    .limits
+                    .refusals()
+                    .count(crate::refusals::Reason::Banned);
                 self.refusal = Some(Refusal::Banned(Box::new(ban)));
             }
             Err(err) => {

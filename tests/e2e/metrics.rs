@@ -225,3 +225,47 @@ fn metrics_are_served_only_on_their_own_listener_and_only_when_asked_for() {
         plain.log()
     );
 }
+
+#[test]
+fn refusals_by_a_limit_are_counted_by_reason() {
+    let server = server_with(&[
+        "--ssh-uploads-per-minute",
+        "1",
+        "--claims-per-minute",
+        "1",
+        "--claim-burst",
+        "1",
+    ]);
+    let client = Client::new(&server);
+    let rate = |scrape: &Scrape, reason: &str| {
+        scrape.get(&format!(
+            "onetimeshare_refusals_total{{reason=\"{reason}\"}}"
+        ))
+    };
+    let before = Scrape::of(&server);
+    assert_eq!(rate(&before, "upload_rate"), 0.0, "{}", before.text);
+
+    let link = link_of(&run(&mut client.ssh_command_t(&[]), b"first"));
+    let refused = run(&mut client.ssh_command_t(&[]), b"second");
+    assert!(
+        !refused.status.success(),
+        "the second upload in a minute is refused"
+    );
+    assert!(curl_claim(&link, &[]).status.success());
+    let again = curl(&[
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "POST",
+        &link,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "429");
+
+    let after = Scrape::of(&server);
+    assert_eq!(rate(&after, "upload_rate"), 1.0, "{}", after.text);
+    assert_eq!(rate(&after, "claim_rate"), 1.0, "{}", after.text);
+    assert_eq!(rate(&after, "banned"), 0.0, "{}", after.text);
+}
