@@ -430,16 +430,9 @@ fn nonzero(value: Duration) -> Option<Duration> {
 impl Settings {
     /// Applies defaults to a merged layer and validates the result.
     pub fn resolve(layer: Layer) -> Result<Settings, ConfigError> {
-        let duration = |setting: &'static str, value: Option<String>, default: &str| {
-            parse_duration(value.as_deref().unwrap_or(default))
-                .map_err(|source| ConfigError::Unit { setting, source })
-        };
-        let size = |setting: &'static str, value: Option<String>, default: &str| {
-            parse_size(value.as_deref().unwrap_or(default))
-                .map_err(|source| ConfigError::Unit { setting, source })
-        };
         let public_url = layer
             .public_url
+            .clone()
             .unwrap_or_else(|| "http://localhost:8080".into())
             .trim_end_matches('/')
             .to_owned();
@@ -448,198 +441,21 @@ impl Settings {
                 "public-url must start with http:// or https:// (got {public_url:?})"
             )));
         }
-        let default_ttl = duration("default-ttl", layer.default_ttl, "1d")?;
-        let min_ttl = duration("min-ttl", layer.min_ttl, &format_duration(MIN_TTL))?;
-        let max_ttl = duration("max-ttl", layer.max_ttl, "7d")?;
-        if min_ttl < MIN_TTL_FLOOR {
-            return Err(ConfigError::Invalid(format!(
-                "min-ttl must be at least {} (got {}): a shorter expiry makes links dead on arrival",
-                format_duration(MIN_TTL_FLOOR),
-                format_duration(min_ttl)
-            )));
-        }
-        for (setting, ttl) in [("default-ttl", default_ttl), ("max-ttl", max_ttl)] {
-            if ttl < min_ttl {
-                return Err(ConfigError::Invalid(format!(
-                    "{setting} must be at least {} (min-ttl; got {}): a shorter expiry makes links dead on arrival",
-                    format_duration(min_ttl),
-                    format_duration(ttl)
-                )));
-            }
-        }
-        if default_ttl > max_ttl {
-            return Err(ConfigError::Invalid(format!(
-                "default-ttl ({}) is longer than max-ttl ({})",
-                format_duration(default_ttl),
-                format_duration(max_ttl)
-            )));
-        }
+        let expiry = Expiry::resolve(&layer)?;
         let max_attempts = layer.max_attempts.unwrap_or(5);
         if max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "max-attempts must be at least 1".into(),
             ));
         }
-        let argon2_memory = size("argon2-memory", layer.argon2_memory, "64MiB")?;
-        let memory_kib = u32::try_from(argon2_memory / 1024)
-            .ok()
-            .filter(|kib| (8..=4 * 1024 * 1024).contains(kib))
-            .ok_or_else(|| ConfigError::Invalid("argon2-memory must be 8KiB..4GiB".into()))?;
-        let iterations = layer.argon2_iterations.unwrap_or(3);
-        if !(1..=64).contains(&iterations) {
-            return Err(ConfigError::Invalid(
-                "argon2-iterations must be 1..64".into(),
-            ));
-        }
-        let meta_backend = match layer.redis_url {
-            Some(url) => MetaBackend::Redis {
-                url,
-                prefix: layer.redis_prefix.unwrap_or_else(|| "ots:".into()),
-            },
-            None => MetaBackend::Embedded,
-        };
-        // Milliseconds are accepted here only: sub-second Redis timeouts make sense, sub-second
-        // TTLs do not.
-        let redis_timeout = match layer.redis_timeout.as_deref().map(str::trim) {
-            Some(text) if text.ends_with("ms") && !text.ends_with("mms") => text
-                .trim_end_matches("ms")
-                .parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| {
-                    ConfigError::Invalid(format!("redis-timeout: invalid duration {text:?}"))
-                })?,
-            other => duration("redis-timeout", other.map(str::to_owned), "2s")?,
-        };
-        if redis_timeout.is_zero() {
-            return Err(ConfigError::Invalid(
-                "redis-timeout must be more than 0".into(),
-            ));
-        }
-        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
-        let positive = |setting: &'static str, value: Option<usize>, default: usize| {
-            let value = value.unwrap_or(default);
-            if value == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "{setting} must be at least 1"
-                )));
-            }
-            Ok(value)
-        };
-        if layer.ssh_authorized_keys.is_some() && layer.ssh_allow_keyless == Some(true) {
-            return Err(ConfigError::Invalid(
-                "ssh-allow-keyless would let anyone in despite ssh-authorized-keys: \
-                 choose one"
-                    .into(),
-            ));
-        }
-        let ssh = SshSettings {
-            host_key: layer
-                .ssh_host_key
-                .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key")),
-            authorized_keys: layer.ssh_authorized_keys,
-            admin_keys: layer.admin_keys,
-            allow_keyless: layer.ssh_allow_keyless.unwrap_or(false),
-            max_connections: positive("ssh-max-connections", layer.ssh_max_connections, 512)?,
-            max_connections_per_ip: positive(
-                "ssh-max-connections-per-ip",
-                layer.ssh_max_connections_per_ip,
-                16,
-            )?,
-            max_sessions_per_key: positive(
-                "ssh-max-sessions-per-key",
-                layer.ssh_max_sessions_per_key,
-                8,
-            )?,
-            tui_idle_timeout: duration("tui-idle-timeout", layer.tui_idle_timeout, "15m")?,
-            tui_draft_budget: size("tui-draft-budget", layer.tui_draft_budget, "32MiB")?,
-            idle_timeout: nonzero(duration("ssh-idle-timeout", layer.ssh_idle_timeout, "60s")?)
-                .ok_or_else(|| ConfigError::Invalid("ssh-idle-timeout must be above 0".into()))?,
-            uploads_per_minute: positive(
-                "ssh-uploads-per-minute",
-                layer.ssh_uploads_per_minute.map(|n| n as usize),
-                60,
-            )? as u32,
-        };
-        let theme = match &layer.theme {
-            None => crate::theme::Theme::industrial_urgency(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                let theme = crate::theme::Theme::parse(&text).map_err(|e| ConfigError::Parse {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-                // One theme per process, read once at start-up: leaking it is the simple way
-                // to hand `&'static` to every session.
-                &*Box::leak(Box::new(theme))
-            }
-        };
-        let mut http = http::resolve(
-            layer.tls_cert,
-            layer.tls_key,
-            layer.trusted_proxies,
-            layer.claims_per_minute,
-            layer.claim_burst,
-        )?;
-        http.theme = theme;
-        http.max_connections = positive("http-max-connections", layer.http_max_connections, 4096)?;
-        http.max_connections_per_client = positive(
-            "http-max-connections-per-client",
-            layer.http_max_connections_per_client,
-            64,
-        )?;
-        http.max_connections_per_proxy = positive(
-            "http-max-connections-per-proxy",
-            layer.http_max_connections_per_proxy,
-            1024,
-        )?;
-        http.idle_timeout = nonzero(duration(
-            "http-idle-timeout",
-            layer.http_idle_timeout,
-            "30s",
-        )?)
-        .ok_or_else(|| ConfigError::Invalid("http-idle-timeout must be above 0".into()))?;
-        http.max_connection_age = nonzero(duration(
-            "http-max-connection-age",
-            layer.http_max_connection_age,
-            "1h",
-        )?)
-        .ok_or_else(|| ConfigError::Invalid("http-max-connection-age must be above 0".into()))?;
-        let quota = Quota {
-            shares_per_key: positive(
-                "quota-shares-per-key",
-                layer.quota_shares_per_key.map(|n| n as usize),
-                100,
-            )? as u32,
-            bytes_per_key: size("quota-bytes-per-key", layer.quota_bytes_per_key, "1GiB")?,
-            shares_per_address: positive(
-                "quota-shares-per-address",
-                layer.quota_shares_per_address.map(|n| n as usize),
-                100,
-            )? as u32,
-            bytes_per_address: size(
-                "quota-bytes-per-address",
-                layer.quota_bytes_per_address,
-                "1GiB",
-            )?,
-        };
-        let ssh_addr = layer
-            .ssh_addr
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222)));
-        let http_addr = layer
-            .http_addr
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
-        if let Some(metrics) = layer.metrics_addr
-            && metrics.port() != 0
-            && (metrics == http_addr || metrics == ssh_addr)
-        {
-            return Err(ConfigError::Invalid(format!(
-                "metrics-addr ({metrics}) must differ from http-addr and ssh-addr: \
-                 metrics are never served on a public port"
-            )));
-        }
+        let (meta_backend, redis_timeout) = resolve_store(&layer)?;
+        let data_dir = layer
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let ssh = resolve_ssh(&layer, &data_dir)?;
+        let http = resolve_http(&layer, resolve_theme(layer.theme.as_deref())?)?;
+        let (ssh_addr, http_addr) = resolve_addresses(&layer)?;
         Ok(Settings {
             data_dir,
             ssh_addr,
@@ -648,30 +464,287 @@ impl Settings {
             redis_timeout,
             policy: Policy {
                 public_url,
-                max_size: size("max-size", layer.max_size, "256MiB")?,
-                default_ttl,
-                min_ttl,
-                max_ttl,
+                max_size: size("max-size", &layer.max_size, "256MiB")?,
+                default_ttl: expiry.default,
+                min_ttl: expiry.min,
+                max_ttl: expiry.max,
                 max_attempts,
-                kdf_cost: KdfCost {
-                    memory_kib,
-                    iterations,
-                    parallelism: 1,
-                },
+                kdf_cost: resolve_kdf(&layer)?,
                 kdf_concurrency: layer.argon2_concurrency.unwrap_or(4).max(1),
                 orphan_grace: Duration::from_secs(3600),
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
-                quota,
+                quota: resolve_quota(&layer)?,
             },
-            sweep_interval: duration("sweep-interval", layer.sweep_interval, "1m")?,
+            sweep_interval: duration("sweep-interval", &layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
             metrics_addr: layer.metrics_addr,
             // "0" is allowed: cut at once.
-            shutdown_grace: duration("shutdown-grace", layer.shutdown_grace, "30s")?,
+            shutdown_grace: duration("shutdown-grace", &layer.shutdown_grace, "30s")?,
             ssh,
             http,
         })
     }
+}
+
+/// A duration setting, or its default; the error names the setting.
+fn duration(
+    setting: &'static str,
+    value: &Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    parse_duration(value.as_deref().unwrap_or(default))
+        .map_err(|source| ConfigError::Unit { setting, source })
+}
+
+/// A size setting, or its default; the error names the setting.
+fn size(setting: &'static str, value: &Option<String>, default: &str) -> Result<u64, ConfigError> {
+    parse_size(value.as_deref().unwrap_or(default))
+        .map_err(|source| ConfigError::Unit { setting, source })
+}
+
+/// A count that must be at least 1.
+fn positive(
+    setting: &'static str,
+    value: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let value = value.unwrap_or(default);
+    if value == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "{setting} must be at least 1"
+        )));
+    }
+    Ok(value)
+}
+
+/// A duration that must be above zero.
+fn above_zero(
+    setting: &'static str,
+    value: &Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    nonzero(duration(setting, value, default)?)
+        .ok_or_else(|| ConfigError::Invalid(format!("{setting} must be above 0")))
+}
+
+/// The expiries a sender may choose from, checked against each other and the floor.
+struct Expiry {
+    default: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Expiry {
+    fn resolve(layer: &Layer) -> Result<Expiry, ConfigError> {
+        let default = duration("default-ttl", &layer.default_ttl, "1d")?;
+        let min = duration("min-ttl", &layer.min_ttl, &format_duration(MIN_TTL))?;
+        let max = duration("max-ttl", &layer.max_ttl, "7d")?;
+        if min < MIN_TTL_FLOOR {
+            return Err(ConfigError::Invalid(format!(
+                "min-ttl must be at least {} (got {}): a shorter expiry makes links dead on arrival",
+                format_duration(MIN_TTL_FLOOR),
+                format_duration(min)
+            )));
+        }
+        for (setting, ttl) in [("default-ttl", default), ("max-ttl", max)] {
+            if ttl < min {
+                return Err(ConfigError::Invalid(format!(
+                    "{setting} must be at least {} (min-ttl; got {}): a shorter expiry makes links dead on arrival",
+                    format_duration(min),
+                    format_duration(ttl)
+                )));
+            }
+        }
+        if default > max {
+            return Err(ConfigError::Invalid(format!(
+                "default-ttl ({}) is longer than max-ttl ({})",
+                format_duration(default),
+                format_duration(max)
+            )));
+        }
+        Ok(Expiry { default, min, max })
+    }
+}
+
+/// Argon2id's cost for password shares.
+fn resolve_kdf(layer: &Layer) -> Result<KdfCost, ConfigError> {
+    let memory = size("argon2-memory", &layer.argon2_memory, "64MiB")?;
+    let memory_kib = u32::try_from(memory / 1024)
+        .ok()
+        .filter(|kib| (8..=4 * 1024 * 1024).contains(kib))
+        .ok_or_else(|| ConfigError::Invalid("argon2-memory must be 8KiB..4GiB".into()))?;
+    let iterations = layer.argon2_iterations.unwrap_or(3);
+    if !(1..=64).contains(&iterations) {
+        return Err(ConfigError::Invalid(
+            "argon2-iterations must be 1..64".into(),
+        ));
+    }
+    Ok(KdfCost {
+        memory_kib,
+        iterations,
+        parallelism: 1,
+    })
+}
+
+/// Where share metadata lives, and how long one Redis command may take.
+fn resolve_store(layer: &Layer) -> Result<(MetaBackend, Duration), ConfigError> {
+    let backend = match &layer.redis_url {
+        Some(url) => MetaBackend::Redis {
+            url: url.clone(),
+            prefix: layer.redis_prefix.clone().unwrap_or_else(|| "ots:".into()),
+        },
+        None => MetaBackend::Embedded,
+    };
+    // Milliseconds are accepted here only: sub-second Redis timeouts make sense, sub-second
+    // TTLs do not.
+    let timeout = match layer.redis_timeout.as_deref().map(str::trim) {
+        Some(text) if text.ends_with("ms") && !text.ends_with("mms") => text
+            .trim_end_matches("ms")
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| {
+                ConfigError::Invalid(format!("redis-timeout: invalid duration {text:?}"))
+            })?,
+        other => duration("redis-timeout", &other.map(str::to_owned), "2s")?,
+    };
+    if timeout.is_zero() {
+        return Err(ConfigError::Invalid(
+            "redis-timeout must be more than 0".into(),
+        ));
+    }
+    Ok((backend, timeout))
+}
+
+/// Who may connect over SSH, and what one client may hold.
+fn resolve_ssh(layer: &Layer, data_dir: &Path) -> Result<SshSettings, ConfigError> {
+    if layer.ssh_authorized_keys.is_some() && layer.ssh_allow_keyless == Some(true) {
+        return Err(ConfigError::Invalid(
+            "ssh-allow-keyless would let anyone in despite ssh-authorized-keys: \
+             choose one"
+                .into(),
+        ));
+    }
+    Ok(SshSettings {
+        host_key: layer
+            .ssh_host_key
+            .clone()
+            .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key")),
+        authorized_keys: layer.ssh_authorized_keys.clone(),
+        admin_keys: layer.admin_keys.clone(),
+        allow_keyless: layer.ssh_allow_keyless.unwrap_or(false),
+        max_connections: positive("ssh-max-connections", layer.ssh_max_connections, 512)?,
+        max_connections_per_ip: positive(
+            "ssh-max-connections-per-ip",
+            layer.ssh_max_connections_per_ip,
+            16,
+        )?,
+        max_sessions_per_key: positive(
+            "ssh-max-sessions-per-key",
+            layer.ssh_max_sessions_per_key,
+            8,
+        )?,
+        tui_idle_timeout: duration("tui-idle-timeout", &layer.tui_idle_timeout, "15m")?,
+        tui_draft_budget: size("tui-draft-budget", &layer.tui_draft_budget, "32MiB")?,
+        idle_timeout: above_zero("ssh-idle-timeout", &layer.ssh_idle_timeout, "60s")?,
+        uploads_per_minute: positive(
+            "ssh-uploads-per-minute",
+            layer.ssh_uploads_per_minute.map(|n| n as usize),
+            60,
+        )? as u32,
+    })
+}
+
+/// The built-in palette, or the operator's theme file.
+fn resolve_theme(path: Option<&Path>) -> Result<&'static crate::theme::Theme, ConfigError> {
+    let Some(path) = path else {
+        return Ok(crate::theme::Theme::industrial_urgency());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let theme = crate::theme::Theme::parse(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    // One theme per process, read once at start-up: leaking it is the simple way to hand
+    // `&'static` to every session.
+    Ok(&*Box::leak(Box::new(theme)))
+}
+
+/// TLS, proxies, claim rate and connection limits of the HTTP side.
+fn resolve_http(
+    layer: &Layer,
+    theme: &'static crate::theme::Theme,
+) -> Result<HttpSettings, ConfigError> {
+    let mut http = http::resolve(
+        layer.tls_cert.clone(),
+        layer.tls_key.clone(),
+        layer.trusted_proxies.clone(),
+        layer.claims_per_minute,
+        layer.claim_burst,
+    )?;
+    http.theme = theme;
+    http.max_connections = positive("http-max-connections", layer.http_max_connections, 4096)?;
+    http.max_connections_per_client = positive(
+        "http-max-connections-per-client",
+        layer.http_max_connections_per_client,
+        64,
+    )?;
+    http.max_connections_per_proxy = positive(
+        "http-max-connections-per-proxy",
+        layer.http_max_connections_per_proxy,
+        1024,
+    )?;
+    http.idle_timeout = above_zero("http-idle-timeout", &layer.http_idle_timeout, "30s")?;
+    http.max_connection_age = above_zero(
+        "http-max-connection-age",
+        &layer.http_max_connection_age,
+        "1h",
+    )?;
+    Ok(http)
+}
+
+/// Live shares and bytes one key and one address may hold.
+fn resolve_quota(layer: &Layer) -> Result<Quota, ConfigError> {
+    Ok(Quota {
+        shares_per_key: positive(
+            "quota-shares-per-key",
+            layer.quota_shares_per_key.map(|n| n as usize),
+            100,
+        )? as u32,
+        bytes_per_key: size("quota-bytes-per-key", &layer.quota_bytes_per_key, "1GiB")?,
+        shares_per_address: positive(
+            "quota-shares-per-address",
+            layer.quota_shares_per_address.map(|n| n as usize),
+            100,
+        )? as u32,
+        bytes_per_address: size(
+            "quota-bytes-per-address",
+            &layer.quota_bytes_per_address,
+            "1GiB",
+        )?,
+    })
+}
+
+/// The SSH and HTTP listen addresses; metrics never share either.
+fn resolve_addresses(layer: &Layer) -> Result<(SocketAddr, SocketAddr), ConfigError> {
+    let ssh_addr = layer
+        .ssh_addr
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2222)));
+    let http_addr = layer
+        .http_addr
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 8080)));
+    if let Some(metrics) = layer.metrics_addr
+        && metrics.port() != 0
+        && (metrics == http_addr || metrics == ssh_addr)
+    {
+        return Err(ConfigError::Invalid(format!(
+            "metrics-addr ({metrics}) must differ from http-addr and ssh-addr: \
+             metrics are never served on a public port"
+        )));
+    }
+    Ok((ssh_addr, http_addr))
 }
 
 #[cfg(test)]
