@@ -36,6 +36,7 @@ impl RedisServer {
         MetaBackend::Redis {
             url: self.url(),
             prefix: "ots:".into(),
+            wait_replicas: 0,
         }
     }
 
