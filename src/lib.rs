@@ -50,6 +50,7 @@ pub mod client_group;
 pub mod ip_net;
 pub mod refusals;
 pub mod safe_text;
+pub mod shared_rates;
 pub mod shutdown;
 pub mod theme;
 pub mod units;
