@@ -12,7 +12,7 @@ use super::redis::{RedisStore, unavailable};
 use crate::share::StoreError;
 use crate::shared_rates::SharedRates;
 
-/// KEYS[1] the bucket; ARGV[1] tokens a minute, [2] burst. Replies 0 (taken) or the wait in ms.
+// KEYS[1] the bucket; ARGV[1] tokens a minute, [2] burst. Replies 0 (taken) or the wait in ms.
 const TAKE_TOKEN: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -29,8 +29,8 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return wait
 ";
 
-/// KEYS[1] the window; ARGV[1] limit, [2] window in ms, [3] event id. Replies 0 (counted) or
-/// the wait in ms until the oldest event leaves the window.
+// KEYS[1] the window; ARGV[1] limit, [2] window in ms, [3] event id. Replies 0 (counted) or
+// the wait in ms until the oldest event leaves the window.
 const COUNT_EVENT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
