@@ -3,7 +3,7 @@
 //! Layout (prefix `ots:` by default; `<h>` = hex SHA-256 of the share id, so a dump reveals no
 //! link):
 //! - `<p>s:<h>` hash: `rec` (immutable record, JSON), `state`, `at`, `att` (attempts), `max`,
-//!   `exp`, `owner`; key expires at the share's expiry (PEXPIREAT), tombstones included;
+//!   `exp`, `owner`, and for a small share `body` (its sealed content, raw, until it is spent); key expires at the share's expiry (PEXPIREAT), tombstones included;
 //! - `<p>o:<owner hash>` set of `<h>`, expiring with the owner's last share;
 //! - `<p>blobs` sorted set blob name → expiry, for the sweeper and orphan cleanup;
 //! - `<p>spent` sorted set blob name → when its share left `armed`, for the sweeper;
@@ -53,6 +53,7 @@ struct Scripts {
     settle: Script,
     undo: Script,
     take_expired: Script,
+    drop_inline: Script,
 }
 
 // Every mutating script first checks the share's ledger (`<p>x:<h>`: op id → what it did, or
@@ -61,7 +62,7 @@ struct Scripts {
 // INSERT: KEYS[1] share, [2] owner set, [3] blobs, [4] ledger, [5..] the quota sets of the
 // share's charges. ARGV[1..6] record, expiry, max attempts, owner tag, `<h>`, blob; [7] op id;
 // [8] stored size, [9] now, [10] quota member (`<h>:<size>`), [11] its tags, then per charge
-// max shares and max bytes. Replies {1} inserted, {0} key taken, {-2} settled as never done,
+// max shares and max bytes; the last ARGV is the inline content (empty for a blob share). Replies {1} inserted, {0} key taken, {-2} settled as never done,
 // {-1, charge index, live shares, live bytes} over a quota (nothing inserted).
 const INSERT: &str = r"
 if redis.call('HEXISTS', KEYS[4], ARGV[7]) == 1 then return {-2} end
@@ -79,6 +80,7 @@ for i = 5, #KEYS do
 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
            'state', 'armed', 'att', 0, 'blob', ARGV[6], 'q', ARGV[11], 'qm', ARGV[10])
+if ARGV[#ARGV] ~= '' then redis.call('HSET', KEYS[1], 'body', ARGV[#ARGV]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[10])
@@ -208,6 +210,13 @@ redis.call('HSET', KEYS[2], ARGV[1], 'undone')
 return 1
 ";
 
+/// Drops a spent share's inline content; an armed (or missing) share is left alone.
+const DROP_INLINE: &str = r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if state and state ~= 'armed' then redis.call('HDEL', KEYS[1], 'body') end
+return 1
+";
+
 /// Takes up to `ARGV[2]` members of the sorted set `KEYS[1]` scored at or below `ARGV[1]`.
 const TAKE_EXPIRED: &str = r"
 local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
@@ -218,7 +227,7 @@ return names
 const SWEEP_BATCH: usize = 500;
 
 impl Scripts {
-    fn all(&self) -> [&Script; 7] {
+    fn all(&self) -> [&Script; 8] {
         [
             &self.insert,
             &self.transition,
@@ -227,6 +236,7 @@ impl Scripts {
             &self.settle,
             &self.undo,
             &self.take_expired,
+            &self.drop_inline,
         ]
     }
 }
@@ -257,6 +267,7 @@ impl RedisStore {
             settle: Script::new(SETTLE),
             undo: Script::new(&format!("{QUOTA_SETS}{UNDO}")),
             take_expired: Script::new(TAKE_EXPIRED),
+            drop_inline: Script::new(DROP_INLINE),
         };
         // Loaded up front: a script Redis does not know yet costs a second round trip, and a
         // first claim that meets a stall should not also meet NOSCRIPT.
@@ -394,7 +405,8 @@ fn owner_tag(owner: &Owner) -> String {
 }
 
 /// Parses an `HGETALL` reply into an entry.
-fn entry_from_fields(fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, StoreError> {
+fn entry_from_fields(mut fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, StoreError> {
+    let inline = fields.remove("body");
     let text = |name: &str| -> Result<String, StoreError> {
         fields
             .get(name)
@@ -406,7 +418,7 @@ fn entry_from_fields(fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, Sto
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("bad number in {name}")))
     };
-    let record: ShareRecord = serde_json::from_slice(
+    let mut record: ShareRecord = serde_json::from_slice(
         fields
             .get("rec")
             .ok_or_else(|| StoreError::Corrupt("missing record".into()))?,
@@ -419,6 +431,7 @@ fn entry_from_fields(fields: HashMap<String, Vec<u8>>) -> Result<ShareEntry, Sto
         "takendown" => ShareState::TakenDown { at: number("at")? },
         other => return Err(StoreError::Corrupt(format!("unknown state {other}"))),
     };
+    record.inline = inline;
     Ok(ShareEntry {
         record,
         state,
@@ -479,6 +492,7 @@ impl MetaStore for RedisStore {
         for charge in charges {
             invocation.arg(charge.max_shares).arg(charge.max_bytes);
         }
+        invocation.arg(record.inline.as_deref().unwrap_or_default());
         let reply: Vec<i64> = invocation
             .invoke_async(&mut self.conn.clone())
             .await
@@ -586,6 +600,17 @@ impl MetaStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(undone == 1)
+    }
+
+    async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .drop_inline
+            .key(self.share_key(key))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {
