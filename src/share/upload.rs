@@ -250,7 +250,11 @@ impl Upload {
         if let Some(sniffer) = self.sniffer.as_mut() {
             sniffer.push(data);
         }
-        if self.out.len() >= WRITE_BATCH {
+        // Past the inline limit the share needs its blob: start it now (the temp file shows an
+        // upload in progress), then write in large batches.
+        let spill =
+            self.writer.is_none() && self.out.len() as u64 > self.shares.policy().inline_max;
+        if spill || self.out.len() >= WRITE_BATCH {
             self.flush().await?;
         }
         Ok(())
