@@ -33,6 +33,10 @@ use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOp
 /// Largest read buffer per open blob (bounded memory per download).
 const READ_AHEAD_BYTES: usize = 1024 * 1024;
 
+/// Smallest read per step of a body: what a reader is asked for even when the record says
+/// fewer bytes are left (so a body longer than its record still reads in sensible steps).
+const READ_FLOOR: usize = 4096;
+
 /// A claimed share: its metadata and its content, still to be streamed.
 pub struct Claimed {
     pub meta: ShareMeta,
@@ -180,6 +184,10 @@ impl Shares {
             meta,
             opened_at: now,
             body: ClaimBody {
+                unread: entry
+                    .record
+                    .stored_size
+                    .saturating_sub(header.as_bytes().len() as u64),
                 opener: Some(StreamOpener::new(&keys, &header)?),
                 read_buf: Vec::new(),
                 reader,
@@ -268,6 +276,9 @@ pub struct ClaimBody {
     reader: BlobReader,
     opener: Option<StreamOpener>,
     read_buf: Vec<u8>,
+    /// Sealed bytes the record says are left: sizes the read buffer of a small share (a hint
+    /// only; the opener, not this count, decides where the content ends).
+    unread: u64,
     cleanup: ContentCleanup,
     delivery: Delivery,
 }
@@ -279,7 +290,9 @@ impl ClaimBody {
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ShareError>> {
         loop {
             let opener = self.opener.as_mut()?;
-            let want = opener.sealed_chunk_size();
+            let want = opener
+                .sealed_chunk_size()
+                .min(self.unread.max(READ_FLOOR as u64) as usize);
             self.read_buf.resize(want, 0);
             let read = match read_full(&mut self.reader, &mut self.read_buf).await {
                 Ok(n) => n,
@@ -298,6 +311,7 @@ impl ClaimBody {
                     Err(err) => Some(Err(ShareError::Corrupt(err))),
                 };
             }
+            self.unread = self.unread.saturating_sub(read as u64);
             if let Err(err) = opener.push(&self.read_buf[..read], &mut plain) {
                 return Some(Err(self.fail(ShareError::Corrupt(err))));
             }
