@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         url => MetaBackend::Redis {
             url: url.to_owned(),
             prefix: format!("profile-{}:", std::process::id()),
+            wait_replicas: 0,
         },
     };
     let store::Stores { meta, blobs, .. } = store::open(dir.path(), &backend).await?;

@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => MetaBackend::Redis {
             url: url.clone(),
             prefix: "ots:".into(),
+            wait_replicas: 0,
         },
     };
     let store::Stores { meta, blobs, .. } = store::open(data_dir.as_ref(), &backend).await?;
