@@ -6,8 +6,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET/release/onetimeshare
-MAKE_SHARES=$TARGET/release/examples/http_bench_shares
+# PROFILE=debug smoke-tests a script quickly; figures come from the release build.
+PROFILE=${PROFILE:-release}
+BIN=$TARGET/$PROFILE/onetimeshare
+MAKE_SHARES=$TARGET/$PROFILE/examples/http_bench_shares
 WORK=$(mktemp -d /tmp/ots-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -32,8 +34,10 @@ rps() { awk '/Requests\/sec/ {print $2}'; }
 p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub("us","",v); v /= 1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v *= 1000 } printf "%.2f", v }'; }
 
 build_release() {
-  echo "== build (release)" >&2
-  (cd "$ROOT" && cargo build --release --quiet --bin onetimeshare --example http_bench_shares "$@")
+  echo "== build ($PROFILE)" >&2
+  local flags=(--quiet --bin onetimeshare --example http_bench_shares)
+  [ "$PROFILE" = release ] && flags+=(--release)
+  (cd "$ROOT" && cargo build "${flags[@]}" "$@")
 }
 
 # Samples VmRSS of pid $1 every 20 ms into $WORK/rss-max.$1 (KiB, the largest seen) until killed.
