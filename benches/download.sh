@@ -21,5 +21,5 @@ OURS=$(curl -s -o /dev/null -w '%{speed_download}' -X POST -d "key=$BIG_KEY" "$U
 kill "$SAMPLER" 2>/dev/null || true
 PEAK=$(cat "$WORK/rss-max.$OTS")
 NGINX=$(curl -s -o /dev/null -w '%{speed_download}' "$NGINX_URL/big.bin" | awk '{printf "%.2f", $1/1e9}')
-OPENSSL=$(openssl speed -evp chacha20-poly1305 -bytes 65536 -seconds 3 2>/dev/null | awk '/^chacha20-poly1305/ {v=$NF; sub("k","",v); printf "%.2f", v * 1000 / 1e9}')
+OPENSSL=$(openssl speed -evp chacha20-poly1305 -bytes 65536 -seconds 3 2>/dev/null | awk 'tolower($1) ~ /^chacha20-poly1305/ {v=$NF; sub("k","",v); printf "%.2f", v * 1000 / 1e9}')
 row "| ${SIZE_MIB} MiB claim download GB/s | $OURS (RSS $(mib "$BEFORE") → peak $(mib "$PEAK") MiB) | nginx sendfile $NGINX · openssl chacha20-poly1305 1 core $OPENSSL | goal ≥ 1 GB/s |"

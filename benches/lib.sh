@@ -31,7 +31,7 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 # wrk --latency's 99th percentile, in ms.
-p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub("us","",v); v /= 1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v *= 1000 } printf "%.2f", v }'; }
+p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub("us","",v); v /= 1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v *= 1000 } printf "%.2f\n", v }'; }
 
 build_release() {
   echo "== build ($PROFILE)" >&2
