@@ -1,7 +1,6 @@
--- wrk script for claim benchmarks (benches/http.sh, benches/redis.sh): POSTs each share of the
--- list given as the first script argument (`<path> <key>` lines) once; the second argument is
--- the number of wrk threads sharing the list.
--- Each wrk thread claims its own slice of the share list, each share once.
+-- wrk script for benches/claims.sh, benches/http.sh and benches/redis.sh: each wrk thread claims its own slice of
+-- the share list (one "<path> <key>" per line), each share once, so every 200 is a real claim.
+-- usage: wrk ... -s benches/claim.lua URL -- SHARE_LIST THREADS
 local counter = 0
 local threads = {}
 function setup(thread)
