@@ -12,13 +12,17 @@ pub mod budget;
 pub mod colors;
 pub mod draft;
 pub mod input;
+pub mod keymap;
 pub mod operator;
-mod operator_view;
 pub mod session;
 pub mod state;
 pub mod update;
 pub mod view;
 
+#[cfg(test)]
+mod qr_tests;
+#[cfg(test)]
+mod regression_tests;
 #[cfg(test)]
 mod snapshot_tests;
 

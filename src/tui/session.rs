@@ -115,17 +115,15 @@ pub enum Ended {
     ShutDown,
 }
 
-/// Short fingerprint for the header: `SHA256:abcdefgh…`.
+/// Who the header says you are, in words a person recognises: `KEY …YgEYE`, the end of the key's
+/// SHA256 fingerprint as `ssh-keygen -lf` prints it (the SSH protocol never sends the key's
+/// comment, so the fingerprint is all the server knows).
 fn short_owner(owner: Option<&Owner>) -> String {
     match owner {
         Some(owner) => {
-            let text = owner.as_str();
-            let short: String = text.chars().take(15).collect();
-            if short.len() < text.len() {
-                format!("{short}…")
-            } else {
-                short
-            }
+            let chars: Vec<char> = owner.as_str().chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(5)..].iter().collect();
+            format!("KEY …{tail}")
         }
         None => "NO KEY".into(),
     }
@@ -791,9 +789,9 @@ mod tests {
     }
 
     #[test]
-    fn the_header_shows_a_short_fingerprint() {
+    fn the_header_names_the_key_by_the_end_of_its_fingerprint() {
         let owner = Owner::new("SHA256:abcdefghijklmnopqrstuvwxyz");
-        assert_eq!(short_owner(Some(&owner)), "SHA256:abcdefgh…");
+        assert_eq!(short_owner(Some(&owner)), "KEY …vwxyz");
         assert_eq!(short_owner(None), "NO KEY");
     }
 }

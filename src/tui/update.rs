@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 
 use super::draft::{Full, MAX_LINES};
+use super::keymap::{self, Command, Scope};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
 use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
 use crate::config::format_size;
@@ -94,14 +95,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::IdleWarning { secs_left } => state.idle_left = Some(secs_left),
         Action::ShuttingDown { deadline } => state.shutdown_at = Some(deadline),
-        Action::Key(key) => {
-            state.idle_left = None;
-            on_key(state, key, Typed::ByHand, &mut effects);
-        }
-        Action::BurstKey(key) => {
-            state.idle_left = None;
-            on_key(state, key, Typed::InBurst, &mut effects);
-        }
+        // The key that dismisses the idle warning only dismisses it: a person pressing "any
+        // key to stay" must not find that key typed into the secret (or acted on).
+        Action::Key(_) | Action::BurstKey(_) if state.idle_left.take().is_some() => {}
+        Action::Key(key) => on_key(state, key, Typed::ByHand, &mut effects),
+        Action::BurstKey(key) => on_key(state, key, Typed::InBurst, &mut effects),
         Action::Paste(text) => {
             state.idle_left = None;
             if let Screen::Compose(c) = &mut state.screen {
@@ -221,10 +219,6 @@ fn watching(a: &ArmedShare) -> bool {
     matches!(a.status, None | Some(Some(StatusState::Armed)))
 }
 
-fn is_quit(key: &KeyEvent) -> bool {
-    key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'd'))
-}
-
 /// How a key arrived: only a key typed by hand may arm or confirm.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Typed {
@@ -251,41 +245,59 @@ fn too_large(full: Full, bytes: Option<usize>, cap: usize) -> String {
     format!("{what}: {limit} MAX HERE · NOTHING ADDED")
 }
 
+fn scope(screen: &Screen) -> (Scope, bool) {
+    match screen {
+        // Every compose field takes letters (the expiry picks with h/l, ARM is one Tab away
+        // from the text): only control and function keys act there.
+        Screen::Compose(_) => (Scope::Compose, true),
+        Screen::Armed(_) => (Scope::Armed, false),
+        Screen::Shares(_) => (Scope::Shares, false),
+        Screen::Operator(_) => (Scope::Operator, false),
+    }
+}
+
 fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effect>) {
-    if is_quit(&key) {
-        state.quit = true;
-        return;
-    }
     if state.help {
-        // Any key closes help.
+        // Any key closes help (CTRL-C still quits).
         state.help = false;
-        return;
-    }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && key.code == KeyCode::Char('l') {
-        open_shares(state, effects);
-        return;
-    }
-    if ctrl && key.code == KeyCode::Char('o') && state.operator {
-        open_operator(state, effects);
-        return;
-    }
-    let in_text = matches!(&state.screen, Screen::Compose(c) if c.focus != Field::Arm && c.focus != Field::Expiry);
-    if !in_text {
-        match key.code {
-            KeyCode::Char('?') => {
-                state.help = true;
-                return;
-            }
-            KeyCode::Char('q') if !matches!(&state.screen, Screen::Compose(_)) => {
-                state.quit = true;
-                return;
-            }
-            _ => {}
+        if !matches!(
+            keymap::command(&key, Scope::Everywhere, true, false),
+            Some(Command::Quit)
+        ) {
+            return;
         }
-    } else if key.code == KeyCode::F(1) {
-        state.help = true;
-        return;
+    }
+    let (scope, in_text) = scope(&state.screen);
+    let command = keymap::command(&key, scope, in_text, state.operator);
+    if state.confirm_quit {
+        state.confirm_quit = false;
+        if command == Some(Command::Quit) && typed == Typed::ByHand {
+            state.quit = true;
+            return;
+        }
+    }
+    match command {
+        Some(Command::Quit) => {
+            if typed == Typed::ByHand && state.unsaved_link() {
+                state.confirm_quit = true;
+            } else {
+                state.quit = true;
+            }
+            return;
+        }
+        Some(Command::Help) => {
+            state.help = true;
+            return;
+        }
+        Some(Command::MyShares) => {
+            open_shares(state, effects);
+            return;
+        }
+        Some(Command::Operator) => {
+            open_operator(state, effects);
+            return;
+        }
+        _ => {}
     }
     let expiries = state.expiries.len();
     // A confirmation is answered by hand only: a key from a burst cancels it.
@@ -296,7 +308,7 @@ fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effe
     };
     match &mut state.screen {
         Screen::Compose(c) => {
-            let arms = (ctrl && key.code == KeyCode::Char('s'))
+            let arms = command == Some(Command::Arm)
                 || (c.focus == Field::Arm && key.code == KeyCode::Enter);
             if arms && typed == Typed::InBurst {
                 if !c.arming {
@@ -304,38 +316,41 @@ fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effe
                 }
                 return;
             }
-            if ctrl && key.code == KeyCode::Char('s') {
+            if arms {
                 arm(state, effects);
                 return;
             }
-            compose_key(c, key, expiries);
-            if c.focus == Field::Arm && key.code == KeyCode::Enter {
-                arm(state, effects);
-            }
+            compose_key(c, key, command, expiries);
         }
-        Screen::Armed(a) => match key.code {
-            KeyCode::Char('c') => {
+        Screen::Armed(a) => match command {
+            Some(Command::Copy) if a.live(state.now) => {
                 effects.push(Effect::Copy(a.link.expose()));
                 a.copied = true;
             }
-            KeyCode::Char('r') => a.show_qr = !a.show_qr,
-            KeyCode::Char('n') => {
+            Some(Command::ToggleQr) if a.live(state.now) => a.show_qr = !a.show_qr,
+            Some(Command::NewShare) => {
                 state.screen = Screen::Compose(Box::new(state.fresh_compose()));
             }
-            KeyCode::Char('l') => open_shares(state, effects),
             _ => {}
         },
         Screen::Shares(list) => {
-            if shares_key(list, key, effects) {
+            if shares_key(list, key, command, effects) {
                 back_from_shares(state);
             }
         }
-        Screen::Operator(panel) => match panel.on_key(key) {
-            PanelKey::Stay => {}
-            PanelKey::Reload => effects.push(Effect::LoadOperator),
-            PanelKey::Run(command) => effects.push(Effect::Operator(command)),
-            PanelKey::Leave => back_from_shares(state),
-        },
+        Screen::Operator(panel) => {
+            let command = if key.code == KeyCode::Null {
+                None
+            } else {
+                command
+            };
+            match panel.on_command(command, key) {
+                PanelKey::Stay => {}
+                PanelKey::Reload => effects.push(Effect::LoadOperator),
+                PanelKey::Run(command) => effects.push(Effect::Operator(command)),
+                PanelKey::Leave => back_from_shares(state),
+            }
+        }
     }
 }
 
@@ -352,17 +367,32 @@ fn open_operator(state: &mut State, effects: &mut Vec<Effect>) {
         return;
     }
     let previous = std::mem::replace(&mut state.screen, Screen::Operator(Box::default()));
-    if let Screen::Armed(a) = previous {
-        state.parked = Some(a);
-    }
+    park(state, previous);
     effects.push(Effect::LoadOperator);
 }
 
 fn back_from_shares(state: &mut State) {
-    state.screen = match state.parked.take() {
-        Some(armed) => Screen::Armed(armed),
-        None => Screen::Compose(Box::new(state.fresh_compose())),
+    state.screen = match (state.parked.take(), state.parked_draft.take()) {
+        (Some(armed), _) => Screen::Armed(armed),
+        (None, Some(draft)) => Screen::Compose(draft),
+        (None, None) => Screen::Compose(Box::new(state.fresh_compose())),
     };
+}
+
+/// Keeps what the user leaves for My shares or the operator screen: an armed share stays
+/// watchable, and a draft is never discarded by a key that only meant to look elsewhere.
+fn park(state: &mut State, previous: Screen) {
+    match previous {
+        Screen::Armed(a) => state.parked = Some(a),
+        Screen::Compose(c)
+            if !c.text.is_empty() || !c.label.is_empty() || !c.password.is_empty() =>
+        {
+            state.parked = None;
+            state.parked_draft = Some(c);
+        }
+        Screen::Compose(_) => state.parked = None,
+        Screen::Shares(_) | Screen::Operator(_) => {}
+    }
 }
 
 fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
@@ -370,11 +400,7 @@ fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
         return;
     }
     let previous = std::mem::replace(&mut state.screen, Screen::Shares(ShareList::empty()));
-    match previous {
-        Screen::Armed(a) => state.parked = Some(a),
-        // A half-typed secret is not kept: leaving compose discards it (said in the help).
-        Screen::Compose(_) | Screen::Shares(_) | Screen::Operator(_) => {}
-    }
+    park(state, previous);
     if state.has_owner {
         effects.push(Effect::List);
     } else if let Screen::Shares(list) = &mut state.screen {
@@ -384,7 +410,12 @@ fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// Returns true when the key leaves the screen.
-fn shares_key(list: &mut ShareList, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+fn shares_key(
+    list: &mut ShareList,
+    key: KeyEvent,
+    command: Option<Command>,
+    effects: &mut Vec<Effect>,
+) -> bool {
     if let Some(handle) = list.confirm_revoke.take() {
         match key.code {
             KeyCode::Char('y' | 'Y') => effects.push(Effect::Revoke(handle)),
@@ -392,15 +423,15 @@ fn shares_key(list: &mut ShareList, key: KeyEvent, effects: &mut Vec<Effect>) ->
         }
         return false;
     }
-    match key.code {
-        KeyCode::Up | KeyCode::Char('k') => list.selected = list.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') if list.selected + 1 < list.items.len() => {
+    match command {
+        Some(Command::Up) => list.selected = list.selected.saturating_sub(1),
+        Some(Command::Down) if list.selected + 1 < list.items.len() => {
             list.selected += 1;
         }
-        KeyCode::Enter => list.detail = !list.detail,
-        KeyCode::Esc if list.detail => list.detail = false,
-        KeyCode::Esc | KeyCode::Char('b') => return true,
-        KeyCode::Char('x') => {
+        Some(Command::Details) => list.detail = !list.detail,
+        Some(Command::Back) if list.detail => list.detail = false,
+        Some(Command::Back) => return true,
+        Some(Command::Revoke) => {
             if let Some(item) = list.items.get(list.selected) {
                 if item.state == StatusState::Armed {
                     list.confirm_revoke = Some(item.handle.clone());
@@ -457,17 +488,17 @@ fn push_plain(target: &mut String, text: &str, max: usize) {
     }
 }
 
-fn compose_key(c: &mut Compose, key: KeyEvent, expiries: usize) {
+fn compose_key(c: &mut Compose, key: KeyEvent, command: Option<Command>, expiries: usize) {
     if c.arming {
         return;
     }
     let focus_index = Field::ORDER.iter().position(|f| *f == c.focus).unwrap_or(0);
-    match key.code {
-        KeyCode::Tab => {
+    match command {
+        Some(Command::NextField) => {
             c.focus = Field::ORDER[(focus_index + 1) % Field::ORDER.len()];
             return;
         }
-        KeyCode::BackTab => {
+        Some(Command::PreviousField) => {
             c.focus = Field::ORDER[(focus_index + Field::ORDER.len() - 1) % Field::ORDER.len()];
             return;
         }
@@ -581,15 +612,19 @@ fn on_armed(state: &mut State, result: Result<Box<ArmedOk>, String>) {
     c.arming = false;
     match result {
         Ok(ok) => {
+            let label = Some(c.label.trim().to_owned()).filter(|l| !l.is_empty());
+            if let Some(label) = &label {
+                state.labels.insert(ok.handle.clone(), label.clone());
+            }
             let armed = ArmedShare {
                 link: ok.link,
                 handle: ok.handle,
-                label: Some(c.label.trim().to_owned()).filter(|l| !l.is_empty()),
+                label,
                 size: ok.size,
                 expires_at: ok.expires_at,
                 password: !c.password.is_empty(),
                 status: None,
-                show_qr: false,
+                show_qr: true,
                 copied: false,
             };
             state.screen = Screen::Armed(Box::new(armed));
@@ -875,15 +910,56 @@ mod tests {
         assert!(matches!(s.screen, Screen::Armed(_)));
         let effects = update(&mut s, Action::Tick(1000));
         assert!(matches!(effects.as_slice(), [Effect::Watch(_)]));
+        assert!(matches!(
+            update(&mut s, key(KeyCode::Char('c'))).as_slice(),
+            [Effect::Copy(_)]
+        ));
         update(&mut s, Action::Watched(Some(StatusState::Opened { at: 5 })));
         assert!(
             update(&mut s, Action::Tick(2000)).is_empty(),
             "stops watching once opened"
         );
-        assert!(matches!(
-            update(&mut s, key(KeyCode::Char('c'))).as_slice(),
-            [Effect::Copy(_)]
-        ));
+        assert!(
+            update(&mut s, key(KeyCode::Char('c'))).is_empty(),
+            "a dead link is not copied"
+        );
+    }
+
+    #[test]
+    fn q_on_a_link_never_copied_asks_once_and_a_copied_link_quits_at_once() {
+        let mut s = state();
+        typed(&mut s, "x");
+        update(&mut s, ctrl('s'));
+        update(&mut s, Action::Armed(Ok(armed_ok())));
+        update(&mut s, key(KeyCode::Char('q')));
+        assert!(!s.quit && s.confirm_quit, "asks first");
+        update(&mut s, key(KeyCode::Char('r')));
+        assert!(!s.quit && !s.confirm_quit, "any other key stays");
+        update(&mut s, key(KeyCode::Char('q')));
+        update(&mut s, key(KeyCode::Char('q')));
+        assert!(s.quit, "q twice quits");
+        let mut s = state();
+        typed(&mut s, "x");
+        update(&mut s, ctrl('s'));
+        update(&mut s, Action::Armed(Ok(armed_ok())));
+        update(&mut s, key(KeyCode::Char('c')));
+        update(&mut s, key(KeyCode::Char('q')));
+        assert!(s.quit);
+    }
+
+    #[test]
+    fn ctrl_l_keeps_a_draft_for_when_you_come_back() {
+        let mut s = state();
+        typed(&mut s, "half a secret");
+        update(&mut s, ctrl('l'));
+        assert!(matches!(s.screen, Screen::Shares(_)));
+        assert_eq!(
+            s.draft_size(),
+            13,
+            "the parked draft still counts against the budget"
+        );
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(compose(&s).text.text().as_str(), "half a secret");
     }
 
     #[test]
