@@ -278,7 +278,9 @@ fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effe
     }
     match command {
         Some(Command::Quit) => {
-            if typed == Typed::ByHand && state.unsaved_link() {
+            // `q` next to C (copy) is easy to hit by mistake; CTRL-C and CTRL-D are meant.
+            let plain_q = key.code == KeyCode::Char('q');
+            if plain_q && typed == Typed::ByHand && state.unsaved_link() {
                 state.confirm_quit = true;
             } else {
                 state.quit = true;
