@@ -9,7 +9,8 @@
 #   ONETIMESHARE_BIN=path/to/binary docs/screenshots/capture.sh
 #
 # Needs (Debian): xvfb xterm xdotool x11-apps imagemagick zbar-tools openssh-client curl
-# fonts-dejavu-core. Web pages: docs/screenshots/capture-web.mjs (headless Chromium).
+# fonts-dejavu-core; for the web pages (docs/screenshots/web, tests/browser/screenshots.mjs) nodejs,
+# npm and chromium. SKIP_TUI=1 or SKIP_WEB=1 leaves one half out.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -101,6 +102,7 @@ claim_from() {
   curl -fs -o /dev/null -X POST -d "key=$key" -d password=hunter2 "http://127.0.0.1:$http_port/s/$id"
 }
 
+if [ "${SKIP_TUI:-}" != 1 ]; then
 mkdir -p "$out"
 rm -f "$out"/*.png
 
@@ -156,3 +158,34 @@ shot too-small-50x12-256-light
 close_term
 
 echo "done: $(ls "$out" | wc -l) screenshots in docs/screenshots/tui"
+fi
+
+# The web pages, desktop and phone, in headless Chromium (tests/browser has playwright-core).
+if [ "${SKIP_WEB:-}" = 1 ]; then exit 0; fi
+command -v node >/dev/null && [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || {
+  echo "capture.sh: node and chromium are needed for the web pages (apt-get install nodejs chromium)" >&2
+  exit 1
+}
+(cd "$root/tests/browser" && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })
+web="$root/docs/screenshots/web"
+mkdir -p "$web"
+rm -f "$web"/*.png
+upload() { # upload ARGS... < content: prints the link, pointed at this server
+  $(ssh_cmd id | sed 's/ssh -tt/ssh -T/') -- "$@" | sed "s#https://share.example#http://127.0.0.1:$http_port#"
+}
+links_json() {
+  local text file password lock report
+  text=$(printf 'DATABASE_URL=postgres://app:s3cret@db/app\nAPI_KEY=sk_live_51H8xQ2\n' | upload --name prod.env)
+  file=$(head -c 40000 /dev/urandom | upload --name "Q3 report.pdf")
+  password=$(printf 'hunter2\nthe vault code is 4711\n' | upload --password-stdin)
+  lock=$(printf 'hunter2\nlocked away\n' | upload --password-stdin)
+  report=$(printf 'click here to verify your bank account\n' | upload)
+  printf '{"textLink":"%s","fileLink":"%s","passwordLink":"%s","lockLink":"%s","reportLink":"%s"}' \
+    "$text" "$file" "$password" "$lock" "$report"
+}
+desktop=$(links_json)
+phone=$(links_json)
+config=$(python3 -c 'import json,sys; d,p=json.loads(sys.argv[1]),json.loads(sys.argv[2]); print(json.dumps({"base":sys.argv[3],"outDir":sys.argv[4],**{k:{"desktop":d[k],"phone":p[k]} for k in d}}))' \
+  "$desktop" "$phone" "http://127.0.0.1:$http_port" "$web")
+node "$root/tests/browser/screenshots.mjs" "$config"
+echo "done: $(ls "$web" | wc -l) screenshots in docs/screenshots/web"

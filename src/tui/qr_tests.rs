@@ -36,7 +36,7 @@ fn decode_screen(s: &State) -> Vec<String> {
     // Two pixels per cell vertically, one horizontally (cells are about twice as tall as wide).
     let pixel = |x: usize, y: usize| -> bool {
         let cell = &buffer[(x as u16, (y / 2) as u16)];
-        let top = y % 2 == 0;
+        let top = y.is_multiple_of(2);
         let colour = match cell.symbol() {
             "█" => cell.fg,
             "▀" if top => cell.fg,

@@ -256,7 +256,10 @@ fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
     assert!(flipped.contains("LINK · DEAD"), "card: {flipped}");
     assert!(!flipped.contains("WORKS ONCE"), "card: {flipped}");
     let footer = lines[lines.len() - 1];
-    assert!(!footer.contains("COPY") && !footer.contains("QR"), "footer: {footer}");
+    assert!(
+        !footer.contains("COPY") && !footer.contains("QR"),
+        "footer: {footer}"
+    );
     assert!(footer.contains("N NEW"), "footer: {footer}");
     // The dead link is drawn struck through (SGR 9), as tmux received it.
     let styled = tui.tmux(&["capture-pane", "-p", "-e", "-t", "t"]);

@@ -15,7 +15,22 @@ use crate::tui::state::{Compose, Field, State};
 /// What the empty text box says.
 const PLACEHOLDER: &str = "Type or paste the secret here.";
 
+/// The side panel's width, shown when the column has room for it next to an 80-column form.
+const SIDE: u16 = 38;
+
 pub fn compose(state: &State, c: &Compose, styles: &Styles, frame: &mut Frame, area: Rect) {
+    let area = if area.width >= 80 + 2 + SIDE {
+        let [main, _, side] = Layout::horizontal([
+            Constraint::Min(80),
+            Constraint::Length(2),
+            Constraint::Length(SIDE),
+        ])
+        .areas(area);
+        how_it_works(state, styles, frame, side);
+        main
+    } else {
+        area
+    };
     let [text_area, options, action] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(4),
@@ -145,4 +160,36 @@ pub fn compose(state: &State, c: &Compose, styles: &Styles, frame: &mut Frame, a
     let [_, button] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(action);
     frame.render_widget(Paragraph::new(Line::from(spans)), button);
+}
+
+/// What a first-time sender needs to know, beside the form on wide terminals.
+fn how_it_works(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
+    let step = |n: &str, text: &str| {
+        Line::from(vec![
+            Span::styled(format!("{n}  "), styles.accent()),
+            Span::styled(text.to_owned(), styles.body()),
+        ])
+    };
+    let host = &state.host;
+    let command = |text: String| Line::styled(text, styles.body());
+    let lines = vec![
+        step("1", "TYPE OR PASTE THE SECRET"),
+        step("2", "CTRL-S ARMS IT: YOU GET A LINK"),
+        step("3", "SEND THE LINK: IT OPENS ONCE"),
+        step("4", "THIS SCREEN SAYS WHEN IT IS"),
+        Line::styled("   OPENED, AND BY THEN IT IS GONE", styles.body()),
+        Line::raw(""),
+        Line::styled("THE KEY LIVES ONLY IN THE LINK:", styles.muted()),
+        Line::styled("NOTHING ON THE SERVER CAN OPEN IT.", styles.muted()),
+        Line::raw(""),
+        Line::styled("FROM A SHELL", styles.label()),
+        command(format!("cat FILE | ssh {host}")),
+        command(format!("scp FILE {host}:")),
+        command(format!("ssh {host} ls")),
+        command(format!("ssh {host} help")),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).block(block("HOW IT WORKS", false, styles)),
+        area,
+    );
 }

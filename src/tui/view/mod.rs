@@ -5,7 +5,8 @@
 //! help, and safety orange reserved for the one thing that matters on each screen (the text
 //! area's focus and ARM on compose, the link once armed, the selection marker in lists). Every
 //! screen draws into one centred column at most [`MAX_WIDTH`] cells wide with a cell of padding,
-//! so a 200-column terminal gets a composed page rather than four lines stretched across it.
+//! so a 200-column terminal gets a composed page rather than four lines stretched across it
+//! (wide terminals get a wider column and side panels).
 //! One file per screen ([`compose`], [`armed`], [`shares`], [`operator`]); the frame around
 //! them (header, footer, help, notices) is here; shared pieces are in [`widgets`].
 
@@ -27,8 +28,12 @@ use widgets::{block, hints};
 
 pub use widgets::{label, qr_rows};
 
-/// The widest the content column gets.
+/// The widest the content column gets on ordinary terminals.
 pub const MAX_WIDTH: u16 = 100;
+/// On terminals at least [`WIDE_FROM`] columns wide the column grows to this, and screens add a
+/// side panel instead of leaving most of the screen empty.
+pub const MAX_WIDE: u16 = 140;
+pub const WIDE_FROM: u16 = 150;
 
 /// Where the view put the link (for the OSC 8 overlay), if it fits on one line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,9 +41,15 @@ pub struct Drawn {
     pub link_at: Option<(u16, u16)>,
 }
 
-/// The centred content column of `area`: at most [`MAX_WIDTH`] wide, one cell of padding.
+/// The centred content column of `area`: at most [`MAX_WIDTH`] wide ([`MAX_WIDE`] on wide
+/// terminals), one cell of padding.
 pub fn column(area: Rect) -> Rect {
-    let width = area.width.saturating_sub(2).min(MAX_WIDTH);
+    let max = if area.width >= WIDE_FROM {
+        MAX_WIDE
+    } else {
+        MAX_WIDTH
+    };
+    let width = area.width.saturating_sub(2).min(max);
     Rect::new(
         area.x + (area.width - width) / 2,
         area.y,
@@ -171,6 +182,23 @@ fn header(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// What kind of frame a state draws: which screen, the armed share's phase, and whether the
+/// help is open. The session repaints every cell when it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    scope: Scope,
+    phase: Option<Phase>,
+    help: bool,
+}
+
+pub fn shown(state: &State) -> Shown {
+    Shown {
+        scope: scope(&state.screen),
+        phase: title(state).1,
+        help: state.help,
+    }
+}
+
 fn scope(screen: &Screen) -> Scope {
     match screen {
         Screen::Compose(_) => Scope::Compose,
@@ -209,6 +237,7 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
     let items: Vec<(&str, &str)> = keymap::footer(scope(&state.screen), state.operator)
         // A dead link offers nothing to copy or scan.
         .filter(|(_, word)| live || !matches!(*word, "COPY" | "QR"))
+        .filter(|(_, word)| !matches!(state.screen, Screen::Shares(_)) || *word != "MY SHARES")
         .collect();
     frame.render_widget(Paragraph::new(hints(&items, inner.width, styles)), inner);
 }

@@ -4,24 +4,28 @@
 //! password that was not typed twice the same; a revoke needs an explicit `y`; and nothing is
 //! armed or confirmed by a key that arrived inside a burst of input ([`Action::BurstKey`]):
 //! binary noise on a pty (`cat f | plink host`) can type, but never create or destroy a share.
+//!
+//! This file routes actions and keys; each screen's own handling is in its file ([`compose`],
+//! [`shares`]; the armed screen's three keys and the operator panel's are handled inline and in
+//! [`super::operator`]).
+
+mod compose;
+mod shares;
+
+pub use compose::{MAX_LABEL, MAX_PASSWORD};
+use compose::{arm, compose_key, on_armed, on_paste, too_large};
+use shares::shares_key;
 
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 
-use super::draft::{Full, MAX_LINES};
+use super::draft::Full;
 use super::keymap::{self, Command, Scope};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
-use super::state::{ArmedShare, Compose, Field, Screen, ShareList, State};
-use crate::config::format_size;
-use crate::safe_text::{Unsafe, sanitize};
+use super::state::{ArmedShare, Field, Screen, ShareList, State};
 use crate::share::{Handle, Link, Millis, ShareId, ShareStatus, StatusState};
-
-/// Longest label accepted (it becomes the share's name).
-pub const MAX_LABEL: usize = 64;
-/// Longest password typed into the form.
-pub const MAX_PASSWORD: usize = 1024;
 
 /// What happened: a key, a paste, the clock, or an effect's result.
 pub enum Action {
@@ -231,20 +235,6 @@ const BUDGET_FULL: &str = "SERVER FULL: NO ROOM FOR MORE DRAFT TEXT · NOTHING A
 /// Shown when CTRL-S (or ENTER on ARM) came inside a burst of input.
 const NOT_BY_HAND: &str = "NOT ARMED: CTRL-S CAME INSIDE A BURST OF INPUT · PRESS IT ON ITS OWN";
 
-/// What the screen says when a paste or a key would pass the draft's cap (the way to send
-/// something larger is on the text box's border).
-fn too_large(full: Full, bytes: Option<usize>, cap: usize) -> String {
-    let what = match bytes {
-        Some(bytes) => format!("PASTE TOO LARGE ({})", format_size(bytes as u64)),
-        None => "DRAFT FULL".into(),
-    };
-    let limit = match full {
-        Full::Bytes => format_size(cap as u64),
-        Full::Lines => format!("{MAX_LINES} LINES"),
-    };
-    format!("{what}: {limit} MAX HERE · NOTHING ADDED")
-}
-
 fn scope(screen: &Screen) -> (Scope, bool) {
     match screen {
         // Every compose field takes letters (the expiry picks with h/l, ARM is one Tab away
@@ -411,234 +401,12 @@ fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-/// Returns true when the key leaves the screen.
-fn shares_key(
-    list: &mut ShareList,
-    key: KeyEvent,
-    command: Option<Command>,
-    effects: &mut Vec<Effect>,
-) -> bool {
-    if let Some(handle) = list.confirm_revoke.take() {
-        match key.code {
-            KeyCode::Char('y' | 'Y') => effects.push(Effect::Revoke(handle)),
-            _ => list.notice = Some("REVOKE CANCELLED".into()),
-        }
-        return false;
-    }
-    match command {
-        Some(Command::Up) => list.selected = list.selected.saturating_sub(1),
-        Some(Command::Down) if list.selected + 1 < list.items.len() => {
-            list.selected += 1;
-        }
-        Some(Command::Details) => list.detail = !list.detail,
-        Some(Command::Back) if list.detail => list.detail = false,
-        Some(Command::Back) => return true,
-        Some(Command::Revoke) => {
-            if let Some(item) = list.items.get(list.selected) {
-                if item.state == StatusState::Armed {
-                    list.confirm_revoke = Some(item.handle.clone());
-                } else {
-                    list.notice = Some(format!(
-                        "{} IS ALREADY {}",
-                        item.handle,
-                        item.state.label().to_uppercase()
-                    ));
-                }
-            }
-        }
-        _ => {}
-    }
-    false
-}
-
-fn on_paste(c: &mut Compose, text: &str) {
-    if c.arming {
-        return;
-    }
-    match c.focus {
-        Field::Text => match c.text.insert_str(text) {
-            Ok(()) => c.error = None,
-            Err(full) => c.error = Some(too_large(full, Some(text.len()), c.text.cap())),
-        },
-        Field::Password => push_line(&mut c.password, text, MAX_PASSWORD),
-        Field::Confirm => push_line(&mut c.confirm, text, MAX_PASSWORD),
-        Field::Label => {
-            let mut label = std::mem::take(&mut c.label);
-            push_plain(&mut label, text, MAX_LABEL);
-            c.label = label;
-        }
-        Field::Expiry | Field::Arm => {}
-    }
-}
-
-fn push_line(target: &mut Zeroizing<String>, text: &str, max: usize) {
-    for ch in text.chars().filter(|c| !c.is_control()) {
-        if target.len() + ch.len_utf8() > max {
-            break;
-        }
-        target.push(ch);
-    }
-}
-
-/// A label is shown on screen and becomes a share name: only what shows as itself.
-fn push_plain(target: &mut String, text: &str, max: usize) {
-    for ch in sanitize(text, Unsafe::Drop).chars() {
-        if target.len() + ch.len_utf8() > max {
-            break;
-        }
-        target.push(ch);
-    }
-}
-
-fn compose_key(c: &mut Compose, key: KeyEvent, command: Option<Command>, expiries: usize) {
-    if c.arming {
-        return;
-    }
-    let focus_index = Field::ORDER.iter().position(|f| *f == c.focus).unwrap_or(0);
-    match command {
-        Some(Command::NextField) => {
-            c.focus = Field::ORDER[(focus_index + 1) % Field::ORDER.len()];
-            return;
-        }
-        Some(Command::PreviousField) => {
-            c.focus = Field::ORDER[(focus_index + Field::ORDER.len() - 1) % Field::ORDER.len()];
-            return;
-        }
-        _ => {}
-    }
-    match c.focus {
-        Field::Text => match c.text.key(key) {
-            Ok(true) => c.error = None,
-            Ok(false) => {}
-            Err(full) => c.error = Some(too_large(full, None, c.text.cap())),
-        },
-        Field::Expiry => match key.code {
-            KeyCode::Left | KeyCode::Char('h') => c.expiry = c.expiry.saturating_sub(1),
-            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
-                if c.expiry + 1 < expiries {
-                    c.expiry += 1;
-                } else if key.code == KeyCode::Char(' ') {
-                    c.expiry = 0;
-                }
-            }
-            KeyCode::Enter => c.focus = Field::Password,
-            _ => {}
-        },
-        Field::Password | Field::Confirm | Field::Label => {
-            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-            match key.code {
-                KeyCode::Backspace => {
-                    match c.focus {
-                        Field::Password => c.password.pop(),
-                        Field::Confirm => c.confirm.pop(),
-                        _ => c.label.pop(),
-                    };
-                }
-                KeyCode::Char('u') if ctrl => match c.focus {
-                    Field::Password => c.password.clear(),
-                    Field::Confirm => c.confirm.clear(),
-                    _ => c.label.clear(),
-                },
-                KeyCode::Char(ch) if !ctrl => {
-                    let text = ch.to_string();
-                    match c.focus {
-                        Field::Password => push_line(&mut c.password, &text, MAX_PASSWORD),
-                        Field::Confirm => push_line(&mut c.confirm, &text, MAX_PASSWORD),
-                        _ => push_plain(&mut c.label, &text, MAX_LABEL),
-                    }
-                }
-                KeyCode::Enter => c.focus = Field::ORDER[(focus_index + 1) % Field::ORDER.len()],
-                _ => {}
-            }
-        }
-        Field::Arm => {}
-    }
-}
-
-/// Validates the form and asks the session to arm it.
-fn arm(state: &mut State, effects: &mut Vec<Effect>) {
-    let max_size = state.max_size;
-    let ttl = {
-        let Screen::Compose(c) = &state.screen else {
-            return;
-        };
-        state.expiries.get(c.expiry).copied()
-    };
-    let Screen::Compose(c) = &mut state.screen else {
-        return;
-    };
-    if c.arming {
-        return;
-    }
-    let Some(ttl) = ttl else {
-        c.error = Some("PICK AN EXPIRY".into());
-        return;
-    };
-    if c.text.is_empty() {
-        c.error = Some("NOTHING TO SHARE: TYPE OR PASTE THE SECRET FIRST".into());
-        c.focus = Field::Text;
-        return;
-    }
-    if c.text.size() as u64 > max_size {
-        c.error = Some(format!("TOO LARGE: THE LIMIT IS {}", format_size(max_size)));
-        return;
-    }
-    let password = if c.password.is_empty() && c.confirm.is_empty() {
-        None
-    } else {
-        let same: bool =
-            subtle::ConstantTimeEq::ct_eq(c.password.as_bytes(), c.confirm.as_bytes()).into();
-        if !same || c.password.is_empty() {
-            c.error = Some("THE PASSWORDS DO NOT MATCH".into());
-            c.focus = Field::Confirm;
-            return;
-        }
-        Some(c.password.clone())
-    };
-    let label = Some(c.label.trim().to_owned()).filter(|l| !l.is_empty());
-    let text = c.text.text();
-    c.arming = true;
-    c.error = None;
-    effects.push(Effect::Arm {
-        text,
-        ttl,
-        password,
-        label,
-    });
-}
-
-fn on_armed(state: &mut State, result: Result<Box<ArmedOk>, String>) {
-    let Screen::Compose(c) = &mut state.screen else {
-        return;
-    };
-    c.arming = false;
-    match result {
-        Ok(ok) => {
-            let label = Some(c.label.trim().to_owned()).filter(|l| !l.is_empty());
-            if let Some(label) = &label {
-                state.labels.insert(ok.handle.clone(), label.clone());
-            }
-            let armed = ArmedShare {
-                link: ok.link,
-                handle: ok.handle,
-                label,
-                size: ok.size,
-                expires_at: ok.expires_at,
-                password: !c.password.is_empty(),
-                status: None,
-                show_qr: true,
-                copied: false,
-            };
-            state.screen = Screen::Armed(Box::new(armed));
-        }
-        Err(message) => c.error = Some(message.to_uppercase()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::crypto::ShareKey;
+    use crate::tui::draft::MAX_LINES;
+    use crate::tui::state::Compose;
 
     /// A compose screen whose uploads may be `max_size` bytes.
     fn state_with(max_size: u64) -> State {
