@@ -175,8 +175,8 @@ upload() { # upload ARGS... < content: prints the link, pointed at this server
 }
 links_json() {
   local text file password lock report
-  text=$(printf 'DATABASE_URL=postgres://app:s3cret@db/app\nAPI_KEY=sk_live_51H8xQ2\n' | upload --name prod.env)
-  file=$(head -c 40000 /dev/urandom | upload --name "Q3 report.pdf")
+  text=$(printf 'DATABASE_URL=postgres://app:s3cret@db/app\nAPI_KEY=sk_live_51H8xQ2\n' | upload)
+  file=$(head -c 40000 /dev/urandom | upload --name Q3-report.pdf)
   password=$(printf 'hunter2\nthe vault code is 4711\n' | upload --password-stdin)
   lock=$(printf 'hunter2\nlocked away\n' | upload --password-stdin)
   report=$(printf 'click here to verify your bank account\n' | upload)

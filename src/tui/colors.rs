@@ -164,9 +164,17 @@ impl Styles {
             .add_modifier(Modifier::BOLD)
     }
 
-    /// The selected row of a table: reverse video, so state colours stay readable on it.
+    /// The selected row of a table: reverse video — background on text, over every cell, so no
+    /// state colour is left on it (16 colours reverse the terminal's own pair).
     pub fn selected(&self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        if self.depth == Depth::Ansi16 {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::new()
+                .fg(self.background)
+                .bg(self.text)
+                .add_modifier(Modifier::BOLD)
+        }
     }
 
     /// The marker in front of the selected row.

@@ -29,6 +29,12 @@ async function page(size) {
   });
   return { context, page: await context.newPage() };
 }
+// A link of the page already shown would only move to its fragment: leave first, so every
+// visit loads the page afresh.
+const visit = async (p, url) => {
+  await p.goto("about:blank");
+  return p.goto(url);
+};
 const shot = (p, name) =>
   p.screenshot({ path: path.join(cfg.outDir, `${name}-${currentSize}.png`), fullPage: false });
 
@@ -41,35 +47,35 @@ try {
     await p.goto(cfg.base + "/no/such/page");
     await shot(p, "not-found");
     // A text share: the status page, then the claimed text.
-    await p.goto(links("textLink"));
+    await visit(p, links("textLink"));
     await shot(p, "armed-text");
     await Promise.all([p.waitForNavigation(), p.click("#open")]);
     await shot(p, "text-opened");
     // The same link again.
-    await p.goto(links("textLink"));
+    await visit(p, links("textLink"));
     await shot(p, "already-opened");
     // A file: the download starts, the page says the share is destroyed.
-    await p.goto(links("fileLink"));
+    await visit(p, links("fileLink"));
     await shot(p, "armed-file");
     const [download] = await Promise.all([p.waitForEvent("download"), p.click("#open")]);
     await download.path();
     await p.waitForSelector("#done", { state: "visible", timeout: 10000 });
     await shot(p, "file-download-started");
     // A password: the page asks for it; a wrong one says how many attempts are left.
-    await p.goto(links("passwordLink"));
+    await visit(p, links("passwordLink"));
     await shot(p, "armed-password");
     await p.fill("#password", "not the password");
     await Promise.all([p.waitForNavigation(), p.click("#open")]);
     await shot(p, "wrong-password");
     // Locked after too many wrong passwords.
     for (let i = 0; i < 5; i++) {
-      await p.goto(links("lockLink"));
+      await visit(p, links("lockLink"));
       await p.fill("#password", "wrong " + i);
       await Promise.all([p.waitForNavigation(), p.click("#open")]);
     }
     await shot(p, "locked");
     // Report abuse.
-    await p.goto(links("reportLink"));
+    await visit(p, links("reportLink"));
     await p.click("details.report summary");
     await p.selectOption("#reason", "phishing");
     await p.fill("#details", "asks for my bank password");

@@ -226,7 +226,8 @@ fn details(a: &ArmedShare, styles: &Styles) -> Vec<Line<'static>> {
     }
     lines.push(row(
         "EXPIRES",
-        Span::styled(clock_utc(a.expires_at), styles.body()),
+        // With the date: a share armed for a day expires at this clock time tomorrow.
+        Span::styled(crate::utc::utc_minutes(a.expires_at), styles.body()),
     ));
     lines
 }
