@@ -544,3 +544,28 @@ fn the_operator_screen_is_for_operators_only() {
         [super::update::Effect::LoadOperator]
     ));
 }
+
+/// The smallest terminal that gets the full screen: every screen still fits, whole words only.
+#[test]
+fn every_screen_at_the_smallest_size() {
+    let (c, r) = (super::state::MIN_COLS, super::state::MIN_ROWS);
+    assert_snapshot(
+        "smallest_compose_60x16",
+        &text_of(&state(Depth::TrueColor, c, r)),
+    );
+    assert_snapshot(
+        "smallest_armed_60x16",
+        &text_of(&armed(Depth::TrueColor, c, r)),
+    );
+    let mut opened = armed(Depth::TrueColor, c, r);
+    update(
+        &mut opened,
+        Action::Watched(Some(StatusState::Opened { at: NOW + 4_000 })),
+    );
+    assert_snapshot("smallest_opened_60x16", &text_of(&opened));
+    assert_snapshot("smallest_shares_60x16", &text_of(&shares(c, r)));
+    assert_snapshot(
+        "smallest_operator_60x16",
+        &text_of(&operator_screen(c, r, '2')),
+    );
+}

@@ -203,6 +203,8 @@ fn shares(
     if data.shares.is_empty() {
         return empty("NO SHARES", styles, frame, area);
     }
+    // The marker, four fixed columns and their spacing; the owner gets the rest.
+    let owner_width = usize::from(area.width.saturating_sub(2 + 10 + 8 + 10 + 12 + 4)).max(8);
     let rows = data.shares.iter().map(|share| {
         let status = &share.status;
         let (text, color) = match status.state {
@@ -230,7 +232,7 @@ fn shares(
                 share
                     .owner
                     .as_ref()
-                    .map_or("(NO KEY)".to_owned(), |o| o.as_str().to_owned()),
+                    .map_or("(NO KEY)".to_owned(), |o| tail(o.as_str(), owner_width)),
             ),
         ])
     });
@@ -317,4 +319,15 @@ fn bans(
         header(["TARGET", "UNTIL"], styles),
         styles,
     );
+}
+
+/// `text` whole if it fits `width`, else its end after `…` (a fingerprint's end is what
+/// `ssh-keygen -lf` users compare).
+fn tail(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_owned();
+    }
+    let keep: String = text.chars().skip(count + 1 - width).collect();
+    format!("…{keep}")
 }

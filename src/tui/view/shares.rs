@@ -14,13 +14,15 @@ use crate::share::{ShareStatus, StatusState};
 use crate::tui::colors::Styles;
 use crate::tui::state::{ShareList, State, clock_utc, countdown};
 
-fn state_text(state: &State, status: &ShareStatus) -> String {
+/// The STATE cell; `with_time` adds when it was opened (the details panel always has it).
+fn state_text(state: &State, status: &ShareStatus, with_time: bool) -> String {
     if state.now > 0 && status.is_expired(state.now) {
         return "EXPIRED".into();
     }
     match status.state {
         StatusState::Armed => "ARMED".into(),
-        StatusState::Opened { at } => format!("OPENED {}", clock_utc(at)),
+        StatusState::Opened { at } if with_time => format!("OPENED {}", clock_utc(at)),
+        StatusState::Opened { .. } => "OPENED".into(),
         StatusState::Revoked { .. } => "REVOKED".into(),
         StatusState::TakenDown { .. } => "REMOVED".into(),
         StatusState::Locked => "LOCKED".into(),
@@ -36,7 +38,7 @@ fn live(state: &State, status: &ShareStatus) -> bool {
 pub fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Frame, area: Rect) {
     let [table_area, detail_area, notice_area] = Layout::vertical([
         Constraint::Min(3),
-        Constraint::Length(if list.detail { 5 } else { 0 }),
+        Constraint::Length(if list.detail { 6 } else { 0 }),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -89,7 +91,7 @@ pub fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Fram
                 cells.extend([
                     Span::raw(s.kind.as_str().to_uppercase()),
                     Span::raw(format_size(s.stored_size)),
-                    Span::styled(state_text(state, s), state_style),
+                    Span::styled(state_text(state, s, with_label), state_style),
                     left,
                 ]);
                 Row::new(cells)
@@ -104,7 +106,7 @@ pub fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Fram
         widths.extend([
             Constraint::Length(5),
             Constraint::Length(10),
-            Constraint::Length(19),
+            Constraint::Length(if with_label { 19 } else { 8 }),
             Constraint::Length(10),
         ]);
         head.extend(["KIND", "STORED", "STATE", "EXPIRES IN"]);
@@ -125,6 +127,10 @@ pub fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Fram
             Line::from(vec![
                 label("ID       ", styles),
                 Span::raw(s.handle.to_string()),
+            ]),
+            Line::from(vec![
+                label("STATE    ", styles),
+                Span::raw(state_text(state, s, true)),
             ]),
             Line::from(vec![
                 label("CREATED  ", styles),
