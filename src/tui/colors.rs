@@ -168,7 +168,12 @@ impl Styles {
     /// state colour is left on it (16 colours reverse the terminal's own pair).
     pub fn selected(&self) -> Style {
         if self.depth == Depth::Ansi16 {
-            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            // The terminal's own pair, reversed: resetting every cell's colours first keeps a
+            // muted or coloured cell from reversing into a block of its own colour.
+            Style::new()
+                .fg(Color::Reset)
+                .bg(Color::Reset)
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD)
         } else {
             Style::new()
                 .fg(self.background)

@@ -384,7 +384,10 @@ impl Binding {
     }
 
     fn applies(&self, scope: Scope, typing: bool, operator: bool) -> bool {
-        (self.scope == scope || self.scope == Scope::Everywhere)
+        // My shares does not offer itself.
+        let pointless = scope == Scope::Shares && self.command == Command::MyShares;
+        !pointless
+            && (self.scope == scope || self.scope == Scope::Everywhere)
             && (self.while_typing || !typing)
             && (operator || !self.operator_only)
     }

@@ -237,7 +237,6 @@ fn footer(state: &State, styles: &Styles, frame: &mut Frame, area: Rect) {
     let items: Vec<(&str, &str)> = keymap::footer(scope(&state.screen), state.operator)
         // A dead link offers nothing to copy or scan.
         .filter(|(_, word)| live || !matches!(*word, "COPY" | "QR"))
-        .filter(|(_, word)| !matches!(state.screen, Screen::Shares(_)) || *word != "MY SHARES")
         .collect();
     frame.render_widget(Paragraph::new(hints(&items, inner.width, styles)), inner);
 }
