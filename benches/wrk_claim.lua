@@ -1,6 +1,7 @@
--- wrk script for benches/claims.sh and benches/http.sh: each wrk thread claims its own slice of
--- the share list (one "<path> <key>" per line), each share once, so every 200 is a real claim.
--- usage: wrk ... -s benches/claim.lua URL -- SHARE_LIST THREADS
+-- wrk script for claim benchmarks (benches/http.sh, benches/redis.sh): POSTs each share of the
+-- list given as the first script argument (`<path> <key>` lines) once; the second argument is
+-- the number of wrk threads sharing the list.
+-- Each wrk thread claims its own slice of the share list, each share once.
 local counter = 0
 local threads = {}
 function setup(thread)
