@@ -15,13 +15,13 @@ need wrk wrk
 build_release
 
 DATA=$WORK/data; mkdir -p "$DATA"
-STORE_FLAGS=(); REDIS_ARG=()
+STORE_FLAGS=()
 if [ "$STORE" = redis ]; then
-  start_redis; STORE_FLAGS=(--redis-url "$REDIS_URL"); REDIS_ARG=("$REDIS_URL")
+  start_redis; STORE_FLAGS=(--redis-url "$REDIS_URL"); export OTS_BENCH_REDIS_URL=$REDIS_URL
 fi
 echo "== create $CLAIMS x 1 KiB shares ($STORE)" >&2
 PUBLIC=http://127.0.0.1:1   # rewritten below: only the paths are used
-"$MAKE_SHARES" "$DATA" "$PUBLIC" "$CLAIMS" 1024 "$WORK/claims.txt" "${REDIS_ARG[@]}"
+"$MAKE_SHARES" "$DATA" "$PUBLIC" "$CLAIMS" 1024 "$WORK/claims.txt"
 
 echo "== reference: fsyncs/s of the disk under the data dir (2 s of 4 KiB write + fsync)" >&2
 FSYNCS=$(python3 - "$DATA" <<'PY'
@@ -42,7 +42,7 @@ start_nginx "$WORK/www"
 NGINX=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$NGINX_URL/index.html" | rps)
 
 echo "== claims: POST for $DURATION s, $CONNS connections" >&2
-wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
+wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/wrk_claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
   | tee "$WORK/wrk-claims.txt" >&2
 TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk-claims.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk-claims.txt"); NON2XX=${NON2XX:-0}
