@@ -77,7 +77,7 @@ phase() {
   local name=$1 url=$2 replicas=$3
   local data=$WORK/$name-data list=$WORK/$name.txt
   echo "== $name: create $CLAIMS x 1 KiB shares"
-  OTS_BENCH_REDIS_URL=$url "$MAKE" "$data" http://127.0.0.1 "$CLAIMS" 1024 "$list"
+  "$MAKE" "$data" http://127.0.0.1 "$CLAIMS" 1024 "$list" "$url"
   split -n "l/$replicas" -d "$list" "$WORK/$name-part."
   local urls=() i port
   for i in $(seq 0 $((replicas - 1))); do
@@ -92,7 +92,7 @@ phase() {
   echo "== $name: claims for $DURATION s, $CONNS connections over $replicas replica(s)"
   local wrks=()
   for i in $(seq 0 $((replicas - 1))); do
-    wrk -t1 -c$((CONNS / replicas)) -d"${DURATION}s" -s "$ROOT/benches/wrk_claim.lua" "${urls[$i]}" \
+    wrk -t1 -c$((CONNS / replicas)) -d"${DURATION}s" -s "$ROOT/benches/claim.lua" "${urls[$i]}" \
       -- "$WORK/$name-part.0$i" 1 >"$WORK/$name-wrk$i.txt" &
     wrks+=($!)
   done

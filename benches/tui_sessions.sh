@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Holds N (default 200) concurrent idle TUI sessions — real `ssh -tt` clients on loopback, each
+# Row "1,000 idle TUI sessions" (issue 14). Holds N (default 1000) concurrent idle TUI sessions — real `ssh -tt` clients on loopback, each
 # with a pty and the full-screen interface drawn — against a release build, and reports the
 # server's RSS per session. Goal: < 2 MiB per session.
 # Usage: benches/tui_sessions.sh [N]     (needs openssh-client; builds --release first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N="${1:-200}"
+N="${1:-1000}"
 command -v ssh >/dev/null || { echo "ssh missing: apt-get install openssh-client" >&2; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --release --bin onetimeshare >/dev/null 2>&1
@@ -61,3 +61,9 @@ echo "sessions with a drawn screen: $DRAWN / $N"
 echo "server RSS with $N sessions: $((AFTER / 1024)) MiB"
 awk -v a="$AFTER" -v b="$BASE" -v n="$N" \
   'BEGIN { printf "RSS per session: %.1f KiB (%.2f MiB)\n", (a-b)/n, (a-b)/n/1024 }'
+echo
+echo "measured $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+echo "| measure | onetimeshare | reference (same run) | ratio / goal |"
+echo "|---|---|---|---|"
+awk -v a="$AFTER" -v b="$BASE" -v n="$N" -v d="$DRAWN" \
+  'BEGIN { printf "| %d idle TUI sessions (%d drawn) | %.0f KiB each (RSS %.0f MiB) | no sessions: %.0f MiB | goal < 2 MiB each |\n", n, d, (a-b)/n, a/1024, b/1024 }'

@@ -2,10 +2,10 @@
 //! only be opened by one process, so this runs before the server starts). Prints nothing secret
 //! anywhere but the output files the benchmark reads.
 //!
-//! usage: http_bench_shares DATA_DIR PUBLIC_URL COUNT SIZE_BYTES OUT_FILE
-//! Writes one line per share to OUT_FILE: `<path> <key>` (path = /s/<id>). With
-//! `OTS_BENCH_REDIS_URL` set, the metadata goes to that Redis (prefix `ots:`, as a server uses
-//! by default) instead of the embedded store (`benches/redis.sh`).
+//! usage: http_bench_shares DATA_DIR PUBLIC_URL COUNT SIZE_BYTES OUT_FILE [REDIS_URL]
+//! Writes one line per share to OUT_FILE: `<path> <key>` (path = /s/<id>). With REDIS_URL the
+//! shares go to that Redis (prefix `ots:`, the server's default) instead of the embedded store;
+//! with `BENCH_PASSWORD` set in the environment each share is protected by that password.
 // Test and measurement code states its expectations with unwrap/panic (the [lints] table
 // denies both in the server).
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -13,27 +13,33 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use onetimeshare::crypto::Password;
 use onetimeshare::share::{Policy, Shares, UploadSpec};
 use onetimeshare::store::{self, MetaBackend};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, data_dir, public_url, count, size, out] = args.as_slice() else {
-        anyhow::bail!("usage: http_bench_shares DATA_DIR PUBLIC_URL COUNT SIZE_BYTES OUT_FILE");
+    let (data_dir, public_url, count, size, out, redis) = match args.as_slice() {
+        [_, d, p, c, s, o] => (d, p, c, s, o, None),
+        [_, d, p, c, s, o, r] => (d, p, c, s, o, Some(r)),
+        _ => anyhow::bail!(
+            "usage: http_bench_shares DATA_DIR PUBLIC_URL COUNT SIZE_BYTES OUT_FILE [REDIS_URL]"
+        ),
     };
     let count: usize = count.parse()?;
     let size: u64 = size.parse()?;
     std::fs::create_dir_all(data_dir)?;
-    let backend = match std::env::var("OTS_BENCH_REDIS_URL") {
-        Ok(url) => MetaBackend::Redis {
-            url,
+    let backend = match redis {
+        None => MetaBackend::Embedded,
+        Some(url) => MetaBackend::Redis {
+            url: url.clone(),
             prefix: "ots:".into(),
             wait_replicas: 0,
         },
-        Err(_) => MetaBackend::Embedded,
     };
     let store::Stores { meta, blobs, .. } = store::open(data_dir.as_ref(), &backend).await?;
+    let password = std::env::var("BENCH_PASSWORD").ok();
     let policy = Policy {
         public_url: public_url.clone(),
         max_size: size.max(1),
@@ -47,8 +53,12 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..count {
         let shares = shares.clone();
         let piece = piece.clone();
+        let spec = UploadSpec {
+            password: password.as_deref().map(Password::new),
+            ..UploadSpec::file(None)
+        };
         tasks.spawn(async move {
-            let mut upload = shares.begin(UploadSpec::file(None)).await?;
+            let mut upload = shares.begin(spec).await?;
             let mut left = size;
             while left > 0 {
                 let n = left.min(piece.len() as u64) as usize;

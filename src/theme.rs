@@ -46,6 +46,8 @@ pub struct Palette {
     pub background: Rgb,
     pub surface: Rgb,
     pub border: Rgb,
+    /// Unfocused panel borders in the terminal, where `border` on `surface` is invisible.
+    pub outline: Rgb,
     pub accent: Rgb,
     pub accent_strong: Rgb,
     pub text: Rgb,
@@ -57,11 +59,12 @@ pub struct Palette {
 
 impl Palette {
     /// Every role with its kebab-case name, in the order of the brief's table.
-    pub fn roles(&self) -> [(&'static str, Rgb); 10] {
+    pub fn roles(&self) -> [(&'static str, Rgb); 11] {
         [
             ("background", self.background),
             ("surface", self.surface),
             ("border", self.border),
+            ("outline", self.outline),
             ("accent", self.accent),
             ("accent-strong", self.accent_strong),
             ("text", self.text),

@@ -60,6 +60,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     Ok(Duration::from_secs(total))
 }
 
+/// Time left, the one way every surface says it: the two largest units, `6d 23h`, `4h 05m`,
+/// `59m 58s`, `45s` (seconds rounded up, so a live share never reads `0s`).
+pub fn format_remaining(millis: u64) -> String {
+    let secs = millis.div_ceil(1000);
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m {s:02}s"),
+        (0, h, m) => format!("{h}h {m:02}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// The shortest exact spelling: 604800s → "7d", 5400s → "1h30m".
 pub fn format_duration(duration: Duration) -> String {
     let mut left = duration.as_secs();
@@ -131,6 +144,16 @@ mod tests {
     fn durations_format_back() {
         for text in ["7d", "1h30m", "5m", "45s", "1d2h3m4s"] {
             assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+        }
+        for (ms, text) in [
+            (45_000, "45s"),
+            (44_001, "45s"),
+            (3_598_000, "59m 58s"),
+            (3_600_000, "1h 00m"),
+            (14_700_000, "4h 05m"),
+            (601_200_000, "6d 23h"),
+        ] {
+            assert_eq!(format_remaining(ms), text);
         }
     }
 

@@ -493,6 +493,7 @@ impl Settings {
                 orphan_grace: Duration::from_secs(3600),
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
                 quota: resolve_quota(&layer)?,
+                inline_max: crate::share::INLINE_MAX,
             },
             sweep_interval: duration("sweep-interval", &layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),

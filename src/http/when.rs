@@ -8,16 +8,10 @@ pub fn utc(millis: Millis) -> String {
     crate::utc::utc_seconds(millis)
 }
 
-/// `6D 23H`, `4H 05M`, `12M`, `<1M`.
+/// Time left, the one way every surface says it ([`crate::units::format_remaining`]), in the
+/// page's capitals: `6D 23H`, `4H 05M`, `12M 00S`, `30S`.
 pub fn span(millis: u64) -> String {
-    let mins = millis / 60_000;
-    let (d, h, m) = (mins / 1440, mins % 1440 / 60, mins % 60);
-    match (d, h, m) {
-        (0, 0, 0) => "<1M".into(),
-        (0, 0, m) => format!("{m}M"),
-        (0, h, m) => format!("{h}H {m:02}M"),
-        (d, h, _) => format!("{d}D {h}H"),
-    }
+    crate::units::format_remaining(millis).to_uppercase()
 }
 
 /// A size class of the stored (encrypted) size.
@@ -39,8 +33,8 @@ mod tests {
 
     #[test]
     fn spans_read_at_a_glance() {
-        assert_eq!(span(30_000), "<1M");
-        assert_eq!(span(12 * 60_000), "12M");
+        assert_eq!(span(30_000), "30S");
+        assert_eq!(span(12 * 60_000), "12M 00S");
         assert_eq!(span(245 * 60_000), "4H 05M");
         assert_eq!(span(7 * 86_400_000 - 60_000), "6D 23H");
     }

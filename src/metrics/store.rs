@@ -35,6 +35,7 @@ pub enum StoreOp {
     MetaSettle,
     MetaUndo,
     MetaTakeSpent,
+    MetaDropInline,
     BlobCreate,
     BlobWrite,
     BlobCommit,
@@ -44,7 +45,7 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 21] = [
+    pub const ALL: [StoreOp; 22] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -60,6 +61,7 @@ impl StoreOp {
         StoreOp::MetaSettle,
         StoreOp::MetaUndo,
         StoreOp::MetaTakeSpent,
+        StoreOp::MetaDropInline,
         StoreOp::BlobCreate,
         StoreOp::BlobWrite,
         StoreOp::BlobCommit,
@@ -86,6 +88,7 @@ impl StoreOp {
             StoreOp::MetaSettle => ("meta", "settle"),
             StoreOp::MetaUndo => ("meta", "undo"),
             StoreOp::MetaTakeSpent => ("meta", "take_spent"),
+            StoreOp::MetaDropInline => ("meta", "drop_inline"),
             StoreOp::BlobCreate => ("blob", "create"),
             StoreOp::BlobWrite => ("blob", "write"),
             StoreOp::BlobCommit => ("blob", "commit"),
@@ -196,6 +199,11 @@ impl MetaStore for CountingMeta {
     ) -> Result<TakedownOutcome, StoreError> {
         let result = self.inner.take_down(key, now, op).await;
         self.metrics.counted(StoreOp::MetaTakeDown, result)
+    }
+
+    async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let result = self.inner.drop_inline(key).await;
+        self.metrics.counted(StoreOp::MetaDropInline, result)
     }
 
     async fn settle(&self, key: &StoreKey, op: &OpId) -> Result<Option<Applied>, StoreError> {

@@ -7,9 +7,13 @@
 //! 2. for a password share the attempt is counted atomically *before* Argon2 runs, so a burst of
 //!    guesses gets exactly `max_attempts` checks, then the share is locked (never deleted);
 //! 3. the atomic claim happens before a single plaintext byte exists;
-//! 4. the body decrypts chunk by chunk and fails loudly on tampering or truncation. The blob is
-//!    deleted when the body ends or is dropped: a recipient who disconnects mid-download has
-//!    still used the share (at most once beats at least once).
+//! 4. the body decrypts chunk by chunk and fails loudly on tampering or truncation. The content
+//!    (blob, or a small share's inline bytes) is deleted when the body ends or is dropped: a
+//!    recipient who disconnects mid-download has still used the share (at most once beats at
+//!    least once).
+//!
+//! A small share's sealed content comes with its entry (see [`ShareRecord::inline`](super::ShareRecord)):
+//! the same steps in the same order, with no file opened, read or removed on the way.
 
 use std::sync::Arc;
 
@@ -21,13 +25,17 @@ use tracing::{info, warn};
 use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::{
-    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, OpId,
-    ShareEntry, ShareError, ShareEvent, ShareId, ShareState, now_millis,
+    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, MetaStore, Millis,
+    OpId, ShareEntry, ShareError, ShareEvent, ShareId, ShareState, StoreKey, now_millis,
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
 /// Largest read buffer per open blob (bounded memory per download).
 const READ_AHEAD_BYTES: usize = 1024 * 1024;
+
+/// Smallest read per step of a body: what a reader is asked for even when the record says
+/// fewer bytes are left (so a body longer than its record still reads in sensible steps).
+const READ_FLOOR: usize = 4096;
 
 /// A claimed share: its metadata and its content, still to be streamed.
 pub struct Claimed {
@@ -49,7 +57,7 @@ impl Shares {
         let inner = &self.inner;
         let store_key = id.store_key();
         let handle = store_key.handle();
-        let entry = inner
+        let mut entry = inner
             .meta
             .get(&store_key, now_millis())
             .await?
@@ -64,7 +72,13 @@ impl Shares {
         }
         refuse_unless_armed(&entry)?;
 
-        let (reader, header) = match open_blob(inner.blobs.as_ref(), &entry).await {
+        let inline = entry.record.inline.take();
+        let in_blob = inline.is_none();
+        let opened = match inline {
+            Some(bytes) => open_inline(bytes),
+            None => open_blob(inner.blobs.as_ref(), &entry).await,
+        };
+        let (reader, header) = match opened {
             Ok(opened) => opened,
             Err(err) => {
                 // A concurrent winner may have claimed the share and removed its blob between
@@ -149,10 +163,15 @@ impl Shares {
         self.emit(ShareEvent::Claimed {
             latency: started.elapsed(),
         });
-        let cleanup = BlobCleanup {
+        let cleanup = ContentCleanup {
             blobs: inner.blobs.clone(),
+            meta: inner.meta.clone(),
             tasks: inner.tasks.clone(),
-            name: Some(entry.record.blob.clone()),
+            content: Some(if in_blob {
+                Content::Blob(entry.record.blob.clone())
+            } else {
+                Content::Inline(entry.record.key)
+            }),
         };
         let meta = match crate::crypto::SealedMeta(entry.record.sealed_meta.clone()).open(&keys) {
             Ok(meta) => meta,
@@ -165,6 +184,10 @@ impl Shares {
             meta,
             opened_at: now,
             body: ClaimBody {
+                unread: entry
+                    .record
+                    .stored_size
+                    .saturating_sub(header.as_bytes().len() as u64),
                 opener: Some(StreamOpener::new(&keys, &header)?),
                 read_buf: Vec::new(),
                 reader,
@@ -223,6 +246,16 @@ async fn open_blob(
     Ok((reader, header))
 }
 
+/// A small share's content, straight from its entry: the header, then a reader over the chunks.
+fn open_inline(bytes: Vec<u8>) -> Result<(BlobReader, Header), ShareError> {
+    let malformed = || ShareError::Corrupt(CryptoError::MalformedHeader);
+    let len = Header::encoded_len(bytes.get(..Header::PREFIX_LEN).ok_or_else(malformed)?)?;
+    let header = Header::parse(bytes.get(..len).ok_or_else(malformed)?)?;
+    let mut reader = std::io::Cursor::new(bytes);
+    reader.set_position(len as u64);
+    Ok((Box::new(reader), header))
+}
+
 async fn read_header(reader: &mut BlobReader) -> Result<Header, ShareError> {
     let mut bytes = vec![0u8; Header::PREFIX_LEN];
     reader
@@ -243,7 +276,10 @@ pub struct ClaimBody {
     reader: BlobReader,
     opener: Option<StreamOpener>,
     read_buf: Vec<u8>,
-    cleanup: BlobCleanup,
+    /// Sealed bytes the record says are left: sizes the read buffer of a small share (a hint
+    /// only; the opener, not this count, decides where the content ends).
+    unread: u64,
+    cleanup: ContentCleanup,
     delivery: Delivery,
 }
 
@@ -254,7 +290,9 @@ impl ClaimBody {
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ShareError>> {
         loop {
             let opener = self.opener.as_mut()?;
-            let want = opener.sealed_chunk_size();
+            let want = opener
+                .sealed_chunk_size()
+                .min(self.unread.max(READ_FLOOR as u64) as usize);
             self.read_buf.resize(want, 0);
             let read = match read_full(&mut self.reader, &mut self.read_buf).await {
                 Ok(n) => n,
@@ -273,6 +311,7 @@ impl ClaimBody {
                     Err(err) => Some(Err(ShareError::Corrupt(err))),
                 };
             }
+            self.unread = self.unread.saturating_sub(read as u64);
             if let Err(err) = opener.push(&self.read_buf[..read], &mut plain) {
                 return Some(Err(self.fail(ShareError::Corrupt(err))));
             }
@@ -344,34 +383,59 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<u
     Ok(filled)
 }
 
-/// Deletes a claimed share's blob once: at the end of the body, or when it is dropped.
-struct BlobCleanup {
-    blobs: Arc<dyn BlobStore>,
-    tasks: tokio_util::task::TaskTracker,
-    name: Option<BlobName>,
+/// What a claimed share's content is, to delete once it is delivered.
+enum Content {
+    Blob(BlobName),
+    Inline(StoreKey),
 }
 
-impl BlobCleanup {
+/// Deletes a claimed share's content once: at the end of the body, or when it is dropped.
+struct ContentCleanup {
+    blobs: Arc<dyn BlobStore>,
+    meta: Arc<dyn MetaStore>,
+    tasks: tokio_util::task::TaskTracker,
+    content: Option<Content>,
+}
+
+impl ContentCleanup {
     async fn run(&mut self) {
-        if let Some(name) = self.name.take()
-            && let Err(err) = self.blobs.remove(&name).await
-        {
-            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+        match self.content.take() {
+            Some(Content::Blob(name)) => {
+                if let Err(err) = self.blobs.remove(&name).await {
+                    warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+                }
+            }
+            // A store write: in the background, so the last chunk is not held back by it.
+            Some(Content::Inline(key)) => self.spawn(Content::Inline(key)),
+            None => {}
         }
+    }
+
+    fn spawn(&self, content: Content) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let blobs = self.blobs.clone();
+        let meta = self.meta.clone();
+        self.tasks.spawn_on(
+            async move {
+                let removed = match &content {
+                    Content::Blob(name) => blobs.remove(name).await,
+                    Content::Inline(key) => meta.drop_inline(key).await,
+                };
+                if let Err(err) = removed {
+                    warn!(error = %err, "could not remove a claimed share's content; the sweeper or its expiry will");
+                }
+            },
+            &runtime,
+        );
     }
 }
 
-impl Drop for BlobCleanup {
+impl Drop for ContentCleanup {
     fn drop(&mut self) {
-        if let Some(name) = self.name.take() {
-            let blobs = self.blobs.clone();
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                self.tasks.spawn_on(async move {
-                    if let Err(err) = blobs.remove(&name).await {
-                        warn!(error = %err, "could not remove a claimed blob; the sweeper will");
-                    }
-                }, &runtime);
-            }
+        if let Some(content) = self.content.take() {
+            self.spawn(content);
         }
     }
 }

@@ -61,7 +61,14 @@ pub struct Policy {
     pub settle_window: Duration,
     /// Live shares and bytes per key and per address.
     pub quota: super::Quota,
+    /// Shares whose sealed content is at most this many bytes live inside their metadata record
+    /// (no blob file, no file operations on the claim path); larger ones stream through a blob.
+    pub inline_max: u64,
 }
+
+/// Default [`Policy::inline_max`]: covers API keys, passwords and `.env` files, and keeps each
+/// record small enough that the stores' `get` (status page, claim) stays cheap.
+pub const INLINE_MAX: u64 = 16 * 1024;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -77,6 +84,7 @@ impl Default for Policy {
             orphan_grace: Duration::from_secs(3600),
             settle_window: Duration::from_secs(10),
             quota: super::Quota::default(),
+            inline_max: INLINE_MAX,
         }
     }
 }
@@ -315,7 +323,7 @@ impl Shares {
         };
         match outcome {
             RevokeOutcome::Revoked(entry) => {
-                self.remove_blob(&entry).await;
+                self.remove_content(&entry).await;
                 info!(share = %entry.record.handle(), "share revoked");
                 self.emit(ShareEvent::Revoked);
                 let mut status = ShareStatus::from(&entry);
@@ -421,7 +429,7 @@ impl Shares {
         };
         match outcome {
             TakedownOutcome::TakenDown(entry) => {
-                self.remove_blob(&entry).await;
+                self.remove_content(&entry).await;
                 info!(share = %entry.record.handle(), "share taken down by an operator");
                 self.emit(ShareEvent::TakenDown);
                 let mut status = ShareStatus::from(&entry);
@@ -512,9 +520,15 @@ impl Shares {
         Ok(self.inner.meta.ping().await?)
     }
 
-    pub(super) async fn remove_blob(&self, entry: &ShareEntry) {
-        if let Err(err) = self.inner.blobs.remove(&entry.record.blob).await {
-            warn!(share = %entry.record.handle(), error = %err, "could not remove blob; the sweeper will");
+    /// Deletes the content of a share that left `Armed`: its blob, or its inline bytes.
+    pub(super) async fn remove_content(&self, entry: &ShareEntry) {
+        let removed = if entry.record.inline.is_some() {
+            self.inner.meta.drop_inline(&entry.record.key).await
+        } else {
+            self.inner.blobs.remove(&entry.record.blob).await
+        };
+        if let Err(err) = removed {
+            warn!(share = %entry.record.handle(), error = %err, "could not remove the content; the sweeper will");
         }
     }
 }

@@ -30,8 +30,8 @@ pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
 pub use id::{Handle, ShareId, StoreKey};
 pub use lifecycle::{
-    KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Sender, ShareOverview, ShareRef, ShareStatus, Shares,
-    StatusState, SweepReport,
+    INLINE_MAX, KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Sender, ShareOverview, ShareRef,
+    ShareStatus, Shares, StatusState, SweepReport,
 };
 pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};

@@ -69,6 +69,13 @@ pub struct ShareRecord {
     /// the store releases these charges when it leaves `Armed` or expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quota: Vec<super::QuotaTag>,
+    /// A small share's whole sealed content (header and chunks), kept beside the record instead
+    /// of in a blob (`blob` then names no file): publishing it is the metadata insert alone, and
+    /// a claim reads no file. Not part of the record's JSON — stores keep it raw, next to it, and
+    /// return it with every entry until [`MetaStore::drop_inline`](super::MetaStore::drop_inline)
+    /// removes it once the share is spent.
+    #[serde(skip)]
+    pub inline: Option<Vec<u8>>,
 }
 
 impl ShareRecord {

@@ -258,6 +258,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// stand. True if something was reverted; later `settle`s of `op` answer `None`.
     async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError>;
 
+    /// Drops the inline content ([`ShareRecord::inline`]) of a share that has left `Armed`
+    /// (opened, revoked, taken down), as deleting its blob would: once delivered, the ciphertext
+    /// is gone. Does nothing to an armed share — a late call never empties a share that can still
+    /// be claimed — nor to a missing one.
+    async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError>;
+
     /// Blob names of shares that left `Armed` (opened, revoked, taken down) at or before `before`,
     /// each reported once (across concurrent sweepers too): no claim will ever read them again.
     async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError>;

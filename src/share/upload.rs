@@ -1,9 +1,11 @@
 //! Creating a share as a streaming sink.
 //!
-//! [`Shares::begin`] prepares keys and a temp blob; [`Upload::write`] encrypts as bytes arrive
-//! and enforces the size limit before anything past it is accepted; [`Upload::finish`] seals,
-//! makes the blob durable, and only then inserts the metadata (so metadata never points at a
-//! missing blob). Quotas: a sender already at one is refused at `begin`; a stream is refused
+//! [`Shares::begin`] prepares keys; [`Upload::write`] encrypts as bytes arrive and enforces the
+//! size limit before anything past it is accepted; [`Upload::finish`] seals, makes the blob
+//! durable, and only then inserts the metadata (so metadata never points at a missing blob). A
+//! share whose sealed content fits in [`Policy::inline_max`](super::Policy) never gets a blob:
+//! its ciphertext travels inside the metadata insert, which is durable in the same step. The
+//! temp blob is created only once the content outgrows that. Quotas: a sender already at one is refused at `begin`; a stream is refused
 //! once it outgrows the room left then; the insert's atomic check settles races. Dropping an `Upload` at any point discards the temp blob: nothing is published.
 
 use std::time::Duration;
@@ -15,8 +17,8 @@ use super::lifecycle::{MIN_TTL_FLOOR, Shares};
 use super::outcome::{Outcome, Pending};
 use super::sniff::{Sniffed, TextSniffer};
 use super::{
-    BlobWriter, Handle, Link, Millis, OpId, Owner, QuotaCharge, QuotaExceeded, ShareError,
-    ShareEvent, ShareId, ShareName, ShareRecord, now_millis,
+    BlobName, BlobWriter, Handle, Link, Millis, OpId, Owner, QuotaCharge, QuotaExceeded,
+    ShareError, ShareEvent, ShareId, ShareName, ShareRecord, now_millis,
 };
 use crate::crypto::{
     ContentKeys, Header, KdfParams, Kind, Password, ShareKey, ShareMeta, StreamSealer,
@@ -93,9 +95,12 @@ pub struct Upload {
     spec: UploadSpec,
     ttl: Duration,
     sealer: Option<StreamSealer>,
+    /// The temp blob, created by the first flush: a share that stays small never has one.
     writer: Option<Box<dyn BlobWriter>>,
+    /// Sealed bytes not yet handed to the blob (all of them, while the share may stay inline).
     out: Vec<u8>,
     size: u64,
+    /// Sealed bytes handed to the blob so far.
     stored: u64,
     /// Watches a declared text upload: binary content is published as a file instead.
     sniffer: Option<TextSniffer>,
@@ -141,22 +146,24 @@ impl Shares {
                 (header, keys)
             }
         };
-        let mut writer = self.inner.blobs.create().await?;
-        writer.write(header.as_bytes()).await?;
         let sealer = StreamSealer::new(&keys, &header)?;
         let sniffer = (spec.kind == Kind::Text).then(TextSniffer::default);
+        // The header leads the sealed content: it is the first thing written to a blob, or the
+        // start of the inline bytes.
+        let mut out = Vec::with_capacity(policy.inline_max.min(WRITE_BATCH as u64) as usize);
+        out.extend_from_slice(header.as_bytes());
         Ok(Upload {
             sniffer,
             shares: self.clone(),
-            stored: header.as_bytes().len() as u64,
+            stored: 0,
             id,
             key,
             keys,
             spec,
             ttl,
             sealer: Some(sealer),
-            writer: Some(writer),
-            out: Vec::with_capacity(WRITE_BATCH + crate::crypto::CHUNK_SIZE),
+            writer: None,
+            out,
             size: 0,
             charges,
             quota_room,
@@ -243,7 +250,11 @@ impl Upload {
         if let Some(sniffer) = self.sniffer.as_mut() {
             sniffer.push(data);
         }
-        if self.out.len() >= WRITE_BATCH {
+        // Past the inline limit the share needs its blob: start it now (the temp file shows an
+        // upload in progress), then write in large batches.
+        let spill =
+            self.writer.is_none() && self.out.len() as u64 > self.shares.policy().inline_max;
+        if spill || self.out.len() >= WRITE_BATCH {
             self.flush().await?;
         }
         Ok(())
@@ -276,9 +287,18 @@ impl Upload {
         }
         let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
         sealer.finish(&mut self.out)?;
-        self.flush().await?;
-        let writer = self.writer.take().ok_or(ShareError::UploadFailed)?;
-        let blob = writer.commit().await?;
+        let inline_max = self.shares.policy().inline_max;
+        let (blob, inline) = if self.writer.is_none() && self.out.len() as u64 <= inline_max {
+            // Never written anywhere: the ciphertext goes into the record, and the blob name
+            // is one no file will ever have.
+            self.stored = self.out.len() as u64;
+            (BlobName::generate()?, Some(std::mem::take(&mut self.out)))
+        } else {
+            self.flush().await?;
+            let writer = self.writer.take().ok_or(ShareError::UploadFailed)?;
+            (writer.commit().await?, None)
+        };
+        let in_blob = inline.is_none();
 
         let mut kind = self.spec.kind;
         let mut name = self.spec.name.as_ref().map(|n| n.as_str().to_owned());
@@ -307,6 +327,7 @@ impl Upload {
             sealed_meta: meta.seal(&self.keys)?.0,
             blob: blob.clone(),
             quota: self.charges.iter().map(|c| c.tag.clone()).collect(),
+            inline,
         };
         let inner = &self.shares.inner;
         let op = OpId::generate()?;
@@ -321,13 +342,17 @@ impl Upload {
             Ok(Outcome::Answered(())) | Ok(Outcome::Applied(_)) => {}
             Ok(Outcome::NotApplied) => {
                 // The blob is durable but unreferenced: delete it now (the sweeper would, later).
-                let _ = inner.blobs.remove(&blob).await;
+                if in_blob {
+                    let _ = inner.blobs.remove(&blob).await;
+                }
                 return Err(ShareError::StoreUnavailable);
             }
             // Not known: the reconciler deletes the record (its link is never shown) and the blob.
             Err(ShareError::OutcomeUnknown) => return Err(ShareError::OutcomeUnknown),
             Err(err) => {
-                let _ = inner.blobs.remove(&blob).await;
+                if in_blob {
+                    let _ = inner.blobs.remove(&blob).await;
+                }
                 return Err(err);
             }
         }
@@ -357,7 +382,10 @@ impl Upload {
         if self.out.is_empty() {
             return Ok(());
         }
-        let writer = self.writer.as_mut().ok_or(ShareError::UploadFailed)?;
+        let writer = match self.writer.as_mut() {
+            Some(writer) => writer,
+            None => self.writer.insert(self.shares.inner.blobs.create().await?),
+        };
         if let Err(err) = writer.write(&self.out).await {
             self.poison();
             return Err(err.into());

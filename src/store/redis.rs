@@ -11,7 +11,8 @@
 //!
 //! - `<p>s:{<h>}` hash, the share: `rec` (immutable record, JSON), `state`, `at`, `att`
 //!   (attempts), `max`, `exp`, `owner`, `blob`, `q` (quota tags charged, space-separated), `qm`
-//!   (its quota member `<h>:<stored size>`); expires at the share's expiry (PEXPIREAT),
+//!   (its quota member `<h>:<stored size>`), and for a small share `body` (its sealed content,
+//!   raw, until [`MetaStore::drop_inline`]); expires at the share's expiry (PEXPIREAT),
 //!   tombstones included;
 //! - `<p>x:{<h>}` hash, the share's ledger: op id → what that op did, or `void` once settled as
 //!   never done, or `undone` (see `MetaStore::settle`); `r:<op id>` → the quota charges an
@@ -102,6 +103,7 @@ struct Scripts {
     settle: Script,
     undo: Script,
     take_scored: Script,
+    drop_inline: Script,
 }
 
 /// Prepended to every script that changes a share: `seen(ledger, op)` is true if `op` was settled
@@ -156,13 +158,14 @@ end
 ";
 
 // KEYS[1] share, [2] ledger. ARGV[1] record, [2] expiry, [3] max attempts, [4] owner tag,
-// [5] blob, [6] op id, [7] quota tags, [8] quota member. Replies 1 inserted, 0 key taken,
-// -2 settled as never done.
+// [5] blob, [6] op id, [7] quota tags, [8] quota member, [9] the inline content (empty for a
+// blob share). Replies 1 inserted, 0 key taken, -2 settled as never done.
 const INSERT: &str = r"
 if seen(KEYS[2], ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2], 'max', ARGV[3], 'owner', ARGV[4],
            'state', 'armed', 'att', 0, 'blob', ARGV[5], 'q', ARGV[7], 'qm', ARGV[8])
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'body', ARGV[9]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[6], 'ins')
 redis.call('HDEL', KEYS[2], 'r:' .. ARGV[6])
@@ -258,6 +261,14 @@ redis.call('HSET', KEYS[2], ARGV[1], 'undone')
 return {1, what, blob, v[4] or '', v[5] or '', v[6]}
 ";
 
+// KEYS[1] share: drops a spent share's inline content; an armed (or missing) share is left
+// alone.
+const DROP_INLINE: &str = r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if state and state ~= 'armed' then redis.call('HDEL', KEYS[1], 'body') end
+return 1
+";
+
 // Takes up to `ARGV[2]` members of the sorted set `KEYS[1]` scored at or below `ARGV[1]`.
 const TAKE_SCORED: &str = r"
 local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
@@ -289,10 +300,11 @@ impl Scripts {
             settle: Script::new(SETTLE),
             undo: Script::new(UNDO),
             take_scored: Script::new(TAKE_SCORED),
+            drop_inline: Script::new(DROP_INLINE),
         }
     }
 
-    fn all(&self) -> [&Script; 10] {
+    fn all(&self) -> [&Script; 11] {
         [
             &self.reserve,
             &self.charge,
@@ -304,6 +316,7 @@ impl Scripts {
             &self.settle,
             &self.undo,
             &self.take_scored,
+            &self.drop_inline,
         ]
     }
 }
@@ -679,8 +692,9 @@ fn blobs_of(members: &[String]) -> impl Iterator<Item = BlobName> + '_ {
 
 /// Parses an `HGETALL` reply into an entry.
 pub(super) fn entry_from_fields(
-    fields: HashMap<String, Vec<u8>>,
+    mut fields: HashMap<String, Vec<u8>>,
 ) -> Result<ShareEntry, StoreError> {
+    let inline = fields.remove("body");
     let text = |name: &str| -> Result<String, StoreError> {
         fields
             .get(name)
@@ -692,7 +706,7 @@ pub(super) fn entry_from_fields(
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("bad number in {name}")))
     };
-    let record: ShareRecord = serde_json::from_slice(
+    let mut record: ShareRecord = serde_json::from_slice(
         fields
             .get("rec")
             .ok_or_else(|| StoreError::Corrupt("missing record".into()))?,
@@ -705,6 +719,7 @@ pub(super) fn entry_from_fields(
         "takendown" => ShareState::TakenDown { at: number("at")? },
         other => return Err(StoreError::Corrupt(format!("unknown state {other}"))),
     };
+    record.inline = inline;
     Ok(ShareEntry {
         record,
         state,
@@ -804,6 +819,7 @@ impl MetaStore for RedisStore {
             .arg(op.to_hex())
             .arg(tags.join(" "))
             .arg(&member)
+            .arg(record.inline.as_deref().unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -956,6 +972,17 @@ impl MetaStore for RedisStore {
             warn!(share = %key.handle(), error = %err, "an undone change's indexes were not updated");
         }
         Ok(true)
+    }
+
+    async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .drop_inline
+            .key(self.share_key(key))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {

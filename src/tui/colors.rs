@@ -6,7 +6,7 @@
 //! all ([`Depth::Plain`]). The view asks for roles through [`Styles`], never for hex values, so
 //! one view renders at every depth.
 
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier, Style};
 
 use crate::theme::{Palette, Rgb};
 
@@ -73,6 +73,7 @@ pub struct Styles {
     pub background: Color,
     pub surface: Color,
     pub border: Color,
+    pub outline: Color,
     pub accent: Color,
     pub accent_strong: Color,
     pub text: Color,
@@ -90,6 +91,7 @@ impl Styles {
             background: m(palette.background),
             surface: m(palette.surface),
             border: m(palette.border),
+            outline: m(palette.outline),
             accent: m(palette.accent),
             accent_strong: m(palette.accent_strong),
             text: m(palette.text),
@@ -99,13 +101,136 @@ impl Styles {
             warning: m(palette.warning),
         };
         if depth == Depth::Ansi16 {
-            // Dark greys all collapse to black in 16 colours: use the terminal's own background
-            // and keep borders visible.
+            // Sixteen colours say nothing about the terminal's background, which may be light
+            // (TERM=linux, vt100 and screen are used on white too): text and backgrounds are the
+            // terminal's own, greys are the one grey visible on both, and the four signal
+            // colours are four different hues — there is no orange, and red next to bright red
+            // reads as one colour, so the accent takes red and danger magenta.
             styles.background = Color::Reset;
             styles.surface = Color::Reset;
+            styles.text = Color::Reset;
             styles.border = Color::DarkGray;
+            styles.outline = Color::DarkGray;
+            styles.muted = Color::DarkGray;
+            styles.accent = Color::Red;
+            styles.accent_strong = Color::Red;
+            styles.danger = Color::Magenta;
+            styles.success = Color::Green;
+            styles.warning = Color::Yellow;
         }
         styles
+    }
+
+    /// The screen: body text on the background.
+    pub fn base(&self) -> Style {
+        Style::new().fg(self.text).bg(self.background)
+    }
+
+    /// Cards, panels and the header and footer bars.
+    pub fn panel(&self) -> Style {
+        Style::new().fg(self.text).bg(self.surface)
+    }
+
+    /// Plain body text (inherits the background it is drawn on).
+    pub fn body(&self) -> Style {
+        Style::new().fg(self.text)
+    }
+
+    /// UPPERCASE field labels and table headings.
+    pub fn label(&self) -> Style {
+        Style::new().fg(self.muted).add_modifier(Modifier::BOLD)
+    }
+
+    /// Secondary text: hints, help, the footer's words.
+    pub fn muted(&self) -> Style {
+        Style::new().fg(self.muted)
+    }
+
+    /// A key name in the footer and the help.
+    pub fn key(&self) -> Style {
+        Style::new().fg(self.text).add_modifier(Modifier::BOLD)
+    }
+
+    /// The one thing that matters on a screen: the live link, a focused field, a title word.
+    pub fn accent(&self) -> Style {
+        Style::new().fg(self.accent).add_modifier(Modifier::BOLD)
+    }
+
+    /// The primary action as a button.
+    pub fn button(&self) -> Style {
+        Style::new()
+            .fg(self.on_accent())
+            .bg(self.accent)
+            .add_modifier(Modifier::BOLD)
+    }
+
+    /// The selected row of a table: reverse video — background on text, over every cell, so no
+    /// state colour is left on it (16 colours reverse the terminal's own pair).
+    pub fn selected(&self) -> Style {
+        if self.depth == Depth::Ansi16 {
+            // The terminal's own pair, reversed: resetting every cell's colours first keeps a
+            // muted or coloured cell from reversing into a block of its own colour.
+            Style::new()
+                .fg(Color::Reset)
+                .bg(Color::Reset)
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::new()
+                .fg(self.background)
+                .bg(self.text)
+                .add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// The marker in front of the selected row.
+    pub fn marker(&self) -> Style {
+        Style::new().fg(self.accent).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn success(&self) -> Style {
+        Style::new().fg(self.success).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn danger(&self) -> Style {
+        Style::new().fg(self.danger).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn warning(&self) -> Style {
+        Style::new().fg(self.warning)
+    }
+
+    /// A dead link: struck through and muted, so nobody copies it again.
+    pub fn dead(&self) -> Style {
+        Style::new()
+            .fg(self.muted)
+            .add_modifier(Modifier::CROSSED_OUT)
+    }
+
+    /// A panel's border: the accent when it has the focus, else an outline still visible
+    /// against the surface.
+    pub fn border(&self, focused: bool) -> Style {
+        Style::new().fg(if focused { self.accent } else { self.outline })
+    }
+
+    /// Text drawn on an accent (or any signal colour) background.
+    pub fn on_accent(&self) -> Color {
+        if self.depth == Depth::Ansi16 {
+            // The terminal's own foreground is white on dark terminals and black on light ones:
+            // on red, either reads.
+            Color::Reset
+        } else {
+            self.background
+        }
+    }
+
+    /// The QR code's (light, dark) module colours: light modules must be light on every
+    /// terminal, so 16 colours name them outright instead of using the terminal's own.
+    pub fn qr(&self) -> (Color, Color) {
+        if self.depth == Depth::Ansi16 {
+            (Color::White, Color::Black)
+        } else {
+            (self.text, self.background)
+        }
     }
 }
 
@@ -193,12 +318,32 @@ mod tests {
         assert_eq!(nearest_256(p.background), 234);
         assert_eq!(nearest_256(Rgb(255, 255, 255)), 231);
         assert_eq!(nearest_16(p.accent), Color::LightRed);
-        assert_eq!(nearest_16(p.danger), Color::Red);
         assert_eq!(nearest_16(p.warning), Color::Yellow);
         let styles = Styles::new(p, Depth::Ansi16);
         assert_eq!(styles.border, Color::DarkGray);
         assert_ne!(styles.accent, styles.danger, "orange and red stay apart");
         let true_styles = Styles::new(p, Depth::TrueColor);
         assert_eq!(true_styles.accent, Color::Rgb(0xff, 0x5f, 0x15));
+    }
+
+    /// WCAG relative luminance of an sRGB colour.
+    fn luminance(rgb: Rgb) -> f64 {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(rgb.0) + 0.7152 * lin(rgb.1) + 0.0722 * lin(rgb.2)
+    }
+
+    #[test]
+    fn unfocused_borders_keep_three_to_one_contrast_against_the_surface() {
+        let p = &Theme::industrial_urgency().colors;
+        let (a, b) = (luminance(p.outline), luminance(p.surface));
+        let ratio = (a.max(b) + 0.05) / (a.min(b) + 0.05);
+        assert!(ratio >= 3.0, "outline on surface is {ratio:.2}:1");
     }
 }

@@ -7,6 +7,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::keymap::Command;
+
 use crate::operator::{Ban, Report, Stats};
 use crate::share::{Millis, ShareOverview, StatusState};
 
@@ -144,7 +146,9 @@ impl OperatorPanel {
         !self.loading && self.confirm.is_none() && now.saturating_sub(self.loaded_at) >= REFRESH_MS
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) -> PanelKey {
+    /// Runs what the keymap made of a key; a pending confirmation is answered by the key itself
+    /// (`y` confirms, anything else cancels).
+    pub fn on_command(&mut self, command: Option<Command>, key: KeyEvent) -> PanelKey {
         if let Some(command) = self.confirm.take() {
             return match key.code {
                 KeyCode::Char('y' | 'Y') => PanelKey::Run(command),
@@ -155,27 +159,27 @@ impl OperatorPanel {
             };
         }
         let index = self.tab.index();
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('b') => return PanelKey::Leave,
-            KeyCode::Tab | KeyCode::Right => self.tab = Tab::ALL[(index + 1) % Tab::ALL.len()],
-            KeyCode::BackTab | KeyCode::Left => {
+        match command {
+            Some(Command::Back) => return PanelKey::Leave,
+            Some(Command::NextTab) => self.tab = Tab::ALL[(index + 1) % Tab::ALL.len()],
+            Some(Command::PreviousTab) => {
                 self.tab = Tab::ALL[(index + Tab::ALL.len() - 1) % Tab::ALL.len()];
             }
-            KeyCode::Char(c @ '1'..='4') => {
-                self.tab = Tab::ALL[usize::from(c as u8 - b'1')];
+            Some(Command::Tab(n)) => {
+                self.tab = Tab::ALL[usize::from(n).min(Tab::ALL.len() - 1)];
             }
-            KeyCode::Up | KeyCode::Char('k') => {
+            Some(Command::Up) => {
                 self.selected[index] = self.selected[index].saturating_sub(1);
             }
-            KeyCode::Down | KeyCode::Char('j') if self.selected[index] + 1 < self.rows() => {
+            Some(Command::Down) if self.selected[index] + 1 < self.rows() => {
                 self.selected[index] += 1;
             }
-            KeyCode::Char('r') => {
+            Some(Command::Reload) => {
                 self.loading = true;
                 return PanelKey::Reload;
             }
-            KeyCode::Char('t') => self.ask(self.takedown_target()),
-            KeyCode::Char('d') if self.tab == Tab::Reports => {
+            Some(Command::TakeDown) => self.ask(self.takedown_target()),
+            Some(Command::Dismiss) if self.tab == Tab::Reports => {
                 let number = self
                     .data
                     .as_ref()
@@ -183,7 +187,7 @@ impl OperatorPanel {
                     .map(|r| r.number);
                 self.ask(number.map(OperatorCommand::Dismiss));
             }
-            KeyCode::Char('u') if self.tab == Tab::Bans => {
+            Some(Command::Unban) if self.tab == Tab::Bans => {
                 let target = self
                     .data
                     .as_ref()
@@ -230,6 +234,11 @@ impl Default for OperatorPanel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::keymap::{self, Scope};
+
+    fn press(panel: &mut OperatorPanel, key: KeyEvent) -> PanelKey {
+        panel.on_command(keymap::command(&key, Scope::Operator, false, true), key)
+    }
     use crossterm::event::KeyModifiers;
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -239,15 +248,15 @@ mod tests {
     #[test]
     fn tabs_cycle_and_number_keys_jump() {
         let mut panel = OperatorPanel::new();
-        assert_eq!(panel.on_key(key(KeyCode::Tab)), PanelKey::Stay);
+        assert_eq!(press(&mut panel, key(KeyCode::Tab)), PanelKey::Stay);
         assert_eq!(panel.tab, Tab::Shares);
-        panel.on_key(key(KeyCode::Char('4')));
+        press(&mut panel, key(KeyCode::Char('4')));
         assert_eq!(panel.tab, Tab::Bans);
-        panel.on_key(key(KeyCode::Tab));
+        press(&mut panel, key(KeyCode::Tab));
         assert_eq!(panel.tab, Tab::Stats);
-        panel.on_key(key(KeyCode::BackTab));
+        press(&mut panel, key(KeyCode::BackTab));
         assert_eq!(panel.tab, Tab::Bans);
-        assert_eq!(panel.on_key(key(KeyCode::Esc)), PanelKey::Leave);
+        assert_eq!(press(&mut panel, key(KeyCode::Esc)), PanelKey::Leave);
     }
 
     #[test]
@@ -255,17 +264,17 @@ mod tests {
         let mut panel = OperatorPanel::new();
         panel.loading = false;
         panel.tab = Tab::Shares;
-        assert_eq!(panel.on_key(key(KeyCode::Char('t'))), PanelKey::Stay);
+        assert_eq!(press(&mut panel, key(KeyCode::Char('t'))), PanelKey::Stay);
         assert!(panel.confirm.is_none(), "no data, nothing to take down");
         panel.confirm = Some(OperatorCommand::Unban("10.0.0.0/8".into()));
-        assert_eq!(panel.on_key(key(KeyCode::Char('n'))), PanelKey::Stay);
+        assert_eq!(press(&mut panel, key(KeyCode::Char('n'))), PanelKey::Stay);
         assert_eq!(panel.notice.as_deref(), Some("CANCELLED"));
         panel.confirm = Some(OperatorCommand::Dismiss(3));
         assert_eq!(
-            panel.on_key(key(KeyCode::Char('y'))),
+            press(&mut panel, key(KeyCode::Char('y'))),
             PanelKey::Run(OperatorCommand::Dismiss(3))
         );
-        assert_eq!(panel.on_key(key(KeyCode::Char('r'))), PanelKey::Reload);
+        assert_eq!(press(&mut panel, key(KeyCode::Char('r'))), PanelKey::Reload);
         assert!(panel.loading);
         assert!(!panel.due(1_000_000), "not while a load is in flight");
     }

@@ -34,18 +34,17 @@ use russh::{Channel, ChannelMsg};
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-use zeroize::Zeroizing;
 
 use super::backend::{ENTER, LEAVE, SshBackend, bounded_size};
 use super::budget::{DraftBudget, Lease};
 use super::colors::{Depth, Styles};
 use super::draft::DRAFT_CAP;
+use super::effects::{InFlight, run_effects};
 use super::input::{ESC_TIMEOUT, Input, InputParser};
 use super::state::State;
-use super::update::{Action, ArmedOk, Effect, draft_growth, paste_room, update};
+use super::update::{Action, draft_growth, paste_room, update};
 use super::view;
-use crate::crypto::{Kind, Password};
-use crate::share::{Owner, ShareName, Shares, UploadSpec, now_millis};
+use crate::share::{Owner, Shares, now_millis};
 use crate::shutdown::Shutdown;
 use crate::theme::Theme;
 
@@ -115,17 +114,15 @@ pub enum Ended {
     ShutDown,
 }
 
-/// Short fingerprint for the header: `SHA256:abcdefgh…`.
+/// Who the header says you are, in words a person recognises: `KEY …YgEYE`, the end of the key's
+/// SHA256 fingerprint as `ssh-keygen -lf` prints it (the SSH protocol never sends the key's
+/// comment, so the fingerprint is all the server knows).
 fn short_owner(owner: Option<&Owner>) -> String {
     match owner {
         Some(owner) => {
-            let text = owner.as_str();
-            let short: String = text.chars().take(15).collect();
-            if short.len() < text.len() {
-                format!("{short}…")
-            } else {
-                short
-            }
+            let chars: Vec<char> = owner.as_str().chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(5)..].iter().collect();
+            format!("KEY …{tail}")
         }
         None => "NO KEY".into(),
     }
@@ -406,6 +403,10 @@ fn url_host(url: &str) -> String {
 struct Screen {
     terminal: Option<Terminal<SshBackend>>,
     full_redraw: bool,
+    /// What the last frame showed (screen, phase, help): a change repaints every cell, so no
+    /// glyph of the old screen (a QR code's blocks bleed into neighbouring cells in some
+    /// fonts) survives a diff that only rewrote changed cells.
+    shown: Option<view::Shown>,
 }
 
 impl Screen {
@@ -420,6 +421,7 @@ impl Screen {
         Self {
             terminal,
             full_redraw: false,
+            shown: None,
         }
     }
 
@@ -433,9 +435,11 @@ impl Screen {
         let Some(terminal) = &mut self.terminal else {
             return;
         };
-        if self.full_redraw {
+        let shown = view::shown(state);
+        if self.full_redraw || self.shown.is_some_and(|before| before != shown) {
             let _ = terminal.clear();
         }
+        self.shown = Some(shown);
         let mut drawn = view::Drawn::default();
         if terminal
             .draw(|frame| drawn = view::render(state, frame))
@@ -450,7 +454,7 @@ impl Screen {
                 y,
                 &link,
                 state.styles.accent,
-                state.styles.background,
+                state.styles.surface,
             );
             terminal.backend_mut().push_raw(&overlay);
         }
@@ -479,225 +483,10 @@ async fn write_loop(
     }
 }
 
-/// At most one watch and one list request at a time per session.
-#[derive(Default)]
-struct InFlight {
-    watch: bool,
-    list: bool,
-}
-
-impl InFlight {
-    fn done(&mut self, action: &Action) {
-        match action {
-            Action::Watched(_) => self.watch = false,
-            Action::Listed(_) => self.list = false,
-            _ => {}
-        }
-    }
-}
-
-fn run_effects(
-    effects: Vec<Effect>,
-    cx: &TuiContext,
-    actions: &mpsc::Sender<Action>,
-    out: &mpsc::Sender<Vec<u8>>,
-    in_flight: &mut InFlight,
-) {
-    for effect in effects {
-        let shares = cx.shares.clone();
-        let tx = actions.clone();
-        match effect {
-            Effect::Arm {
-                text,
-                ttl,
-                password,
-                label,
-            } => {
-                let gate = (cx.allow_upload)();
-                let owner = cx.owner.clone();
-                let client = cx.client;
-                // Tracked: a shutdown lets an arm in progress finish rather than cut it.
-                cx.shutdown.spawn(async move {
-                    if let Err(message) = gate.await {
-                        let _ = tx.send(Action::Armed(Err(message))).await;
-                        return;
-                    }
-                    let result = arm(shares, owner, client, text, ttl, password, label).await;
-                    let _ = tx.send(Action::Armed(result)).await;
-                });
-            }
-            Effect::Watch(id) => {
-                if in_flight.watch {
-                    continue;
-                }
-                in_flight.watch = true;
-                tokio::spawn(async move {
-                    let status = match shares.peek(&id).await {
-                        Ok(status) => status.map(|s| s.state),
-                        Err(err) => {
-                            debug!(error = %err, "watch failed; will retry");
-                            Some(crate::share::StatusState::Armed)
-                        }
-                    };
-                    let _ = tx.send(Action::Watched(status)).await;
-                });
-            }
-            Effect::List => {
-                let Some(owner) = cx.owner.clone() else {
-                    continue;
-                };
-                if in_flight.list {
-                    continue;
-                }
-                in_flight.list = true;
-                tokio::spawn(async move {
-                    let result = shares.list(&owner).await.map_err(|e| e.words());
-                    let _ = tx.send(Action::Listed(result)).await;
-                });
-            }
-            Effect::Revoke(handle) => {
-                let Some(owner) = cx.owner.clone() else {
-                    continue;
-                };
-                cx.shutdown.spawn(async move {
-                    let result = shares
-                        .revoke(&owner, handle.as_str())
-                        .await
-                        .map(|s| s.handle)
-                        .map_err(|e| e.words().to_uppercase());
-                    let _ = tx.send(Action::Revoked(result)).await;
-                });
-            }
-            Effect::LoadOperator => {
-                let console = cx.console.clone();
-                tokio::spawn(async move {
-                    let _ = tx
-                        .send(Action::OperatorLoaded(operator_snapshot(&console).await))
-                        .await;
-                });
-            }
-            Effect::Operator(command) => {
-                let Some(operator) = cx
-                    .owner
-                    .clone()
-                    .filter(|o| cx.console.is_operator(o.as_str()))
-                else {
-                    continue;
-                };
-                let console = cx.console.clone();
-                tokio::spawn(async move {
-                    let result = operator_command(&console, operator.as_str(), command).await;
-                    let _ = tx.send(Action::OperatorDone(result)).await;
-                });
-            }
-            Effect::Copy(link) => {
-                let osc = osc52(&link);
-                // Best effort, like the note on screen says: a full queue skips the copy.
-                let _ = out.try_send(osc.as_bytes().to_vec());
-            }
-        }
-    }
-}
-
-/// Everything the operator screen shows, in one load.
-async fn operator_snapshot(
-    console: &crate::operator::Console,
-) -> Result<Box<crate::tui::operator::OperatorSnapshot>, String> {
-    let load = async {
-        Ok::<_, crate::operator::ConsoleError>(crate::tui::operator::OperatorSnapshot {
-            stats: console.stats().await?,
-            shares: console.shares(500).await?,
-            reports: console.reports(false).await?,
-            bans: console.bans().await?,
-        })
-    };
-    load.await
-        .map(Box::new)
-        .map_err(|e| e.to_string().to_uppercase())
-}
-
-/// Runs a confirmed operator command (audited by the console) and says how it went.
-async fn operator_command(
-    console: &crate::operator::Console,
-    operator: &str,
-    command: crate::tui::operator::OperatorCommand,
-) -> Result<String, String> {
-    use crate::tui::operator::OperatorCommand;
-    let upper = |e: crate::operator::ConsoleError| e.to_string().to_uppercase();
-    match command {
-        OperatorCommand::TakeDown(handle) => console
-            .take_down(operator, &handle)
-            .await
-            .map(|s| format!("TAKEN DOWN {}", s.status.handle))
-            .map_err(upper),
-        OperatorCommand::Dismiss(number) => console
-            .dismiss(operator, number)
-            .await
-            .map(|r| format!("DISMISSED REPORT #{}", r.number))
-            .map_err(upper),
-        OperatorCommand::Unban(target) => console
-            .unban(operator, &target)
-            .await
-            .map(|t| format!("LIFTED THE BAN ON {t}"))
-            .map_err(upper),
-    }
-}
-
-/// `ESC ] 52 ; c ; base64 BEL`: the client's terminal puts the text on its clipboard (if allowed).
-fn osc52(text: &str) -> Zeroizing<String> {
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    Zeroizing::new(format!("\x1b]52;c;{encoded}\x07"))
-}
-
-async fn arm(
-    shares: Shares,
-    owner: Option<Owner>,
-    client: Option<std::net::IpAddr>,
-    text: Zeroizing<String>,
-    ttl: Duration,
-    password: Option<Zeroizing<String>>,
-    label: Option<String>,
-) -> Result<Box<ArmedOk>, String> {
-    let name = match label {
-        Some(label) => Some(ShareName::sanitize(label.as_bytes()).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let spec = UploadSpec {
-        kind: Kind::Text,
-        name,
-        content_type: None,
-        owner,
-        ttl: Some(ttl),
-        password: password.map(|p| Password::new(p.as_str())),
-        client,
-    };
-    let result = async {
-        let mut upload = shares.begin(spec).await?;
-        upload.write(text.as_bytes()).await?;
-        upload.finish().await
-    }
-    .await;
-    match result {
-        Ok(armed) => {
-            info!(share = %armed.handle, "share armed from the tui");
-            Ok(Box::new(ArmedOk {
-                link: armed.link,
-                handle: armed.handle,
-                size: armed.size,
-                expires_at: armed.expires_at,
-            }))
-        }
-        Err(err) => {
-            err.log("tui upload");
-            Err(err.upload_words())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::effects::osc52;
     use crate::tui::update::Action;
 
     fn state() -> State {
@@ -791,9 +580,9 @@ mod tests {
     }
 
     #[test]
-    fn the_header_shows_a_short_fingerprint() {
+    fn the_header_names_the_key_by_the_end_of_its_fingerprint() {
         let owner = Owner::new("SHA256:abcdefghijklmnopqrstuvwxyz");
-        assert_eq!(short_owner(Some(&owner)), "SHA256:abcdefgh…");
+        assert_eq!(short_owner(Some(&owner)), "KEY …vwxyz");
         assert_eq!(short_owner(None), "NO KEY");
     }
 }

@@ -1,5 +1,5 @@
 //! Snapshot tests of every screen, rendered by the pure view into ratatui's `TestBackend` at
-//! 80×24 and 120×40, plus the too-small screen and the armed screen at each colour depth (those
+//! 80×24, 100×32 and 200×60, plus the too-small screen and the armed screen at each colour depth (those
 //! snapshots include every cell's colours, so a depth mapping change shows up as a diff).
 //!
 //! Snapshots live in `src/tui/snapshots/*.snap`. A missing one is written and the test fails so
@@ -22,7 +22,7 @@ use crate::share::{Link, ShareId, ShareStatus, StatusState};
 use crate::theme::Theme;
 
 /// 2026-11-23 12:00:00 UTC.
-const NOW: u64 = 1_795_435_200_000;
+pub(super) const NOW: u64 = 1_795_435_200_000;
 const ID: &str = "i9CoqD1IGuBxI47q";
 const KEY: &str = "vLla6knuqX2ofkgRD1FOir6fyLkZ8SbU1xxnUGqfPvE";
 
@@ -52,11 +52,11 @@ fn assert_snapshot(name: &str, actual: &str) {
     }
 }
 
-fn state(depth: Depth, cols: u16, rows: u16) -> State {
+pub(super) fn state(depth: Depth, cols: u16, rows: u16) -> State {
     let styles = Styles::new(&Theme::industrial_urgency().colors, depth);
     let mut state = State::new(
         styles,
-        "SHA256:23n8W7fx…".into(),
+        "KEY …YgEYE".into(),
         true,
         256 * 1024 * 1024,
         Duration::from_secs(3600),
@@ -84,7 +84,7 @@ fn typed(state: &mut State, text: &str) {
     }
 }
 
-fn link() -> Link {
+pub(super) fn link() -> Link {
     Link::new(
         "https://share.example",
         ShareId::parse(ID).unwrap(),
@@ -92,7 +92,7 @@ fn link() -> Link {
     )
 }
 
-fn armed(depth: Depth, cols: u16, rows: u16) -> State {
+pub(super) fn armed(depth: Depth, cols: u16, rows: u16) -> State {
     let mut s = state(depth, cols, rows);
     update(
         &mut s,
@@ -143,14 +143,18 @@ fn list_items() -> Vec<ShareStatus> {
     ]
 }
 
-fn shares(cols: u16, rows: u16) -> State {
-    let mut s = state(Depth::TrueColor, cols, rows);
+pub(super) fn shares(cols: u16, rows: u16) -> State {
+    shares_at(Depth::TrueColor, cols, rows)
+}
+
+pub(super) fn shares_at(depth: Depth, cols: u16, rows: u16) -> State {
+    let mut s = state(depth, cols, rows);
     ctrl(&mut s, 'l');
     update(&mut s, Action::Listed(Ok(list_items())));
     s
 }
 
-fn text_of(state: &State) -> String {
+pub(super) fn text_of(state: &State) -> String {
     let mut terminal = Terminal::new(TestBackend::new(state.cols, state.rows)).unwrap();
     terminal
         .draw(|frame| {
@@ -180,8 +184,12 @@ fn styled_of(state: &State) -> String {
     format!("{:?}", terminal.backend().buffer())
 }
 
+/// The sizes every screen is checked at: the classic terminal, the default of many emulators,
+/// and a large one (where the content column keeps its width).
+const SIZES: [(u16, u16); 3] = [(80, 24), (100, 32), (200, 60)];
+
 fn both_sizes(name: &str, make: impl Fn(u16, u16) -> State) {
-    for (cols, rows) in [(80, 24), (120, 40)] {
+    for (cols, rows) in SIZES {
         assert_snapshot(
             &format!("{name}_{cols}x{rows}"),
             &text_of(&make(cols, rows)),
@@ -353,9 +361,28 @@ fn too_small() {
 #[test]
 fn armed_at_each_colour_depth() {
     for depth in [Depth::TrueColor, Depth::Ansi256, Depth::Ansi16] {
+        for (cols, rows) in SIZES {
+            assert_snapshot(
+                &format!("armed_colours_{}_{cols}x{rows}", depth.name()),
+                &styled_of(&armed(depth, cols, rows)),
+            );
+        }
+        let mut opened = armed(depth, 100, 32);
+        update(
+            &mut opened,
+            Action::Watched(Some(StatusState::Opened { at: NOW + 4_000 })),
+        );
         assert_snapshot(
-            &format!("armed_colours_{}", depth.name()),
-            &styled_of(&armed(depth, 80, 24)),
+            &format!("armed_opened_colours_{}_100x32", depth.name()),
+            &styled_of(&opened),
+        );
+        assert_snapshot(
+            &format!("compose_colours_{}_100x32", depth.name()),
+            &styled_of(&state(depth, 100, 32)),
+        );
+        assert_snapshot(
+            &format!("shares_colours_{}_100x32", depth.name()),
+            &styled_of(&shares_at(depth, 100, 32)),
         );
     }
 }
@@ -516,4 +543,29 @@ fn the_operator_screen_is_for_operators_only() {
         effects.as_slice(),
         [super::update::Effect::LoadOperator]
     ));
+}
+
+/// The smallest terminal that gets the full screen: every screen still fits, whole words only.
+#[test]
+fn every_screen_at_the_smallest_size() {
+    let (c, r) = (super::state::MIN_COLS, super::state::MIN_ROWS);
+    assert_snapshot(
+        "smallest_compose_60x16",
+        &text_of(&state(Depth::TrueColor, c, r)),
+    );
+    assert_snapshot(
+        "smallest_armed_60x16",
+        &text_of(&armed(Depth::TrueColor, c, r)),
+    );
+    let mut opened = armed(Depth::TrueColor, c, r);
+    update(
+        &mut opened,
+        Action::Watched(Some(StatusState::Opened { at: NOW + 4_000 })),
+    );
+    assert_snapshot("smallest_opened_60x16", &text_of(&opened));
+    assert_snapshot("smallest_shares_60x16", &text_of(&shares(c, r)));
+    assert_snapshot(
+        "smallest_operator_60x16",
+        &text_of(&operator_screen(c, r, '2')),
+    );
 }

@@ -66,6 +66,52 @@ pub struct ArmedShare {
     pub copied: bool,
 }
 
+/// What the armed screen says about its share: every part of the screen follows this one value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Armed,
+    Opened { at: Millis },
+    Revoked,
+    TakenDown,
+    Locked,
+    Expired,
+}
+
+impl Phase {
+    /// The status chip's and the header's word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Phase::Armed => "ARMED",
+            Phase::Opened { .. } => "OPENED",
+            Phase::Revoked => "REVOKED",
+            Phase::TakenDown => "REMOVED",
+            Phase::Locked => "LOCKED",
+            Phase::Expired => "EXPIRED",
+        }
+    }
+}
+
+impl ArmedShare {
+    pub fn phase(&self, now: Millis) -> Phase {
+        match self.status {
+            Some(Some(StatusState::Opened { at })) => Phase::Opened { at },
+            Some(Some(StatusState::Revoked { .. })) => Phase::Revoked,
+            Some(Some(StatusState::TakenDown { .. })) => Phase::TakenDown,
+            Some(Some(StatusState::Locked)) => Phase::Locked,
+            Some(None) => Phase::Expired,
+            Some(Some(StatusState::Armed)) | None if now > 0 && self.expires_at <= now => {
+                Phase::Expired
+            }
+            Some(Some(StatusState::Armed)) | None => Phase::Armed,
+        }
+    }
+
+    /// The link still works (a locked share is kept but cannot be opened without the operator).
+    pub fn live(&self, now: Millis) -> bool {
+        self.phase(now) == Phase::Armed
+    }
+}
+
 pub struct ShareList {
     pub items: Vec<ShareStatus>,
     pub selected: usize,
@@ -90,6 +136,13 @@ pub struct State {
     pub screen: Screen,
     /// Where "back" from My shares goes (an armed share stays watchable).
     pub parked: Option<Box<ArmedShare>>,
+    /// A draft left for My shares or the operator screen, restored on the way back.
+    pub parked_draft: Option<Box<Compose>>,
+    /// Labels of the shares armed in this session (the server keeps names encrypted, so My
+    /// shares can show a label only where this session typed it).
+    pub labels: std::collections::HashMap<Handle, String>,
+    /// `q` was pressed with a link never copied: the next `q` quits, anything else stays.
+    pub confirm_quit: bool,
     pub help: bool,
     pub now: Millis,
     pub cols: u16,
@@ -135,6 +188,9 @@ impl State {
             styles,
             screen: Screen::Shares(ShareList::empty()),
             parked: None,
+            parked_draft: None,
+            labels: std::collections::HashMap::new(),
+            confirm_quit: false,
             help: false,
             now: 0,
             cols: 80,
@@ -167,12 +223,27 @@ impl State {
         }
     }
 
-    /// Bytes the compose screen's draft holds (0 on other screens).
+    /// Bytes the session's drafts hold: the compose screen's and a parked one.
     pub fn draft_size(&self) -> usize {
-        match &self.screen {
+        let shown = match &self.screen {
             Screen::Compose(c) => c.text.size(),
             _ => 0,
+        };
+        shown + self.parked_draft.as_ref().map_or(0, |c| c.text.size())
+    }
+
+    /// The share armed in this session, on screen or parked.
+    pub fn armed(&self) -> Option<&ArmedShare> {
+        match &self.screen {
+            Screen::Armed(a) => Some(a),
+            _ => self.parked.as_deref(),
         }
+    }
+
+    /// A live link that was never copied: quitting now could lose it (a sender must never lose
+    /// a link to one keystroke).
+    pub fn unsaved_link(&self) -> bool {
+        self.armed().is_some_and(|a| a.live(self.now) && !a.copied)
     }
 
     pub fn too_small(&self) -> bool {
@@ -201,17 +272,9 @@ impl ShareList {
     }
 }
 
-/// `mm:ss` under an hour, `h:mm:ss` under a day, else `Nd hh:mm:ss`.
+/// Time left, as every surface says it ([`crate::units::format_remaining`]).
 pub fn countdown(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    if d > 0 {
-        format!("{d}d {h:02}:{m:02}:{s:02}")
-    } else if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
-    }
+    crate::units::format_remaining(ms)
 }
 
 /// `hh:mm:ss UTC` of a unix-millis instant.
@@ -231,9 +294,7 @@ mod tests {
 
     #[test]
     fn countdowns_and_clocks_read_like_a_timer() {
-        assert_eq!(countdown(3_598_000), "59:58");
-        assert_eq!(countdown(3_600_000), "1:00:00");
-        assert_eq!(countdown(90_061_000), "1d 01:01:01");
+        assert_eq!(countdown(3_598_000), "59m 58s");
         assert_eq!(clock_utc(86_400_000 * 3 + 3_724_000), "01:02:04 UTC");
     }
 

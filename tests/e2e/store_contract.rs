@@ -98,6 +98,14 @@ impl Fixture {
     }
 }
 
+/// Every share through a blob, however small: for the tests that watch blob files.
+fn blob_policy() -> Policy {
+    Policy {
+        inline_max: 0,
+        ..contract_policy()
+    }
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -187,6 +195,7 @@ fn bare_record() -> ShareRecord {
         sealed_meta: vec![1, 2, 3],
         blob: BlobName::generate().unwrap(),
         quota: Vec::new(),
+        inline: None,
     }
 }
 
@@ -464,6 +473,7 @@ async fn a_requester_without_the_link_key_cannot_spend_attempts(fx: Fixture) {
 }
 
 async fn expired_shares_are_gone_with_their_blobs(fx: Fixture) {
+    let fx = fx.reopen(blob_policy()).await;
     let armed = fx
         .text(
             b"short-lived",
@@ -502,6 +512,7 @@ async fn a_restart_keeps_live_shares(fx: Fixture) {
 }
 
 async fn orphan_blobs_and_temp_files_are_cleaned_up(fx: Fixture) {
+    let fx = fx.reopen(blob_policy()).await;
     let armed = fx.text(b"live", UploadSpec::text()).await;
     let dir = fx.blob_dir();
     std::fs::write(
@@ -627,6 +638,7 @@ async fn file_metadata_travels_sealed_and_comes_back(fx: Fixture) {
 }
 
 async fn a_takedown_deletes_the_content_and_the_link_says_removed(fx: Fixture) {
+    let fx = fx.reopen(blob_policy()).await;
     let armed = fx.text(b"malware.exe", owned_by("SHA256:sender")).await;
     let other = fx.text(b"innocent", UploadSpec::text()).await;
     let handle = armed.handle.to_string();
@@ -892,6 +904,7 @@ fn record_at(created_at: u64, expires_at: u64, stored_size: u64) -> ShareRecord 
         sealed_meta: vec![1],
         blob: BlobName::generate().unwrap(),
         quota: Vec::new(),
+        inline: None,
     }
 }
 
@@ -943,6 +956,160 @@ async fn an_expired_share_no_longer_counts_against_a_quota(fx: Fixture) {
     assert_eq!(used(t0 + 1_001).await.bytes, 900);
 }
 
+/// Polls `get` until the share's inline content is gone (the claim drops it in the background).
+async fn inline_of(fx: &Fixture, armed: &Armed) -> Option<Vec<u8>> {
+    let key = armed.link.id().store_key();
+    let entry = fx
+        .meta
+        .get(&key, now_millis())
+        .await
+        .unwrap()
+        .expect("kept");
+    entry.record.inline
+}
+
+async fn a_small_share_lives_inline_is_claimed_once_and_leaves_no_bytes_behind(fx: Fixture) {
+    let secret = vec![b'k'; 1024];
+    let armed = fx.text(&secret, UploadSpec::text()).await;
+    // Published without a blob: nothing on disk, the sealed content is in the entry.
+    assert!(
+        files_in(&fx.blob_dir()).is_empty(),
+        "{:?}",
+        files_in(&fx.blob_dir())
+    );
+    let key = armed.link.id().store_key();
+    let entry = fx.meta.get(&key, now_millis()).await.unwrap().unwrap();
+    let sealed = entry.record.inline.clone().expect("inline content");
+    assert_eq!(sealed.len() as u64, entry.record.stored_size);
+    assert!(
+        !sealed.windows(secret.len()).any(|w| w == secret.as_slice()),
+        "the content is stored sealed"
+    );
+
+    // A late drop of an armed share's content does nothing.
+    fx.meta.drop_inline(&key).await.unwrap();
+    assert_eq!(inline_of(&fx, &armed).await, Some(sealed));
+
+    // 50 concurrent claims: one gets the content, the others are refused.
+    let fx = Arc::new(fx);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (fx, link) = (fx.clone(), armed.link.clone());
+        tasks.push(tokio::spawn(async move {
+            let claimed = fx.shares.claim(link.id(), link.key(), None).await?;
+            claimed.body.read_to_end().await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(bytes) => winners.push(bytes),
+            Err(ShareError::AlreadyOpened { .. }) => {}
+            Err(other) => panic!("unexpected claim error: {other:?}"),
+        }
+    }
+    assert_eq!(winners, vec![secret]);
+
+    // Once delivered, the ciphertext is gone from the store (dropped in the background).
+    let mut left = inline_of(&fx, &armed).await;
+    for _ in 0..500 {
+        if left.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        left = inline_of(&fx, &armed).await;
+    }
+    assert_eq!(left, None, "the spent share's content was dropped");
+    assert!(files_in(&fx.blob_dir()).is_empty());
+}
+
+async fn a_share_past_the_inline_limit_streams_through_a_blob(fx: Fixture) {
+    let body = vec![b'x'; fx.policy.inline_max as usize + 1];
+    let armed = fx.text(&body, UploadSpec::text()).await;
+    assert_eq!(files_in(&fx.blob_dir()).len(), 1, "one blob");
+    assert_eq!(inline_of(&fx, &armed).await, None);
+    assert_eq!(fx.claim_bytes(&armed, None).await.unwrap(), body);
+}
+
+async fn a_password_on_an_inline_share_is_counted_before_the_check(fx: Fixture) {
+    let armed = fx.text(b"pw-protected", with_password("right")).await;
+    assert!(inline_of(&fx, &armed).await.is_some());
+    for left in (3..5).rev() {
+        match fx.claim_bytes(&armed, Some("wrong")).await {
+            Err(ShareError::WrongPassword { remaining }) => assert_eq!(remaining, left),
+            other => panic!("expected WrongPassword, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        fx.claim_bytes(&armed, Some("right")).await.unwrap(),
+        b"pw-protected"
+    );
+}
+
+/// Inline content changed at rest (a flipped byte in the header or a chunk, a cut-off end, a
+/// chunk appended) is refused like a tampered blob: a faithful copy under another id claims fine,
+/// every altered copy fails.
+async fn tampered_inline_content_fails_the_claim(fx: Fixture) {
+    let body: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+    let armed = fx.text(&body, UploadSpec::text()).await;
+    let entry = fx
+        .meta
+        .get(&armed.link.id().store_key(), now_millis())
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = entry.record.inline.clone().expect("inline");
+    let copy = |bytes: Vec<u8>| {
+        let id = onetimeshare::share::ShareId::generate().unwrap();
+        let mut record = entry.record.clone();
+        record.key = id.store_key();
+        record.stored_size = bytes.len() as u64;
+        record.inline = Some(bytes);
+        (id, record)
+    };
+    let claim = |id: onetimeshare::share::ShareId| {
+        let fx = &fx;
+        let key = armed.link.key().clone();
+        async move {
+            let claimed = fx.shares.claim(&id, &key, None).await?;
+            claimed.body.read_to_end().await
+        }
+    };
+
+    let (id, record) = copy(sealed.clone());
+    fx.meta.insert(&record, &[], &op()).await.unwrap();
+    assert_eq!(
+        claim(id).await.unwrap(),
+        body,
+        "a faithful copy claims fine"
+    );
+
+    let mut header_flip = sealed.clone();
+    header_flip[10] ^= 0x01;
+    let mut chunk_flip = sealed.clone();
+    let at = sealed.len() - 20;
+    chunk_flip[at] ^= 0x01;
+    let cut = sealed[..sealed.len() - 1].to_vec();
+    let mut appended = sealed.clone();
+    appended.extend_from_slice(&sealed[sealed.len() - 100..]);
+    for (what, bytes) in [
+        ("header flip", header_flip),
+        ("chunk flip", chunk_flip),
+        ("cut", cut),
+        ("appended", appended),
+    ] {
+        let (id, record) = copy(bytes);
+        fx.meta.insert(&record, &[], &op()).await.unwrap();
+        match claim(id).await {
+            Err(ShareError::Corrupt(_)) | Err(ShareError::NotFound) => {}
+            other => panic!(
+                "{what}: expected a failure, got {:?}",
+                other.map(|b| b.len())
+            ),
+        }
+    }
+}
+
 contract!(
     a_settled_change_reports_what_it_did_and_a_voided_one_never_happens,
     revoked_and_taken_down_shares_are_spent_and_stand,
@@ -967,6 +1134,10 @@ contract!(
     a_takedown_deletes_the_content_and_the_link_says_removed,
     a_takedown_racing_claims_lets_exactly_one_side_win,
     the_operator_overview_lists_every_share_without_names,
+    a_small_share_lives_inline_is_claimed_once_and_leaves_no_bytes_behind,
+    a_share_past_the_inline_limit_streams_through_a_blob,
+    a_password_on_an_inline_share_is_counted_before_the_check,
+    tampered_inline_content_fails_the_claim,
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -190,8 +190,9 @@ fn typed_and_pasted_text_with_a_password_arms_and_the_link_on_screen_claims_exac
     tui.type_text("correct horse");
     tui.wait_text("PASSWORD REQUIRED TO OPEN");
     tui.arm();
-    let screen = tui.wait_text("THIS LINK WORKS ONCE · EXPIRES IN");
-    assert!(screen.contains("PASSWORD YES"), "{screen}");
+    let screen = tui.wait_text("LINK · WORKS ONCE");
+    assert!(screen.contains("■ ARMED  EXPIRES IN"), "{screen}");
+    assert!(screen.contains("PASSWORD  REQUIRED"), "{screen}");
     let link = link_on(&screen);
 
     tui.keys(&["C-c"]);
@@ -236,13 +237,41 @@ fn the_armed_screen_flips_to_opened_when_the_recipient_claims_the_link() {
     tui.arm();
     let screen = tui.wait_text("WATCHING");
     let link = link_on(&screen);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[0].contains("/ ARMED"), "{screen}");
+    assert!(screen.contains("■ ARMED"), "{screen}");
+    assert!(screen.contains("LINK · WORKS ONCE"), "{screen}");
+    assert!(lines[lines.len() - 1].contains("C COPY · R QR"), "{screen}");
 
     let shares = open_shares(server.data_dir(), redis.backend());
     assert_eq!(claim(&shares, &link, None), b"watch me burn");
+    // One frame changes every part at once: header, chip, card, link style and footer.
     let flipped = tui.wait_text("— DESTROYED");
-    assert!(flipped.contains("OPENED "), "{flipped}");
+    let lines: Vec<&str> = flipped.lines().collect();
+    assert!(lines[0].contains("/ OPENED"), "header: {flipped}");
+    assert!(flipped.contains("■ OPENED "), "chip: {flipped}");
     assert!(flipped.contains(" UTC"), "{flipped}");
+    assert!(!flipped.contains("ARMED"), "{flipped}");
     assert!(!flipped.contains("WATCHING"), "{flipped}");
+    assert!(flipped.contains("LINK · DEAD"), "card: {flipped}");
+    assert!(!flipped.contains("WORKS ONCE"), "card: {flipped}");
+    let footer = lines[lines.len() - 1];
+    assert!(
+        !footer.contains("COPY") && !footer.contains("QR"),
+        "footer: {footer}"
+    );
+    assert!(footer.contains("N NEW"), "footer: {footer}");
+    // The dead link is drawn struck through (SGR 9), as tmux received it.
+    let styled = tui.tmux(&["capture-pane", "-p", "-e", "-t", "t"]);
+    let link_text = link.expose();
+    let link_line = styled
+        .lines()
+        .find(|l| l.contains(link_text.as_str()))
+        .unwrap_or_else(|| panic!("the dead link is still shown:\n{flipped}"));
+    assert!(
+        link_line.contains("\x1b[9m") || link_line.contains(";9m") || link_line.contains("[9;"),
+        "the dead link is not struck through: {link_line:?}"
+    );
 }
 
 #[test]
@@ -259,8 +288,8 @@ fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
         lines.len() == 20
             && lines[0].contains("ONETIMESHARE")
             // One column of margin each side: the border's corner sits in column 69.
-            && lines[1].trim_end().chars().count() == 69
-            && lines[1].trim_end().ends_with('┓')
+            && lines[2].trim_end().chars().count() == 69
+            && lines[2].trim_end().ends_with('┓')
             && lines[19].contains("CTRL-C QUIT")
     });
     assert!(screen.contains("still here"), "{screen}");
@@ -273,7 +302,7 @@ fn resizing_redraws_at_the_new_size_and_too_small_says_so() {
     let screen = tui.wait_for("the compose screen again", |s| {
         s.contains("still here") && !s.contains("TOO SMALL")
     });
-    let border = screen.lines().nth(1).unwrap_or("");
+    let border = screen.lines().nth(2).unwrap_or("");
     assert_eq!(border.trim_end().chars().count(), 99, "{screen}");
 }
 
@@ -302,7 +331,7 @@ fn my_shares_lists_the_armed_share_and_revokes_it_after_a_confirmation() {
             .any(|l| l.contains(&handle) && l.contains("REVOKED"))
     });
     tui.keys(&["Escape"]);
-    tui.wait_text("REVOKED — THE LINK IS DEAD");
+    tui.wait_text("■ REVOKED  YOU REVOKED IT");
     tui.keys(&["q"]);
     assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
 
@@ -385,6 +414,9 @@ fn on_sigterm_the_screen_says_so_and_a_draft_armed_before_the_deadline_works() {
     tui.arm();
     let screen = tui.wait_text("COPY YOUR LINK NOW");
     let link = link_on(&screen);
+    // The link was never copied: q asks once, a second q quits.
+    tui.keys(&["q"]);
+    tui.wait_text("Q AGAIN QUITS");
     tui.keys(&["q"]);
     assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
 
@@ -449,7 +481,12 @@ fn an_operator_opens_the_operator_screen_and_takes_a_share_down_others_cannot() 
     assert!(stats.contains("STORE        EMBEDDED OK"), "{stats}");
     tui.keys(&["2"]);
     let shares = tui.wait_text("ARMED");
-    assert!(shares.contains(&sender.fingerprint()[..20]), "{shares}");
+    // The owner's fingerprint, or its end when the column is narrower (as the header names keys).
+    let fingerprint = sender.fingerprint();
+    assert!(
+        shares.contains(&fingerprint[fingerprint.len() - 20..]),
+        "{shares}"
+    );
     assert!(!shares.contains("to be taken down"));
     tui.keys(&["t"]);
     tui.wait_text("ITS CONTENT IS DELETED FOR GOOD");

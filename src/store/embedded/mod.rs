@@ -34,6 +34,9 @@ use crate::share::{
 
 /// store key → JSON [`ShareEntry`]
 const SHARES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("shares");
+/// store key → a small share's sealed content ([`ShareRecord::inline`]), raw: written with the
+/// share, dropped once it is spent (or with it, at expiry)
+const INLINE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("inline");
 /// (expires_at, store key) → blob name
 const EXPIRY: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("expiry");
 /// (store key, op id) → what that op did, or `void` (see `MetaStore::settle`)
@@ -74,6 +77,7 @@ enum Request {
     Undo(StoreKey, OpId),
     TakeExpired(Millis),
     TakeSpent(Millis),
+    DropInline(StoreKey),
     Operator(operator::Write),
 }
 
@@ -86,6 +90,7 @@ enum Response {
     Expired(Vec<BlobName>),
     Settled(Option<Applied>),
     Undone(bool),
+    Dropped,
     Operator(operator::Written),
 }
 
@@ -105,6 +110,7 @@ impl EmbeddedStore {
                 .create(&path)?;
             let txn = db.begin_write()?;
             txn.open_table(SHARES)?;
+            txn.open_table(INLINE)?;
             txn.open_table(EXPIRY)?;
             txn.open_table(LEDGER)?;
             txn.open_table(SPENT)?;
@@ -214,6 +220,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
     let mut responses = Vec::with_capacity(requests.len());
     {
         let mut shares = txn.open_table(SHARES)?;
+        let mut inline = txn.open_table(INLINE)?;
         let mut expiry = txn.open_table(EXPIRY)?;
         let mut owners = txn.open_multimap_table(OWNERS)?;
         let mut ledger = txn.open_table(LEDGER)?;
@@ -238,6 +245,9 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     } else {
                         let entry = ShareEntry::armed((**record).clone());
                         shares.insert(&record.key.0, encode(&entry).as_slice())?;
+                        if let Some(bytes) = &record.inline {
+                            inline.insert(&record.key.0, bytes.as_slice())?;
+                        }
                         expiry.insert((record.expires_at, &record.key.0), record.blob.as_str())?;
                         if let Some(owner) = &record.owner {
                             owners.insert(&owner.index_key(), &record.key.0)?;
@@ -248,8 +258,8 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         Response::Inserted(Ok(()))
                     }
                 }
-                Request::Claim(key, now, op) => {
-                    Response::Claim(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                Request::Claim(key, now, op) => Response::Claim(
+                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
                         None => ClaimOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let opened = ShareState::Opened { at: *now };
@@ -258,10 +268,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                             ClaimOutcome::Claimed(entry)
                         }
                         Some(entry) => ClaimOutcome::Refused(entry),
-                    })
-                }
-                Request::TakeDown(key, now, op) => {
-                    Response::TakeDown(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                    },
+                ),
+                Request::TakeDown(key, now, op) => Response::TakeDown(
+                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
                         None => TakedownOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let removed = ShareState::TakenDown { at: *now };
@@ -277,10 +287,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                             TakedownOutcome::TakenDown(entry)
                         }
                         Some(entry) => TakedownOutcome::Refused(entry),
-                    })
-                }
-                Request::Attempt(key, now, op) => {
-                    Response::Attempt(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                    },
+                ),
+                Request::Attempt(key, now, op) => Response::Attempt(
+                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
                         None => AttemptOutcome::Missing,
                         Some(entry) if entry.state != ShareState::Armed => {
                             AttemptOutcome::NotArmed(Box::new(entry))
@@ -301,10 +311,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                                 max: entry.record.max_attempts,
                             }
                         }
-                    })
-                }
-                Request::Revoke(key, owner, now, op) => {
-                    Response::Revoke(match load_unsettled(&shares, &ledger, key, *now, op)? {
+                    },
+                ),
+                Request::Revoke(key, owner, now, op) => Response::Revoke(
+                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
                         Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
                             if entry.state == ShareState::Armed {
                                 let revoked = ShareState::Revoked { at: *now };
@@ -323,8 +333,8 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                             }
                         }
                         _ => RevokeOutcome::Missing,
-                    })
-                }
+                    },
+                ),
                 Request::Settle(key, op) => {
                     let mark = ledger
                         .get((&key.0, op.as_bytes()))?
@@ -338,7 +348,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     }
                 }
                 Request::Undo(key, op) => Response::Undone(undo(
-                    &mut shares,
+                    (&mut shares, &mut inline),
                     &mut expiry,
                     &mut owners,
                     (&mut ledger, &mut spent, &mut quota),
@@ -349,6 +359,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     let due = take_due(&mut expiry, *now)?;
                     let mut blobs = Vec::with_capacity(due.len());
                     for (key, blob) in due {
+                        inline.remove(&key)?;
                         if let Some(raw) = shares.remove(&key)? {
                             let record = decode(raw.value())?.record;
                             if let Some(owner) = &record.owner {
@@ -362,12 +373,26 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     }
                     Response::Expired(blobs)
                 }
-                Request::TakeSpent(before) => Response::Expired(
-                    take_due(&mut spent, *before)?
-                        .iter()
-                        .filter_map(|(_, blob)| BlobName::parse(blob))
-                        .collect(),
-                ),
+                Request::TakeSpent(before) => {
+                    let due = take_due(&mut spent, *before)?;
+                    let mut blobs = Vec::with_capacity(due.len());
+                    for (key, blob) in &due {
+                        // An inline share has no file: its bytes go here, if still present
+                        // (a claim whose delivery never finished dropping them).
+                        if inline.remove(key)?.is_none() {
+                            blobs.extend(BlobName::parse(blob));
+                        }
+                    }
+                    Response::Expired(blobs)
+                }
+                Request::DropInline(key) => {
+                    let spent = load(&shares, None, key, 0)?
+                        .is_none_or(|entry| entry.state != ShareState::Armed);
+                    if spent {
+                        inline.remove(&key.0)?;
+                    }
+                    Response::Dropped
+                }
                 Request::Operator(write) => Response::Operator(operator::apply(&txn, write)?),
             };
             responses.push(response);
@@ -386,22 +411,29 @@ fn decode(raw: &[u8]) -> Result<ShareEntry, redb::Error> {
     serde_json::from_slice(raw).map_err(|e| redb::Error::Corrupted(e.to_string()))
 }
 
-/// The unexpired entry under `key`, if any.
-fn load(
-    shares: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+/// The unexpired entry under `key`, if any, with its inline content when `inline` is given.
+fn load<T: ReadableTable<&'static [u8; 32], &'static [u8]>>(
+    shares: &T,
+    inline: Option<&T>,
     key: &StoreKey,
     now: Millis,
 ) -> Result<Option<ShareEntry>, redb::Error> {
     let Some(raw) = shares.get(&key.0)? else {
         return Ok(None);
     };
-    let entry = decode(raw.value())?;
-    Ok((!entry.is_expired(now)).then_some(entry))
+    let mut entry = decode(raw.value())?;
+    if entry.is_expired(now) {
+        return Ok(None);
+    }
+    if let Some(inline) = inline {
+        entry.record.inline = inline.get(&key.0)?.map(|v| v.value().to_vec());
+    }
+    Ok(Some(entry))
 }
 
 /// Like [`load`], but `None` when `op` was already settled (a late op changes nothing).
-fn load_unsettled(
-    shares: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+fn load_unsettled<T: ReadableTable<&'static [u8; 32], &'static [u8]>>(
+    (shares, inline): (&T, &T),
     ledger: &impl ReadableTable<(&'static [u8; 32], &'static [u8; 16]), &'static str>,
     key: &StoreKey,
     now: Millis,
@@ -410,7 +442,7 @@ fn load_unsettled(
     if ledger.get((&key.0, op.as_bytes()))?.is_some() {
         return Ok(None);
     }
-    load(shares, key, now)
+    load(shares, Some(inline), key, now)
 }
 
 /// Removes and returns the (store key, blob name) entries of a time index up to `upto`.
@@ -431,6 +463,9 @@ fn take_due(
     }
     Ok(taken)
 }
+
+/// The shares table or the inline content table, as the writer holds them.
+type ShareTable<'t> = redb::Table<'t, &'static [u8; 32], &'static [u8]>;
 
 type QuotaTable<'t> = redb::Table<'t, (&'static str, &'static [u8; 32]), (u64, u64)>;
 
@@ -522,7 +557,7 @@ type UndoTables<'a, 't> = (
 
 /// [`MetaStore::undo`] inside the writer's transaction.
 fn undo(
-    shares: &mut redb::Table<&[u8; 32], &[u8]>,
+    (shares, inline): (&mut ShareTable<'_>, &mut ShareTable<'_>),
     expiry: &mut redb::Table<(u64, &[u8; 32]), &str>,
     owners: &mut redb::MultimapTable<&[u8; 32], &[u8; 32]>,
     (ledger, spent, quota): UndoTables<'_, '_>,
@@ -542,6 +577,7 @@ fn undo(
     match (mark, entry.state) {
         (Applied::Inserted, ShareState::Armed) => {
             shares.remove(&key.0)?;
+            inline.remove(&key.0)?;
             expiry.remove((entry.record.expires_at, &key.0))?;
             if let Some(owner) = &entry.record.owner {
                 owners.remove(&owner.index_key(), &key.0)?;
@@ -610,7 +646,8 @@ impl MetaStore for EmbeddedStore {
         self.read(move |db| {
             let txn = db.begin_read().map_err(db_error)?;
             let shares = txn.open_table(SHARES).map_err(db_error)?;
-            load(&shares, &key, now).map_err(db_error)
+            let inline = txn.open_table(INLINE).map_err(db_error)?;
+            load(&shares, Some(&inline), &key, now).map_err(db_error)
         })
         .await
     }
@@ -653,6 +690,13 @@ impl MetaStore for EmbeddedStore {
         }
     }
 
+    async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError> {
+        match self.submit(Request::DropInline(*key)).await? {
+            Response::Dropped => Ok(()),
+            _ => Err(unexpected()),
+        }
+    }
+
     async fn take_spent(&self, before: Millis) -> Result<Vec<BlobName>, StoreError> {
         match self.submit(Request::TakeSpent(before)).await? {
             Response::Expired(blobs) => Ok(blobs),
@@ -664,11 +708,16 @@ impl MetaStore for EmbeddedStore {
         self.read(move |db| {
             let txn = db.begin_read().map_err(db_error)?;
             let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let inline = txn.open_table(INLINE).map_err(db_error)?;
             let mut entries = Vec::new();
             for item in shares.iter().map_err(db_error)? {
-                let (_, raw) = item.map_err(db_error)?;
-                let entry = decode(raw.value()).map_err(db_error)?;
+                let (key, raw) = item.map_err(db_error)?;
+                let mut entry = decode(raw.value()).map_err(db_error)?;
                 if !entry.is_expired(now) {
+                    entry.record.inline = inline
+                        .get(key.value())
+                        .map_err(db_error)?
+                        .map(|v| v.value().to_vec());
                     entries.push(entry);
                 }
             }
@@ -715,10 +764,11 @@ impl MetaStore for EmbeddedStore {
             let txn = db.begin_read().map_err(db_error)?;
             let owners = txn.open_multimap_table(OWNERS).map_err(db_error)?;
             let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let inline = txn.open_table(INLINE).map_err(db_error)?;
             let mut entries = Vec::new();
             for key in owners.get(&index).map_err(db_error)? {
                 let key = StoreKey(*key.map_err(db_error)?.value());
-                entries.extend(load(&shares, &key, now).map_err(db_error)?);
+                entries.extend(load(&shares, Some(&inline), &key, now).map_err(db_error)?);
             }
             Ok(entries)
         })
