@@ -13,6 +13,11 @@ use async_trait::async_trait;
 
 use crate::share::StoreError;
 
+/// How long an ingress waits for a shared count before counting locally instead. Far above a
+/// healthy answer (well under a millisecond), far below `--redis-timeout`: a rate limit must
+/// never hold a claim or an upload back by a whole store timeout while Redis stalls.
+pub const ANSWER_WITHIN: Duration = Duration::from_millis(150);
+
 #[async_trait]
 pub trait SharedRates: Send + Sync {
     /// **Atomic across replicas.** Takes one token from the bucket `bucket`, which holds at most

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::share::StoreError;
 use crate::shared_rates::SharedRates;
 
 const MAX_CLIENTS: usize = 100_000;
@@ -60,10 +61,13 @@ impl RateLimiter {
         };
         let group = crate::client_group::client_group(ip);
         let per_minute = (self.per_second * 60.0).round() as u32;
-        match rates
-            .take_token(&format!("{name}:{group}"), per_minute, self.burst as u32)
-            .await
-        {
+        let counted = tokio::time::timeout(
+            crate::shared_rates::ANSWER_WITHIN,
+            rates.take_token(&format!("{name}:{group}"), per_minute, self.burst as u32),
+        )
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("no answer in time".into())));
+        match counted {
             Ok(None) => Ok(()),
             Ok(Some(wait)) => Err(wait.max(Duration::from_secs(1))),
             Err(err) => {

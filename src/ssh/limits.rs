@@ -156,7 +156,17 @@ impl Limits {
             crate::client_group::client_group(ip)
         )];
         buckets.extend(key.map(|k| format!("upload:key:{k}")));
-        match rates.count_event(&buckets, per_minute, RATE_WINDOW).await {
+        let counted = tokio::time::timeout(
+            crate::shared_rates::ANSWER_WITHIN,
+            rates.count_event(&buckets, per_minute, RATE_WINDOW),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::share::StoreError::Unavailable(
+                "no answer in time".into(),
+            ))
+        });
+        match counted {
             Ok(None) => Ok(()),
             Ok(Some(wait)) => Err(self.refused(LimitError::UploadRate {
                 per_minute,

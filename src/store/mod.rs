@@ -24,7 +24,8 @@ use crate::shared_rates::SharedRates;
 
 pub use crate::config::MetaBackend;
 
-/// The opened stores. `meta` and `operator` are one database seen through two seams.
+/// The opened stores. `meta` and `operator` are one database seen through two seams (with Redis,
+/// over two connections; `rates` shares the operator's).
 pub struct Stores {
     pub meta: Arc<dyn MetaStore>,
     pub blobs: Arc<dyn BlobStore>,
@@ -65,16 +66,19 @@ pub async fn open_with_timeout(
             prefix,
             wait_replicas,
         } => {
-            let db = Arc::new(
-                RedisStore::connect(RedisOptions {
-                    url: url.clone(),
-                    prefix: prefix.clone(),
-                    timeout: redis_timeout,
-                    wait_replicas: *wait_replicas,
-                })
-                .await?,
-            );
-            (db.clone(), db.clone(), Some(db))
+            let options = RedisOptions {
+                url: url.clone(),
+                prefix: prefix.clone(),
+                timeout: redis_timeout,
+                wait_replicas: *wait_replicas,
+            };
+            // Share steps get a connection of their own; operator records (activity, bans)
+            // and rate limits share a second one. Redis answers one connection's commands in
+            // order, so a write held up by a stall (an activity batch, a rate-limit script)
+            // must not queue a share's own steps — a claim's read of its share — behind it.
+            let shares = Arc::new(RedisStore::connect(options.clone()).await?);
+            let side = Arc::new(RedisStore::connect(options).await?);
+            (shares, side.clone(), Some(side))
         }
     };
     Ok(Stores {

@@ -278,6 +278,10 @@ return names
 
 const SWEEP_BATCH: usize = 500;
 
+/// How many command timeouts an insert's preparatory steps may wait out (as many as a state
+/// change's settling may: `config::SETTLE_TIMEOUTS`).
+const PATIENCE: u32 = 5;
+
 /// Reads issued at once when listing many shares (each share is its own slot, so a Cluster
 /// cannot take them as one pipeline; the multiplexed connection pipelines them anyway).
 const READ_FAN_OUT: usize = 64;
@@ -575,18 +579,21 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         for (i, charge) in charges.iter().enumerate() {
             let reply: Vec<i64> = self
-                .scripts
-                .charge
-                .key(self.quota_key(charge.tag.as_str()))
-                .arg(record.created_at)
-                .arg(member)
-                .arg(record.expires_at)
-                .arg(charge.max_shares)
-                .arg(charge.max_bytes)
-                .arg(record.stored_size)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(unavailable)?;
+                .patiently(|| async {
+                    self.scripts
+                        .charge
+                        .key(self.quota_key(charge.tag.as_str()))
+                        .arg(record.created_at)
+                        .arg(member)
+                        .arg(record.expires_at)
+                        .arg(charge.max_shares)
+                        .arg(charge.max_bytes)
+                        .arg(record.stored_size)
+                        .invoke_async(&mut self.conn.clone())
+                        .await
+                        .map_err(unavailable)
+                })
+                .await?;
             match reply.as_slice() {
                 [1] => {}
                 [-1, shares, bytes] => {
@@ -603,6 +610,24 @@ impl RedisStore {
             }
         }
         Ok(())
+    }
+
+    /// Runs an idempotent step before an insert (a reservation, a quota charge, an index entry)
+    /// again while Redis does not answer, for up to [`PATIENCE`] timeouts: these steps change
+    /// nothing a repeat could double, and giving up on one would fail an upload that a stall
+    /// only delayed — the insert itself is settled through the ledger like any state change.
+    async fn patiently<T, F, Fut>(&self, step: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let deadline = std::time::Instant::now() + self.timeout * PATIENCE;
+        loop {
+            match step().await {
+                Err(StoreError::Unavailable(_)) if std::time::Instant::now() < deadline => {}
+                other => return other,
+            }
+        }
     }
 
     /// With `wait_replicas`, makes sure the change `op` just applied to the share under `key`
@@ -735,16 +760,19 @@ impl MetaStore for RedisStore {
         // 1. Quota: reserve (so a settle that voids this insert refunds), then charge each tag.
         if !charges.is_empty() {
             let reserved: i64 = self
-                .scripts
-                .reserve
-                .key(self.share_key(&record.key))
-                .key(self.ledger_key(&record.key))
-                .arg(op.to_hex())
-                .arg(format!("{member} {}", tags.join(" ")))
-                .arg(record.expires_at)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(unavailable)?;
+                .patiently(|| async {
+                    self.scripts
+                        .reserve
+                        .key(self.share_key(&record.key))
+                        .key(self.ledger_key(&record.key))
+                        .arg(op.to_hex())
+                        .arg(format!("{member} {}", tags.join(" ")))
+                        .arg(record.expires_at)
+                        .invoke_async(&mut self.conn.clone())
+                        .await
+                        .map_err(unavailable)
+                })
+                .await?;
             if reserved == 0 {
                 return Err(StoreError::NotApplied(
                     "this insert was settled as not done".into(),
@@ -753,23 +781,29 @@ impl MetaStore for RedisStore {
             self.charge(record, charges, &member).await?;
         }
         // 2. Indexes, before the share exists: a live share is never missing from them.
-        let mut live = redis::cmd("ZADD");
-        live.arg(self.live_key())
-            .arg(record.expires_at)
-            .arg(&live_member);
-        live.query_async::<()>(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
-        if let Some(o) = &record.owner {
-            self.scripts
-                .index
-                .key(self.owner_key(o))
+        self.patiently(|| async {
+            redis::cmd("ZADD")
+                .arg(self.live_key())
                 .arg(record.expires_at)
-                .arg(&hash)
-                .arg(record.created_at)
-                .invoke_async::<()>(&mut self.conn.clone())
+                .arg(&live_member)
+                .query_async::<()>(&mut self.conn.clone())
                 .await
-                .map_err(unavailable)?;
+                .map_err(unavailable)
+        })
+        .await?;
+        if let Some(o) = &record.owner {
+            self.patiently(|| async {
+                self.scripts
+                    .index
+                    .key(self.owner_key(o))
+                    .arg(record.expires_at)
+                    .arg(&hash)
+                    .arg(record.created_at)
+                    .invoke_async::<()>(&mut self.conn.clone())
+                    .await
+                    .map_err(unavailable)
+            })
+            .await?;
         }
         // 3. The share itself: one script on its own slot.
         let reply: i64 = self

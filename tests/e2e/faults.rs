@@ -312,12 +312,18 @@ fn an_upload_stalled_at_its_insert_gets_its_link_or_leaves_nothing_behind() {
         unknown.stdout.is_empty(),
         "no link for an unconfirmed share"
     );
+    // With Redis the insert is prepared in steps (quota charges, index entries) before the
+    // share's own step: a stall that outlasts a step's patience leaves the share never written,
+    // and the sender is told exactly that; one that holds the share's own step makes the
+    // outcome unknown. Either answer is the truth; neither may hand out a link.
     let stderr = text(&unknown.stderr);
     assert!(
-        stderr.contains("send it again") && !stderr.contains("nothing was stored"),
+        stderr.contains("send it again") || stderr.contains("nothing was stored"),
         "{stderr}"
     );
-    rig.wait_settled();
+    if stderr.contains("send it again") {
+        rig.wait_settled();
+    }
     let live: Vec<_> = rig
         .owned_shares()
         .into_iter()
