@@ -22,6 +22,33 @@ pub enum Command {
     Admin(Vec<String>),
     Upload(UploadOptions),
     ScpSink(ScpOptions),
+    /// `get LINK` / `get N`: claim a share and write its content to stdout.
+    Get(GetOptions),
+}
+
+/// What `get` claims, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetOptions {
+    pub target: GetTarget,
+    /// The first line of stdin is the share's password (never on the command line).
+    pub password_stdin: bool,
+}
+
+/// A link (kept as typed, parsed by the channel: it holds the key and is never echoed), or the
+/// number of a share in the caller's inbox.
+#[derive(Clone, PartialEq, Eq)]
+pub enum GetTarget {
+    Link(String),
+    Inbox(u32),
+}
+
+impl std::fmt::Debug for GetTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GetTarget::Link(_) => f.write_str("Link(…)"),
+            GetTarget::Inbox(n) => write!(f, "Inbox({n})"),
+        }
+    }
 }
 
 /// Options of a piped upload.
@@ -66,6 +93,17 @@ pub enum CommandError {
     ScpDownload,
     #[error("unsupported scp invocation: {0}")]
     Scp(String),
+    #[error(
+        "get needs a link (quote it: ssh HOST get 'https://…/s/ID#KEY') or the number of a \
+         share in your inbox (see `inbox`)"
+    )]
+    GetWithoutTarget,
+    /// Never echoes the words: one of them may be a link key.
+    #[error(
+        "get takes one link or inbox number (and --password-stdin); a password is never put on \
+         the command line: send it as the first line of stdin with --password-stdin"
+    )]
+    GetExtra,
 }
 
 impl Command {
@@ -91,6 +129,7 @@ impl Command {
                 [] => Err(CommandError::RevokeWithoutId),
             },
             "admin" => Ok(Command::Admin(words[1..].to_vec())),
+            "get" => parse_get(&words[1..]).map(Command::Get),
             "scp" => parse_scp(&words[1..]),
             _ => parse_upload(&words).map(Command::Upload),
         }
@@ -140,6 +179,27 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
         }
     }
     Ok(options)
+}
+
+fn parse_get(words: &[String]) -> Result<GetOptions, CommandError> {
+    let mut password_stdin = false;
+    let mut target = None;
+    for word in words {
+        match word.as_str() {
+            "--password-stdin" => password_stdin = true,
+            _ if target.is_none() => {
+                target = Some(match word.parse::<u32>() {
+                    Ok(n) => GetTarget::Inbox(n),
+                    Err(_) => GetTarget::Link(word.clone()),
+                });
+            }
+            _ => return Err(CommandError::GetExtra),
+        }
+    }
+    Ok(GetOptions {
+        target: target.ok_or(CommandError::GetWithoutTarget)?,
+        password_stdin,
+    })
 }
 
 fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
@@ -330,6 +390,30 @@ mod tests {
             parse("").unwrap(),
             Command::Upload(UploadOptions::default())
         );
+    }
+
+    #[test]
+    fn get_takes_a_link_or_an_inbox_number_and_never_echoes_extra_words() {
+        let link = "http://h/s/abcd#KEYKEYKEY";
+        assert_eq!(
+            parse(&format!("get '{link}'")).unwrap(),
+            Command::Get(GetOptions {
+                target: GetTarget::Link(link.into()),
+                password_stdin: false
+            })
+        );
+        assert_eq!(
+            parse("get --password-stdin 3").unwrap(),
+            Command::Get(GetOptions {
+                target: GetTarget::Inbox(3),
+                password_stdin: true
+            })
+        );
+        assert_eq!(parse("get").unwrap_err(), CommandError::GetWithoutTarget);
+        let err = parse(&format!("get {link} hunter2")).unwrap_err();
+        assert_eq!(err, CommandError::GetExtra);
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(!format!("{:?}", parse(&format!("get {link}"))).contains("KEYKEY"));
     }
 
     #[test]

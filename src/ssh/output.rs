@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use crate::config::{format_duration, format_size};
-use crate::share::{Armed, Millis, ShareStatus, StatusState};
+use crate::share::{Armed, Millis, ShareError, ShareStatus, StatusState};
+use crate::units::count;
 
 /// The one-line summary on stderr after an upload.
 pub fn armed_details(armed: &Armed, now: Millis) -> String {
@@ -104,6 +105,45 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `get` was given something that is not a link. The text is not echoed: it may hold a key.
+pub const NOT_A_LINK: &str = "get: that is not a share link (https://HOST/s/ID#KEY); \
+    quote the whole link so the shell keeps it in one piece: ssh HOST get 'LINK'\n";
+
+/// Why a claim over SSH got no content: the same states and words as the HTTP claim
+/// (`already opened at …`, revoked, removed, locked), as one line for stderr.
+pub fn claim_refusal(err: &ShareError) -> String {
+    match err {
+        ShareError::AlreadyOpened { at } => format!(
+            "already opened at {}: this link worked once and has been used; if that was not \
+             you, someone else opened it first: tell the sender",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::Revoked { at } => format!(
+            "revoked by its sender at {}; its content is deleted",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::TakenDown { at } => format!(
+            "removed by the operator at {}; its content is deleted",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::Locked { attempts } => format!(
+            "locked after {}: no more attempts are accepted; ask the sender for a new link",
+            count(u64::from(*attempts), "wrong password")
+        ),
+        ShareError::PasswordRequired => "this share needs a password: send it as the first \
+             line of stdin with --password-stdin; nothing was burned"
+            .into(),
+        ShareError::WrongPassword { remaining } => format!(
+            "wrong password: {} left; nothing was burned",
+            count(u64::from(*remaining), "attempt")
+        ),
+        ShareError::Corrupt(_) => "the share failed its integrity check, so what arrived is \
+             incomplete: discard it; the share is used up, ask the sender to send it again"
+            .into(),
+        other => other.words(),
+    }
 }
 
 /// Why `id` cannot name a share for `revoke`, in words: ids are the hex handles `ls` prints,

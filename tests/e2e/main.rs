@@ -23,5 +23,6 @@ mod operator_store_contract;
 mod server_lifecycle;
 mod shutdown;
 mod ssh;
+mod ssh_get;
 mod store_contract;
 mod tui;

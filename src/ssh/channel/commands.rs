@@ -22,6 +22,7 @@ impl ChannelTask {
             Command::Admin(_) => "admin",
             Command::Upload(_) => "pipe",
             Command::ScpSink(_) => "scp",
+            Command::Get(_) => "get",
         };
         let _counted = self.cx.server.sessions.enter(kind);
         match command {
@@ -34,6 +35,7 @@ impl ChannelTask {
             Command::Admin(words) => self.admin(&words).await,
             Command::Upload(options) => self.pipe(options).await,
             Command::ScpSink(options) => self.scp_sink(options).await,
+            Command::Get(options) => self.get(options).await,
         }
     }
 
