@@ -121,6 +121,7 @@ impl App {
             console.clone(),
             sessions,
             shutdown.clone(),
+            SiteInfo::from_settings(&settings).ssh_host,
         )
         .await?;
         info!(

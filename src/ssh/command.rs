@@ -93,6 +93,18 @@ pub enum CommandError {
     ScpDownload,
     #[error("unsupported scp invocation: {0}")]
     Scp(String),
+    /// A value with spaces that OpenSSH split into words (it joins the remote command's words
+    /// with spaces, so the local shell's quotes do not reach the server).
+    #[error(
+        "{flag} took {value:?} and then found {extra:?}: OpenSSH joins the words after the host \
+         with spaces, so a value with spaces must be quoted twice, e.g. \
+         ssh HOST -- {flag} \"'{value} {extra}'\""
+    )]
+    LooksSplit {
+        flag: &'static str,
+        value: String,
+        extra: String,
+    },
     #[error(
         "get needs a link (quote it: ssh HOST get 'https://…/s/ID#KEY') or the number of a \
          share in your inbox (see `inbox`)"
@@ -139,7 +151,19 @@ impl Command {
 fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
     let mut options = UploadOptions::default();
     let mut words = words.iter();
+    // The last option that took a value, and the value: a stray word after it was likely part
+    // of it.
+    let mut last_value: Option<(&'static str, String)> = None;
     while let Some(word) = words.next() {
+        if !word.starts_with('-')
+            && let Some((flag, value)) = last_value.take()
+        {
+            return Err(CommandError::LooksSplit {
+                flag,
+                value: printable(&value),
+                extra: printable(word),
+            });
+        }
         let (flag, inline) = match word.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (word.as_str(), None),
@@ -153,11 +177,20 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
         match flag {
             "--ttl" | "-t" => {
                 let text = value("--ttl")?;
-                let ttl = parse_duration(&text).map_err(|e| CommandError::Ttl(e.to_string()))?;
+                last_value = Some(("--ttl", text.clone()));
+                let ttl = match parse_duration(&text) {
+                    Ok(ttl) => ttl,
+                    // `--ttl 1 h`: say how to quote it rather than that "1" is no duration.
+                    Err(_) if words.clone().next().is_some_and(|w| !w.starts_with('-')) => {
+                        continue;
+                    }
+                    Err(e) => return Err(CommandError::Ttl(e.to_string())),
+                };
                 options.ttl = Some(ttl);
             }
             "--name" | "-n" => {
                 let text = value("--name")?;
+                last_value = Some(("--name", text.clone()));
                 let name = ShareName::sanitize(text.as_bytes())
                     .map_err(|e| CommandError::Name(e.to_string()))?;
                 options.name = Some(name);
@@ -179,6 +212,11 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
         }
     }
     Ok(options)
+}
+
+/// A word as an error may show it: no control characters, bounded.
+fn printable(word: &str) -> String {
+    word.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
 fn parse_get(words: &[String]) -> Result<GetOptions, CommandError> {
@@ -376,6 +414,35 @@ mod tests {
             CommandError::Unknown("rm".into())
         );
         assert_eq!(parse("revoke").unwrap_err(), CommandError::RevokeWithoutId);
+    }
+
+    #[test]
+    fn a_value_split_by_openssh_says_how_to_quote_it() {
+        // `ssh HOST -- --name "Q3 report.pdf"` arrives as `-- --name Q3 report.pdf`.
+        let err = parse("-- --name Q3 report.pdf").unwrap_err();
+        assert_eq!(
+            err,
+            CommandError::LooksSplit {
+                flag: "--name",
+                value: "Q3".into(),
+                extra: "report.pdf".into()
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains(r#"ssh HOST -- --name "'Q3 report.pdf'""#),
+            "{err}"
+        );
+        let err = parse("--ttl 1 h").unwrap_err();
+        assert!(
+            matches!(err, CommandError::LooksSplit { flag: "--ttl", .. }),
+            "{err}"
+        );
+        // Quoted twice, it is one word again.
+        let Command::Upload(opts) = parse(r#"-- --name 'Q3 report.pdf' --json"#).unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.name.unwrap().as_str(), "Q3 report.pdf");
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub(crate) struct Shared {
     /// Uploads without progress and connections without a session end after this.
     pub idle_timeout: Duration,
     pub shutdown: Shutdown,
+    /// The public host and port clients type (`help` shows it).
+    pub door: output::Door,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -99,6 +101,7 @@ impl SshServer {
         console: Arc<Console>,
         sessions: SessionTally,
         shutdown: Shutdown,
+        public_host: String,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
         let fingerprint = host_key::fingerprint(&key);
@@ -110,6 +113,15 @@ impl SshServer {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SshError::Bind { addr, source })?;
+        // Port 0 asks the kernel for one: the bound port is the one clients must type.
+        let port = match addr.port() {
+            0 => listener.local_addr().map_or(0, |a| a.port()),
+            port => port,
+        };
+        let door = output::Door {
+            host: public_host,
+            port,
+        };
         Ok(SshServer {
             listener,
             config: Arc::new(russh_config(key)),
@@ -127,6 +139,7 @@ impl SshServer {
                 ),
                 idle_timeout: settings.idle_timeout,
                 shutdown,
+                door,
             }),
             fingerprint,
         })

@@ -161,15 +161,57 @@ pub fn check_share_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub const HELP: &str = "\
+/// Where clients reach this server's SSH side, as they would type it: the public host (from
+/// the public URL) and the SSH port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Door {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Door {
+    /// `ssh host`, or `ssh -p PORT host` off port 22.
+    pub fn ssh(&self) -> String {
+        match self.port {
+            22 => format!("ssh {}", self.host),
+            port => format!("ssh -p {port} {}", self.host),
+        }
+    }
+
+    fn scp(&self, what: &str) -> String {
+        match self.port {
+            22 => format!("scp {what} {}:", self.host),
+            port => format!("scp -P {port} {what} {}:", self.host),
+        }
+    }
+
+    fn sftp(&self) -> String {
+        match self.port {
+            22 => format!("sftp {}", self.host),
+            port => format!("sftp -P {port} {}", self.host),
+        }
+    }
+}
+
+/// `help`: everything the SSH side can do, with this server's real `ssh` line.
+pub fn help(door: &Door) -> String {
+    let ssh = door.ssh();
+    let scp = door.scp("secret.env");
+    let scp_o = door.scp("-O secret.env");
+    let sftp = door.sftp();
+    format!(
+        "\
 onetimeshare: turn a secret into a link that works exactly once.
 
+Interactive (paste a secret, pick expiry and password, arm it, copy the link):
+  {ssh}
+
 Upload (the link is printed alone on stdout, details on stderr):
-  cat secret.env | ssh HOST
-  ssh HOST -- --ttl 1h --name db.env < secret.env
-  scp secret.env HOST:            (one link per file, on stderr)
-  scp -O secret.env HOST:
-  sftp HOST  then  put FILE
+  cat secret.env | {ssh}
+  {ssh} -- --ttl 1h --name db.env < secret.env
+  {scp}            (one link per file, on stderr)
+  {scp_o}
+  {sftp}  then  put FILE
   PuTTY plink and dropbear dbclient open a terminal even for a pipe: add -T
     cat secret.env | plink -T HOST      cat secret.env | dbclient -T HOST
 
@@ -183,17 +225,28 @@ Upload options:
   --sha256 HEX       the SHA-256 of the secret (as sha256sum prints it); if the
                      content differs, the upload fails and nothing is stored.
                      Example:
-                       ssh HOST -- --size $(stat -c %s f) --sha256 $(sha256sum < f | cut -d' ' -f1) < f
+                       {ssh} -- --size $(stat -c %s f) --sha256 $(sha256sum < f | cut -d' ' -f1) < f
   --password-stdin   the first line of stdin is a password the recipient must
                      also know; the secret follows it. Never put a password on
                      the command line. Example:
-                       { cat pw.txt; cat secret.env; } | ssh HOST -- --password-stdin
+                       {{ cat pw.txt; cat secret.env; }} | {ssh} -- --password-stdin
+
+Receive in a terminal (the plaintext on stdout, messages on stderr):
+  {ssh} get 'LINK' > file                  claims it: the link works once
+  {{ echo PASSWORD; }} | {ssh} get --password-stdin 'LINK' > file
 
 Your shares (identified by your SSH key):
-  ssh HOST ls          list them: id, kind, size, state, time left
-  ssh HOST revoke ID   destroy one before it is opened
-  ssh HOST help        this text
-";
+  {ssh} ls          list them: id, kind, size, state, time left
+  {ssh} revoke ID   destroy one before it is opened
+  {ssh} help        this text
+
+Quoting: OpenSSH joins the words after the host with spaces, and the server
+splits them again like a shell (single and double quotes, backslash). A value
+with spaces needs a second pair of quotes that reaches the server:
+  {ssh} -- --name \"'Q3 report.pdf'\" < report.pdf
+"
+    )
+}
 
 /// Shown on an interactive terminal until the full-screen interface is available.
 pub const USAGE_ON_TERMINAL: &str = "\
@@ -284,8 +337,36 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_the_servers_real_ssh_line_the_interactive_screen_and_quoting() {
+        let text = help(&Door {
+            host: "share.example".into(),
+            port: 2222,
+        });
+        assert!(text.contains("Interactive"), "{text}");
+        assert!(text.contains("\n  ssh -p 2222 share.example\n"), "{text}");
+        assert!(
+            text.contains("scp -P 2222 secret.env share.example:"),
+            "{text}"
+        );
+        assert!(text.contains("Quoting"), "{text}");
+        assert!(!text.contains("HOST ls"), "{text}");
+        let default_port = help(&Door {
+            host: "share.example".into(),
+            port: 22,
+        });
+        assert!(
+            default_port.contains("  ssh share.example get 'LINK'"),
+            "{default_port}"
+        );
+    }
+
+    #[test]
     fn texts_carry_no_escape_sequences() {
-        for text in [HELP, USAGE_ON_TERMINAL] {
+        let help = help(&Door {
+            host: "share.example".into(),
+            port: 22,
+        });
+        for text in [help.as_str(), USAGE_ON_TERMINAL] {
             assert!(!text.contains('\x1b'));
         }
     }

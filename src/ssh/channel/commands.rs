@@ -27,7 +27,7 @@ impl ChannelTask {
         let _counted = self.cx.server.sessions.enter(kind);
         match command {
             Command::Help => {
-                self.stdout(output::HELP).await;
+                self.stdout(&output::help(&self.cx.server.door)).await;
                 0
             }
             Command::List => self.list().await,
