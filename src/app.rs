@@ -121,7 +121,6 @@ impl App {
             console.clone(),
             sessions,
             shutdown.clone(),
-            SiteInfo::from_settings(&settings).ssh_host,
         )
         .await?;
         info!(

@@ -420,6 +420,23 @@ pub struct SshSettings {
     pub tui_draft_budget: u64,
     /// An upload with no data progress, or a connection with no session, is dropped after this.
     pub idle_timeout: Duration,
+    /// The host clients type to reach this server (the public URL's host): `help` and the
+    /// home page show `ssh [-p PORT] HOST` with it.
+    pub public_host: String,
+}
+
+/// The host part of a public URL (`https://share.example:8443/x` → `share.example`; an IPv6
+/// address keeps its brackets).
+pub fn public_host(public_url: &str) -> String {
+    let authority = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(public_url);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    match authority.strip_prefix('[') {
+        Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or(v6)),
+        None => authority.split(':').next().unwrap_or(authority).to_owned(),
+    }
 }
 
 /// `None` for a zero duration (a timer that fires at once would make the setting useless).
@@ -453,7 +470,7 @@ impl Settings {
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let ssh = resolve_ssh(&layer, &data_dir)?;
+        let ssh = resolve_ssh(&layer, &data_dir, public_host(&public_url))?;
         let http = resolve_http(&layer, resolve_theme(layer.theme.as_deref())?)?;
         let (ssh_addr, http_addr) = resolve_addresses(&layer)?;
         Ok(Settings {
@@ -616,7 +633,11 @@ fn resolve_store(layer: &Layer) -> Result<(MetaBackend, Duration), ConfigError> 
 }
 
 /// Who may connect over SSH, and what one client may hold.
-fn resolve_ssh(layer: &Layer, data_dir: &Path) -> Result<SshSettings, ConfigError> {
+fn resolve_ssh(
+    layer: &Layer,
+    data_dir: &Path,
+    public_host: String,
+) -> Result<SshSettings, ConfigError> {
     if layer.ssh_authorized_keys.is_some() && layer.ssh_allow_keyless == Some(true) {
         return Err(ConfigError::Invalid(
             "ssh-allow-keyless would let anyone in despite ssh-authorized-keys: \
@@ -651,6 +672,7 @@ fn resolve_ssh(layer: &Layer, data_dir: &Path) -> Result<SshSettings, ConfigErro
             layer.ssh_uploads_per_minute.map(|n| n as usize),
             60,
         )? as u32,
+        public_host,
     })
 }
 

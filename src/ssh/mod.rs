@@ -101,7 +101,6 @@ impl SshServer {
         console: Arc<Console>,
         sessions: SessionTally,
         shutdown: Shutdown,
-        public_host: String,
     ) -> Result<SshServer, SshError> {
         let key = host_key::load_or_create(&settings.host_key)?;
         let fingerprint = host_key::fingerprint(&key);
@@ -119,7 +118,7 @@ impl SshServer {
             port => port,
         };
         let door = output::Door {
-            host: public_host,
+            host: settings.public_host.clone(),
             port,
         };
         Ok(SshServer {
