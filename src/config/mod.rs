@@ -245,6 +245,14 @@ pub struct Layer {
         value_name = "SIZE"
     )]
     pub quota_bytes_per_address: Option<String>,
+    /// Shares sealed to one recipient key (`--to`) that may wait in its inbox at once
+    /// [default: 50]
+    #[arg(long, env = "ONETIMESHARE_INBOX_MAX_SHARES", value_name = "N")]
+    pub inbox_max_shares: Option<u32>,
+    /// Where `--to github:USER` fetches USER's public keys: `<URL>/USER.keys`
+    /// [default: https://github.com]
+    #[arg(long, env = "ONETIMESHARE_RECIPIENT_KEYS_URL", value_name = "URL")]
+    pub recipient_keys_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
@@ -318,6 +326,8 @@ impl Layer {
             quota_bytes_per_address: self
                 .quota_bytes_per_address
                 .or(lower.quota_bytes_per_address),
+            inbox_max_shares: self.inbox_max_shares.or(lower.inbox_max_shares),
+            recipient_keys_url: self.recipient_keys_url.or(lower.recipient_keys_url),
         }
     }
 
@@ -420,6 +430,8 @@ pub struct SshSettings {
     pub tui_draft_budget: u64,
     /// An upload with no data progress, or a connection with no session, is dropped after this.
     pub idle_timeout: Duration,
+    /// `--to github:USER` reads `<this>/USER.keys` (no trailing slash).
+    pub recipient_keys_url: String,
     /// The host clients type to reach this server (the public URL's host): `help` and the
     /// home page show `ssh [-p PORT] HOST` with it.
     pub public_host: String,
@@ -491,6 +503,11 @@ impl Settings {
                 orphan_grace: Duration::from_secs(3600),
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
                 quota: resolve_quota(&layer)?,
+                inbox_max_shares: positive(
+                    "inbox-max-shares",
+                    layer.inbox_max_shares.map(|n| n as usize),
+                    50,
+                )? as u32,
             },
             sweep_interval: duration("sweep-interval", &layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
@@ -672,8 +689,25 @@ fn resolve_ssh(
             layer.ssh_uploads_per_minute.map(|n| n as usize),
             60,
         )? as u32,
+        recipient_keys_url: recipient_keys_url(layer)?,
         public_host,
     })
+}
+
+/// `recipient-keys-url`: an http(s) base URL, without a trailing slash.
+fn recipient_keys_url(layer: &Layer) -> Result<String, ConfigError> {
+    let url = layer
+        .recipient_keys_url
+        .as_deref()
+        .unwrap_or("https://github.com")
+        .trim_end_matches('/')
+        .to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::Invalid(format!(
+            "recipient-keys-url must start with http:// or https:// (got {url:?})"
+        )));
+    }
+    Ok(url)
 }
 
 /// The built-in palette, or the operator's theme file.

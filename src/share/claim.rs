@@ -345,14 +345,26 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<u
 }
 
 /// Deletes a claimed share's blob once: at the end of the body, or when it is dropped.
-struct BlobCleanup {
+pub(super) struct BlobCleanup {
     blobs: Arc<dyn BlobStore>,
     tasks: tokio_util::task::TaskTracker,
     name: Option<BlobName>,
 }
 
 impl BlobCleanup {
-    async fn run(&mut self) {
+    pub(super) fn new(
+        blobs: Arc<dyn BlobStore>,
+        tasks: tokio_util::task::TaskTracker,
+        name: BlobName,
+    ) -> Self {
+        Self {
+            blobs,
+            tasks,
+            name: Some(name),
+        }
+    }
+
+    pub(super) async fn run(&mut self) {
         if let Some(name) = self.name.take()
             && let Err(err) = self.blobs.remove(&name).await
         {

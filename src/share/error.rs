@@ -59,6 +59,8 @@ pub enum ShareError {
     StorageFull,
     #[error(transparent)]
     Quota(super::QuotaExceeded),
+    #[error(transparent)]
+    Recipients(super::RecipientError),
     #[error("the share's stored data failed its integrity check")]
     Corrupt(#[source] CryptoError),
     #[error("the server could not complete this because of an internal storage error")]

@@ -61,6 +61,8 @@ pub struct Policy {
     pub settle_window: Duration,
     /// Live shares and bytes per key and per address.
     pub quota: super::Quota,
+    /// Shares sealed to one recipient key that may wait in its inbox at once.
+    pub inbox_max_shares: u32,
 }
 
 impl Default for Policy {
@@ -77,6 +79,7 @@ impl Default for Policy {
             orphan_grace: Duration::from_secs(3600),
             settle_window: Duration::from_secs(10),
             quota: super::Quota::default(),
+            inbox_max_shares: 50,
         }
     }
 }

@@ -69,6 +69,9 @@ pub struct ShareRecord {
     /// the store releases these charges when it leaves `Armed` or expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quota: Vec<super::QuotaTag>,
+    /// Set for a share sealed to recipients' SSH keys (see `sealed.rs`): no link opens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<super::SealedTo>,
 }
 
 impl ShareRecord {

@@ -24,6 +24,8 @@ pub enum Command {
     ScpSink(ScpOptions),
     /// `get LINK` / `get N`: claim a share and write its content to stdout.
     Get(GetOptions),
+    /// `inbox`: the shares sealed to the caller's key.
+    Inbox,
 }
 
 /// What `get` claims, and how.
@@ -63,6 +65,8 @@ pub struct UploadOptions {
     pub size: Option<u64>,
     /// `--sha256 HEX`: the payload's digest; anything else publishes nothing.
     pub sha256: Option<[u8; 32]>,
+    /// `--to KEY-LINE` / `--to github:USER`, as given: seal the share to these keys.
+    pub to: Vec<String>,
 }
 
 /// Flags of `scp -t` that change what the sink accepts.
@@ -87,6 +91,10 @@ pub enum CommandError {
     Size(String),
     #[error("--sha256 needs the 64 hexadecimal characters of a SHA-256 digest")]
     Sha256,
+    #[error("--to: at most {} recipients per share", crate::share::MAX_RECIPIENTS)]
+    TooManyRecipients,
+    #[error("--to cannot be combined with --password-stdin: a sealed share needs no password")]
+    SealedWithPassword,
     #[error("revoke needs the id of one of your shares (see `ls`)")]
     RevokeWithoutId,
     #[error("downloads are not possible over SSH: open the link in a browser or with curl")]
@@ -142,6 +150,10 @@ impl Command {
             },
             "admin" => Ok(Command::Admin(words[1..].to_vec())),
             "get" => parse_get(&words[1..]).map(Command::Get),
+            "inbox" => match words.get(1) {
+                None => Ok(Command::Inbox),
+                Some(extra) => Err(CommandError::Unknown(printable(extra))),
+            },
             "scp" => parse_scp(&words[1..]),
             _ => parse_upload(&words).map(Command::Upload),
         }
@@ -206,10 +218,33 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
                 hex::decode_to_slice(text.trim(), &mut digest).map_err(|_| CommandError::Sha256)?;
                 options.sha256 = Some(digest);
             }
+            "--to" => {
+                let mut line = value("--to")?;
+                // A key line whose quotes OpenSSH dropped: its words run to the next option.
+                if !["ssh-", "ecdsa-", "sk-"]
+                    .iter()
+                    .any(|p| line.starts_with(p))
+                {
+                    last_value = Some(("--to", line.clone()));
+                } else {
+                    while let Some(next) = words.clone().next().filter(|w| !w.starts_with("--")) {
+                        line.push(' ');
+                        line.push_str(next);
+                        words.next();
+                    }
+                }
+                if options.to.len() >= crate::share::MAX_RECIPIENTS {
+                    return Err(CommandError::TooManyRecipients);
+                }
+                options.to.push(line);
+            }
             "--json" => options.json = true,
             "--password-stdin" => options.password_stdin = true,
             other => return Err(CommandError::Unknown(other.to_owned())),
         }
+    }
+    if !options.to.is_empty() && options.password_stdin {
+        return Err(CommandError::SealedWithPassword);
     }
     Ok(options)
 }
@@ -443,6 +478,23 @@ mod tests {
             panic!("not an upload");
         };
         assert_eq!(opts.name.unwrap().as_str(), "Q3 report.pdf");
+    }
+
+    #[test]
+    fn to_takes_a_key_line_split_by_openssh_and_caps_the_recipients() {
+        let Command::Upload(opts) =
+            parse("-- --to ssh-ed25519 AAAAC3Nz bob@laptop --to github:octocat --json").unwrap()
+        else {
+            panic!("not an upload");
+        };
+        assert_eq!(
+            opts.to,
+            ["ssh-ed25519 AAAAC3Nz bob@laptop", "github:octocat"]
+        );
+        assert!(opts.json);
+        let many = "--to github:x ".repeat(1000);
+        assert_eq!(parse(&many).unwrap_err(), CommandError::TooManyRecipients);
+        assert_eq!(parse("inbox").unwrap(), Command::Inbox);
     }
 
     #[test]

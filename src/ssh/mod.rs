@@ -21,6 +21,7 @@ mod context;
 mod host_key;
 mod limits;
 pub mod output;
+mod recipient_keys;
 mod refusal;
 pub mod scp;
 mod session;
@@ -79,6 +80,8 @@ pub(crate) struct Shared {
     pub shutdown: Shutdown,
     /// The public host and port clients type (`help` shows it).
     pub door: output::Door,
+    /// `--to github:USER` fetches `<this>/USER.keys`.
+    pub recipient_keys_url: String,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -139,6 +142,7 @@ impl SshServer {
                 idle_timeout: settings.idle_timeout,
                 shutdown,
                 door,
+                recipient_keys_url: settings.recipient_keys_url.clone(),
             }),
             fingerprint,
         })

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::config::{format_duration, format_size};
-use crate::share::{Armed, Millis, ShareError, ShareStatus, StatusState};
+use crate::share::{Armed, ArmedSealed, InboxItem, Millis, ShareError, ShareStatus, StatusState};
 use crate::units::count;
 
 /// The one-line summary on stderr after an upload.
@@ -104,6 +104,73 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    out
+}
+
+/// stderr after a sealed upload: who can open it and how.
+pub fn sealed_details(armed: &ArmedSealed, now: Millis) -> String {
+    format!(
+        "{} sealed to {}, expires in {} ({}), id {}; each recipient sees it with `ssh HOST \
+         inbox` and the first to claim it (`ssh HOST get N | age -d -i KEY`) gets it",
+        format_size(armed.size),
+        count(armed.recipients as u64, "key"),
+        time_left(armed.expires_at, now),
+        utc(armed.expires_at),
+        armed.handle,
+    )
+}
+
+/// `--to … --json`: one object on one line (no link: none opens a sealed share).
+pub fn sealed_json(armed: &ArmedSealed) -> String {
+    let value = serde_json::json!({
+        "id": armed.handle.as_str(),
+        "size": armed.size,
+        "recipients": armed.recipients,
+        "expires_at": utc(armed.expires_at),
+        "expires_at_ms": armed.expires_at,
+    });
+    format!("{value}\n")
+}
+
+/// `inbox`: numbered for `get N`, oldest first. Sizes are the stored (encrypted) size.
+pub fn inbox_table(items: &[InboxItem], now: Millis) -> String {
+    if items.is_empty() {
+        return "Your inbox is empty: no share is sealed to this key.\n".into();
+    }
+    let rows: Vec<[String; 6]> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            [
+                (i + 1).to_string(),
+                item.from
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(60)
+                    .collect(),
+                item.kind.as_str().to_owned(),
+                format_size(item.stored_size),
+                time_left(item.expires_at, now),
+                item.label.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let head = ["N", "FROM", "KIND", "SIZE", "EXPIRES IN", "LABEL"].map(str::to_owned);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&head])
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3, w4) = (width(0), width(1), width(2), width(3), width(4));
+    let mut out = String::new();
+    for [n, from, kind, size, left, label] in std::iter::once(&head).chain(&rows) {
+        let line = format!("{n:<w0$}  {from:<w1$}  {kind:<w2$}  {size:>w3$}  {left:<w4$}  {label}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str("Claim one with: ssh HOST get N | age -d -i ~/.ssh/id_ed25519 > file\n");
     out
 }
 

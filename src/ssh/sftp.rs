@@ -446,6 +446,7 @@ mod tests {
                 host: "localhost".into(),
                 port: 22,
             },
+            recipient_keys_url: "http://127.0.0.1:9".into(),
         };
         SftpSession::new(Context {
             server: std::sync::Arc::new(server),

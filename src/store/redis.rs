@@ -736,6 +736,39 @@ impl MetaStore for RedisStore {
         Ok(entries)
     }
 
+    async fn list_charged(
+        &self,
+        tag: &QuotaTag,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        // The quota set is the index: members `<h>:<size>`, removed by the scripts that leave
+        // `Armed`, scored by expiry.
+        let members = self.unexpired(self.quota_key(tag), now).await?;
+        let keys: Vec<StoreKey> = members
+            .iter()
+            .filter_map(|m| StoreKey::from_hex(m.split(':').next()?))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(self.share_key(key));
+        }
+        let replies: Vec<HashMap<String, Vec<u8>>> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut entries = Vec::new();
+        for fields in replies.into_iter().filter(|f| !f.is_empty()) {
+            let entry = entry_from_fields(fields)?;
+            if entry.state == ShareState::Armed && !entry.is_expired(now) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {
         self.take_scored(self.blobs_key(), now).await
     }

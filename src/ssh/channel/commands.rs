@@ -22,7 +22,7 @@ impl ChannelTask {
             Command::Admin(_) => "admin",
             Command::Upload(_) => "pipe",
             Command::ScpSink(_) => "scp",
-            Command::Get(_) => "get",
+            Command::Get(_) | Command::Inbox => "get",
         };
         let _counted = self.cx.server.sessions.enter(kind);
         match command {
@@ -36,6 +36,7 @@ impl ChannelTask {
             Command::Upload(options) => self.pipe(options).await,
             Command::ScpSink(options) => self.scp_sink(options).await,
             Command::Get(options) => self.get(options).await,
+            Command::Inbox => self.inbox().await,
         }
     }
 
