@@ -124,6 +124,7 @@ impl SshServer {
             host: settings.public_host.clone(),
             port,
         };
+        let limits = Limits::shared(LimitConfig::from(settings), console.shared_rates());
         Ok(SshServer {
             listener,
             config: Arc::new(russh_config(key)),
@@ -131,7 +132,7 @@ impl SshServer {
                 shares,
                 console,
                 sessions,
-                limits: Limits::new(LimitConfig::from(settings)),
+                limits,
                 allow_list,
                 allow_keyless: settings.allow_keyless,
                 theme,

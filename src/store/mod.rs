@@ -8,6 +8,7 @@ mod redis;
 mod redis_conn;
 mod redis_layout;
 mod redis_operator;
+mod redis_rates;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use redis::{RedisOptions, RedisStore};
 
 use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
+use crate::shared_rates::SharedRates;
 
 pub use crate::config::MetaBackend;
 
@@ -27,6 +29,9 @@ pub struct Stores {
     pub meta: Arc<dyn MetaStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub operator: Arc<dyn OperatorStore>,
+    /// Rates counted across replicas; `None` for the embedded store (one process counts in
+    /// memory, exactly).
+    pub rates: Option<Arc<dyn SharedRates>>,
 }
 
 /// Bound on each Redis command unless the settings name another (`--redis-timeout`).
@@ -45,10 +50,15 @@ pub async fn open_with_timeout(
     redis_timeout: Duration,
 ) -> Result<Stores, StoreError> {
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(data_dir.join("blobs")).await?);
-    let (meta, operator): (Arc<dyn MetaStore>, Arc<dyn OperatorStore>) = match backend {
+    type Opened = (
+        Arc<dyn MetaStore>,
+        Arc<dyn OperatorStore>,
+        Option<Arc<dyn SharedRates>>,
+    );
+    let (meta, operator, rates): Opened = match backend {
         MetaBackend::Embedded => {
             let db = Arc::new(EmbeddedStore::open(data_dir.join("shares.redb")).await?);
-            (db.clone(), db)
+            (db.clone(), db, None)
         }
         MetaBackend::Redis {
             url,
@@ -64,13 +74,14 @@ pub async fn open_with_timeout(
                 })
                 .await?,
             );
-            (db.clone(), db)
+            (db.clone(), db.clone(), Some(db))
         }
     };
     Ok(Stores {
         meta,
         blobs,
         operator,
+        rates,
     })
 }
 

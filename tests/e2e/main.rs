@@ -20,6 +20,7 @@ mod load_abuse;
 mod metrics;
 mod operator;
 mod operator_store_contract;
+mod redis_deployments;
 mod sealed;
 mod server_lifecycle;
 mod shutdown;
