@@ -259,6 +259,8 @@ pub struct Layer {
     pub inbox_max_shares: Option<u32>,
     /// Where `--to github:USER` fetches USER's public keys: `<URL>/USER.keys`
     /// [default: https://github.com]
+    // The help text (and the README table made from it) shows the URL as written.
+    #[allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
     #[arg(long, env = "ONETIMESHARE_RECIPIENT_KEYS_URL", value_name = "URL")]
     pub recipient_keys_url: Option<String>,
 }
