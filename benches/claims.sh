@@ -42,7 +42,7 @@ start_nginx "$WORK/www"
 NGINX=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$NGINX_URL/index.html" | rps)
 
 echo "== claims: POST for $DURATION s, $CONNS connections" >&2
-wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/wrk_claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
+wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
   | tee "$WORK/wrk-claims.txt" >&2
 TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk-claims.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk-claims.txt"); NON2XX=${NON2XX:-0}

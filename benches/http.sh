@@ -94,11 +94,7 @@ echo "onetimeshare status page: $OURS req/s   nginx static page: $NGINX req/s"
 grep -h "Non-2xx" "$WORK/wrk-status.txt" && { echo "status page returned errors" >&2; exit 1; }
 
 echo "== claims: POST 1 KiB shares for $DURATION s (each share claimed once)"
-<<<<<<< HEAD
 wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
-=======
-wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/wrk_claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
->>>>>>> perf
   | tee "$WORK/wrk-claims.txt"
 TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk-claims.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk-claims.txt"); NON2XX=${NON2XX:-0}

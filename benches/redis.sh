@@ -77,7 +77,7 @@ phase() {
   local name=$1 url=$2 replicas=$3
   local data=$WORK/$name-data list=$WORK/$name.txt
   echo "== $name: create $CLAIMS x 1 KiB shares"
-  "$MAKE" "$data" http://127.0.0.1 "$CLAIMS" 1024 "$list" "$url"
+  OTS_BENCH_REDIS_URL=$url "$MAKE" "$data" http://127.0.0.1 "$CLAIMS" 1024 "$list"
   split -n "l/$replicas" -d "$list" "$WORK/$name-part."
   local urls=() i port
   for i in $(seq 0 $((replicas - 1))); do

@@ -74,6 +74,15 @@ pub fn format_remaining(millis: u64) -> String {
 }
 
 /// The shortest exact spelling: 604800s → "7d", 5400s → "1h30m".
+/// "1 attempt", "3 attempts": a number and its noun, agreeing (English plural by `s`).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub fn format_duration(duration: Duration) -> String {
     let mut left = duration.as_secs();
     if left == 0 {

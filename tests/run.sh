@@ -24,6 +24,7 @@ tools=(
   "npm:npm"
   "docker-compose:docker-compose"
   "python3:python3"
+  "age:age"
 )
 missing=()
 for entry in "${tools[@]}"; do

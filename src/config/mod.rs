@@ -253,6 +253,16 @@ pub struct Layer {
         value_name = "SIZE"
     )]
     pub quota_bytes_per_address: Option<String>,
+    /// Shares sealed to one recipient key (`--to`) that may wait in its inbox at once
+    /// [default: 50]
+    #[arg(long, env = "ONETIMESHARE_INBOX_MAX_SHARES", value_name = "N")]
+    pub inbox_max_shares: Option<u32>,
+    /// Where `--to github:USER` fetches USER's public keys: `<URL>/USER.keys`
+    /// [default: https://github.com]
+    // The help text (and the README table made from it) shows the URL as written.
+    #[allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+    #[arg(long, env = "ONETIMESHARE_RECIPIENT_KEYS_URL", value_name = "URL")]
+    pub recipient_keys_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
@@ -327,6 +337,8 @@ impl Layer {
             quota_bytes_per_address: self
                 .quota_bytes_per_address
                 .or(lower.quota_bytes_per_address),
+            inbox_max_shares: self.inbox_max_shares.or(lower.inbox_max_shares),
+            recipient_keys_url: self.recipient_keys_url.or(lower.recipient_keys_url),
         }
     }
 
@@ -439,6 +451,25 @@ pub struct SshSettings {
     pub tui_draft_budget: u64,
     /// An upload with no data progress, or a connection with no session, is dropped after this.
     pub idle_timeout: Duration,
+    /// `--to github:USER` reads `<this>/USER.keys` (no trailing slash).
+    pub recipient_keys_url: String,
+    /// The host clients type to reach this server (the public URL's host): `help` and the
+    /// home page show `ssh [-p PORT] HOST` with it.
+    pub public_host: String,
+}
+
+/// The host part of a public URL (`https://share.example:8443/x` → `share.example`; an IPv6
+/// address keeps its brackets).
+pub fn public_host(public_url: &str) -> String {
+    let authority = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(public_url);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    match authority.strip_prefix('[') {
+        Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or(v6)),
+        None => authority.split(':').next().unwrap_or(authority).to_owned(),
+    }
 }
 
 /// `None` for a zero duration (a timer that fires at once would make the setting useless).
@@ -472,7 +503,7 @@ impl Settings {
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let ssh = resolve_ssh(&layer, &data_dir)?;
+        let ssh = resolve_ssh(&layer, &data_dir, public_host(&public_url))?;
         let http = resolve_http(&layer, resolve_theme(layer.theme.as_deref())?)?;
         let (ssh_addr, http_addr) = resolve_addresses(&layer)?;
         Ok(Settings {
@@ -494,6 +525,11 @@ impl Settings {
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
                 quota: resolve_quota(&layer)?,
                 inline_max: crate::share::INLINE_MAX,
+                inbox_max_shares: positive(
+                    "inbox-max-shares",
+                    layer.inbox_max_shares.map(|n| n as usize),
+                    50,
+                )? as u32,
             },
             sweep_interval: duration("sweep-interval", &layer.sweep_interval, "1m")?,
             log_format: layer.log_format.unwrap_or_default(),
@@ -649,7 +685,11 @@ fn redis_prefix(layer: &Layer) -> Result<String, ConfigError> {
 }
 
 /// Who may connect over SSH, and what one client may hold.
-fn resolve_ssh(layer: &Layer, data_dir: &Path) -> Result<SshSettings, ConfigError> {
+fn resolve_ssh(
+    layer: &Layer,
+    data_dir: &Path,
+    public_host: String,
+) -> Result<SshSettings, ConfigError> {
     if layer.ssh_authorized_keys.is_some() && layer.ssh_allow_keyless == Some(true) {
         return Err(ConfigError::Invalid(
             "ssh-allow-keyless would let anyone in despite ssh-authorized-keys: \
@@ -684,7 +724,25 @@ fn resolve_ssh(layer: &Layer, data_dir: &Path) -> Result<SshSettings, ConfigErro
             layer.ssh_uploads_per_minute.map(|n| n as usize),
             60,
         )? as u32,
+        recipient_keys_url: recipient_keys_url(layer)?,
+        public_host,
     })
+}
+
+/// `recipient-keys-url`: an http(s) base URL, without a trailing slash.
+fn recipient_keys_url(layer: &Layer) -> Result<String, ConfigError> {
+    let url = layer
+        .recipient_keys_url
+        .as_deref()
+        .unwrap_or("https://github.com")
+        .trim_end_matches('/')
+        .to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::Invalid(format!(
+            "recipient-keys-url must start with http:// or https:// (got {url:?})"
+        )));
+    }
+    Ok(url)
 }
 
 /// The built-in palette, or the operator's theme file.

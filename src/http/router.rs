@@ -37,19 +37,9 @@ pub struct SiteInfo {
 
 impl SiteInfo {
     pub fn from_settings(settings: &Settings) -> SiteInfo {
-        let public_url = settings.policy.public_url.clone();
-        let authority = public_url
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or(&public_url);
-        let authority = authority.split('/').next().unwrap_or(authority);
-        let host = match authority.strip_prefix('[') {
-            Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or(v6)),
-            None => authority.split(':').next().unwrap_or(authority).to_owned(),
-        };
         SiteInfo {
-            public_url,
-            ssh_host: host,
+            public_url: settings.policy.public_url.clone(),
+            ssh_host: settings.ssh.public_host.clone(),
             ssh_port: settings.ssh_addr.port(),
             host_key_fingerprint: None,
         }

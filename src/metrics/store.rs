@@ -28,6 +28,7 @@ pub enum StoreOp {
     MetaTakeDown,
     MetaListAll,
     MetaListByOwner,
+    MetaListCharged,
     MetaQuotaUsage,
     MetaTakeExpired,
     MetaLiveBlobs,
@@ -45,7 +46,7 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 22] = [
+    pub const ALL: [StoreOp; 23] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -54,6 +55,7 @@ impl StoreOp {
         StoreOp::MetaTakeDown,
         StoreOp::MetaListAll,
         StoreOp::MetaListByOwner,
+        StoreOp::MetaListCharged,
         StoreOp::MetaQuotaUsage,
         StoreOp::MetaTakeExpired,
         StoreOp::MetaLiveBlobs,
@@ -81,6 +83,7 @@ impl StoreOp {
             StoreOp::MetaTakeDown => ("meta", "take_down"),
             StoreOp::MetaListAll => ("meta", "list_all"),
             StoreOp::MetaListByOwner => ("meta", "list_by_owner"),
+            StoreOp::MetaListCharged => ("meta", "list_charged"),
             StoreOp::MetaQuotaUsage => ("meta", "quota_usage"),
             StoreOp::MetaTakeExpired => ("meta", "take_expired"),
             StoreOp::MetaLiveBlobs => ("meta", "live_blobs"),
@@ -233,6 +236,15 @@ impl MetaStore for CountingMeta {
     ) -> Result<Vec<ShareEntry>, StoreError> {
         let result = self.inner.list_by_owner(owner, now).await;
         self.metrics.counted(StoreOp::MetaListByOwner, result)
+    }
+
+    async fn list_charged(
+        &self,
+        tag: &QuotaTag,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        let result = self.inner.list_charged(tag, now).await;
+        self.metrics.counted(StoreOp::MetaListCharged, result)
     }
 
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {

@@ -390,7 +390,7 @@ enum Content {
 }
 
 /// Deletes a claimed share's content once: at the end of the body, or when it is dropped.
-struct ContentCleanup {
+pub(super) struct ContentCleanup {
     blobs: Arc<dyn BlobStore>,
     meta: Arc<dyn MetaStore>,
     tasks: tokio_util::task::TaskTracker,
@@ -398,7 +398,23 @@ struct ContentCleanup {
 }
 
 impl ContentCleanup {
-    async fn run(&mut self) {
+    /// Removes `name` once, as [`ContentCleanup`] does for a claim's body (a sealed share's
+    /// stored age file streams through the same guard).
+    pub(super) fn for_blob(
+        blobs: Arc<dyn BlobStore>,
+        meta: Arc<dyn MetaStore>,
+        tasks: tokio_util::task::TaskTracker,
+        name: BlobName,
+    ) -> Self {
+        Self {
+            blobs,
+            meta,
+            tasks,
+            content: Some(Content::Blob(name)),
+        }
+    }
+
+    pub(super) async fn run(&mut self) {
         match self.content.take() {
             Some(Content::Blob(name)) => {
                 if let Err(err) = self.blobs.remove(&name).await {

@@ -26,7 +26,7 @@ pub enum ShareError {
     Locked { attempts: u32 },
     #[error("this share needs a password")]
     PasswordRequired,
-    #[error("wrong password ({remaining} attempts left)")]
+    #[error("wrong password ({} left)", crate::units::count(u64::from(*remaining), "attempt"))]
     WrongPassword { remaining: u32 },
     #[error("too large: the limit is {}", crate::units::format_size(*limit))]
     TooLarge { limit: u64 },
@@ -59,6 +59,8 @@ pub enum ShareError {
     StorageFull,
     #[error(transparent)]
     Quota(super::QuotaExceeded),
+    #[error(transparent)]
+    Recipients(super::RecipientError),
     #[error("the share's stored data failed its integrity check")]
     Corrupt(#[source] CryptoError),
     #[error("the server could not complete this because of an internal storage error")]
@@ -177,6 +179,10 @@ mod tests {
     fn an_outage_is_a_fault_everywhere_and_a_clients_mistake_is_a_refusal() {
         assert_eq!(ShareError::StoreUnavailable.severity(), Severity::Fault);
         assert_eq!(ShareError::Empty.severity(), Severity::Refusal);
+        assert_eq!(
+            ShareError::WrongPassword { remaining: 1 }.words(),
+            "wrong password (1 attempt left)"
+        );
         assert_eq!(
             ShareError::TooLarge { limit: 1024 }.upload_words(),
             "too large: the limit is 1.0 KiB; nothing was stored"

@@ -64,6 +64,8 @@ pub struct Policy {
     /// Shares whose sealed content is at most this many bytes live inside their metadata record
     /// (no blob file, no file operations on the claim path); larger ones stream through a blob.
     pub inline_max: u64,
+    /// Shares sealed to one recipient key that may wait in its inbox at once.
+    pub inbox_max_shares: u32,
 }
 
 /// Default [`Policy::inline_max`]: covers API keys, passwords and `.env` files, and keeps each
@@ -85,6 +87,7 @@ impl Default for Policy {
             settle_window: Duration::from_secs(10),
             quota: super::Quota::default(),
             inline_max: INLINE_MAX,
+            inbox_max_shares: 50,
         }
     }
 }

@@ -21,6 +21,7 @@ mod outcome;
 mod pasted;
 mod quota;
 mod record;
+mod sealed;
 mod sniff;
 mod storage;
 mod upload;
@@ -38,6 +39,10 @@ pub use name::{MAX_NAME_BYTES, NameError, ShareName};
 pub use pasted::{unwrap_pasted, without_link_key};
 pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
 pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
+pub use sealed::{
+    ArmedSealed, InboxItem, MAX_RECIPIENTS, Recipient, RecipientError, SealedClaim, SealedSpec,
+    SealedTo, SealedUpload,
+};
 pub use storage::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome,
     LEDGER_UNDONE, LEDGER_VOID, MetaStore, OpId, RevokeOutcome, StoreError, TakedownOutcome,

@@ -45,6 +45,8 @@ impl Default for Quota {
 pub enum QuotaScope {
     Key,
     Address,
+    /// The shares sealed to one recipient key and waiting in its inbox.
+    Inbox,
 }
 
 impl QuotaScope {
@@ -52,6 +54,7 @@ impl QuotaScope {
         match self {
             QuotaScope::Key => "this key",
             QuotaScope::Address => "your address",
+            QuotaScope::Inbox => "a recipient's inbox",
         }
     }
 }
@@ -80,11 +83,21 @@ impl QuotaTag {
         Self(format!("a{}", hex::encode(digest)))
     }
 
+    /// The inbox of a recipient key (its `SHA256:…` fingerprint): the shares sealed to it. The
+    /// tag is both the per-recipient cap and the index `inbox` lists.
+    pub fn inbox(recipient: &Owner) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"onetimeshare inbox\0")
+            .chain_update(recipient.as_str().as_bytes())
+            .finalize();
+        Self(format!("r{}", hex::encode(digest)))
+    }
+
     pub fn scope(&self) -> QuotaScope {
-        if self.0.starts_with('k') {
-            QuotaScope::Key
-        } else {
-            QuotaScope::Address
+        match self.0.as_bytes().first() {
+            Some(b'k') => QuotaScope::Key,
+            Some(b'r') => QuotaScope::Inbox,
+            _ => QuotaScope::Address,
         }
     }
 
@@ -97,7 +110,7 @@ impl TryFrom<String> for QuotaTag {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
         let ok = text.len() == 65
-            && matches!(text.as_bytes()[0], b'k' | b'a')
+            && matches!(text.as_bytes()[0], b'k' | b'a' | b'r')
             && text[1..]
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
@@ -131,16 +144,43 @@ pub struct QuotaUsage {
 /// A refused upload: the scope that is full and what it holds (with its limits), in the words
 /// the sender reads.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "quota: {} shares / {} live for {} (at most {} shares / {}); wait for one to be opened or \
-     expire, or revoke one with `ssh <host> revoke ID` (see `ssh <host> ls`)",
-    used.shares, format_size(used.bytes), scope.noun(), max_shares, format_size(*max_bytes)
-)]
 pub struct QuotaExceeded {
     pub scope: QuotaScope,
     pub used: QuotaUsage,
     pub max_shares: u32,
     pub max_bytes: u64,
+}
+
+impl std::fmt::Display for QuotaExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            scope,
+            used,
+            max_shares,
+            max_bytes,
+        } = self;
+        match scope {
+            // The sender cannot free this one: only the recipient (claiming) or time can.
+            QuotaScope::Inbox => write!(
+                f,
+                "{} is full: {} sealed to that key are waiting to be claimed (at most \
+                 {max_shares}); send again once the recipient claims them (`ssh <host> inbox`) \
+                 or they expire",
+                scope.noun(),
+                crate::units::count(u64::from(used.shares), "share"),
+            ),
+            _ => write!(
+                f,
+                "quota: {} shares / {} live for {} (at most {max_shares} shares / {}); wait for \
+                 one to be opened or expire, or revoke one with `ssh <host> revoke ID` (see \
+                 `ssh <host> ls`)",
+                used.shares,
+                format_size(used.bytes),
+                scope.noun(),
+                format_size(*max_bytes)
+            ),
+        }
+    }
 }
 
 impl QuotaCharge {

@@ -76,6 +76,9 @@ pub struct ShareRecord {
     /// removes it once the share is spent.
     #[serde(skip)]
     pub inline: Option<Vec<u8>>,
+    /// Set for a share sealed to recipients' SSH keys (see `sealed.rs`): no link opens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<super::SealedTo>,
 }
 
 impl ShareRecord {

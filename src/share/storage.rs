@@ -278,6 +278,15 @@ pub trait MetaStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Vec<ShareEntry>, StoreError>;
 
+    /// The unexpired, still `Armed` shares charged to `tag` (a recipient's inbox: see
+    /// [`QuotaTag::inbox`]), in any order. A share leaves this list in the same atomic step that
+    /// claims, revokes or takes it down, and by itself at its expiry.
+    async fn list_charged(
+        &self,
+        tag: &QuotaTag,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError>;
+
     /// Removes every share that has expired by `now` and returns the names of their blobs, each
     /// name reported once (across concurrent sweepers too), so the caller can delete them.
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError>;

@@ -116,18 +116,9 @@ impl Shares {
     /// Starts a share. With a password this runs Argon2 (bounded, off the runtime) first.
     pub async fn begin(&self, spec: UploadSpec) -> Result<Upload, ShareError> {
         let policy = self.policy();
-        let ttl = spec.ttl.unwrap_or(policy.default_ttl);
-        if ttl > policy.max_ttl {
-            return Err(ShareError::TtlTooLong {
-                max: policy.max_ttl,
-            });
-        }
         let charges = policy.quota.charges(spec.owner.as_ref(), spec.client);
+        let ttl = self.checked_ttl(spec.ttl)?;
         let quota_room = self.quota_room(&charges).await?;
-        let min = policy.min_ttl.max(MIN_TTL_FLOOR);
-        if ttl < min {
-            return Err(ShareError::TtlTooShort { min });
-        }
         let key = ShareKey::generate()?;
         let id = ShareId::generate()?;
         let (header, keys) = match spec.password.as_ref().filter(|p| !p.is_empty()) {
@@ -172,9 +163,25 @@ impl Shares {
         })
     }
 
+    /// The expiry a sender asked for (`None`: the default), within the policy's bounds.
+    pub(super) fn checked_ttl(&self, asked: Option<Duration>) -> Result<Duration, ShareError> {
+        let policy = self.policy();
+        let ttl = asked.unwrap_or(policy.default_ttl);
+        if ttl > policy.max_ttl {
+            return Err(ShareError::TtlTooLong {
+                max: policy.max_ttl,
+            });
+        }
+        let min = policy.min_ttl.max(MIN_TTL_FLOOR);
+        if ttl < min {
+            return Err(ShareError::TtlTooShort { min });
+        }
+        Ok(ttl)
+    }
+
     /// Refuses a sender whose key or address is already at a quota before a byte is accepted;
     /// otherwise the smallest room left (and what to say once a stream goes past it).
-    async fn quota_room(
+    pub(super) async fn quota_room(
         &self,
         charges: &[QuotaCharge],
     ) -> Result<Option<(u64, QuotaExceeded)>, ShareError> {
@@ -328,6 +335,7 @@ impl Upload {
             blob: blob.clone(),
             quota: self.charges.iter().map(|c| c.tag.clone()).collect(),
             inline,
+            sealed: None,
         };
         let inner = &self.shares.inner;
         let op = OpId::generate()?;

@@ -201,6 +201,17 @@ fn taken_down_text(removed: &[crate::share::ShareOverview]) -> String {
     text
 }
 
+/// A public-key line (`ssh-ed25519 AAAA… comment`) that OpenSSH split into words: it joins the
+/// remote command's words with spaces, so `admin ban "$(cat key.pub)"` arrives as three words.
+/// The rest of the line is the key when it starts with a key type.
+fn key_line(args: &[String]) -> Option<String> {
+    let first = args.first()?;
+    let key_type = ["ssh-", "ecdsa-", "sk-"]
+        .iter()
+        .any(|prefix| first.starts_with(prefix));
+    (key_type && args.len() > 1).then(|| args.join(" "))
+}
+
 fn parse(words: &[String]) -> Result<Invocation, String> {
     let mut json = false;
     let mut positional = Vec::new();
@@ -308,13 +319,19 @@ fn parse(words: &[String]) -> Result<Invocation, String> {
         "ban" => {
             allowed(&["--for"], false)?;
             AdminCommand::Ban {
-                target: one("a key fingerprint, public key, address or CIDR block")?,
+                target: match key_line(args) {
+                    Some(line) => line,
+                    None => one("a key fingerprint, public key, address or CIDR block")?,
+                },
                 duration: duration("--for")?,
             }
         }
         "unban" => {
             allowed(&[], false)?;
-            AdminCommand::Unban(one("what was banned")?)
+            AdminCommand::Unban(match key_line(args) {
+                Some(line) => line,
+                None => one("what was banned")?,
+            })
         }
         "bans" => {
             none()?;
@@ -618,6 +635,25 @@ mod tests {
             AdminCommand::TakeDownFrom("192.0.2.7".into())
         );
         assert!(parse_words("takedown abcd --from 192.0.2.7").is_err());
+    }
+
+    #[test]
+    fn a_public_key_line_split_into_words_is_one_target() {
+        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bob@laptop";
+        assert_eq!(
+            parse_words(&format!("ban {line} --for 1h"))
+                .unwrap()
+                .command,
+            AdminCommand::Ban {
+                target: line.into(),
+                duration: Some(Duration::from_secs(3600)),
+            }
+        );
+        assert_eq!(
+            parse_words(&format!("unban {line}")).unwrap().command,
+            AdminCommand::Unban(line.into())
+        );
+        assert!(parse_words("ban 10.0.0.1 10.0.0.2").is_err());
     }
 
     #[test]

@@ -22,6 +22,35 @@ pub enum Command {
     Admin(Vec<String>),
     Upload(UploadOptions),
     ScpSink(ScpOptions),
+    /// `get LINK` / `get N`: claim a share and write its content to stdout.
+    Get(GetOptions),
+    /// `inbox`: the shares sealed to the caller's key.
+    Inbox,
+}
+
+/// What `get` claims, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetOptions {
+    pub target: GetTarget,
+    /// The first line of stdin is the share's password (never on the command line).
+    pub password_stdin: bool,
+}
+
+/// A link (kept as typed, parsed by the channel: it holds the key and is never echoed), or the
+/// number of a share in the caller's inbox.
+#[derive(Clone, PartialEq, Eq)]
+pub enum GetTarget {
+    Link(String),
+    Inbox(u32),
+}
+
+impl std::fmt::Debug for GetTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GetTarget::Link(_) => f.write_str("Link(…)"),
+            GetTarget::Inbox(n) => write!(f, "Inbox({n})"),
+        }
+    }
 }
 
 /// Options of a piped upload.
@@ -36,6 +65,8 @@ pub struct UploadOptions {
     pub size: Option<u64>,
     /// `--sha256 HEX`: the payload's digest; anything else publishes nothing.
     pub sha256: Option<[u8; 32]>,
+    /// `--to KEY-LINE` / `--to github:USER`, as given: seal the share to these keys.
+    pub to: Vec<String>,
 }
 
 /// Flags of `scp -t` that change what the sink accepts.
@@ -60,12 +91,39 @@ pub enum CommandError {
     Size(String),
     #[error("--sha256 needs the 64 hexadecimal characters of a SHA-256 digest")]
     Sha256,
+    #[error("--to: at most {} recipients per share", crate::share::MAX_RECIPIENTS)]
+    TooManyRecipients,
+    #[error("--to cannot be combined with --password-stdin: a sealed share needs no password")]
+    SealedWithPassword,
     #[error("revoke needs the id of one of your shares (see `ls`)")]
     RevokeWithoutId,
     #[error("downloads are not possible over SSH: open the link in a browser or with curl")]
     ScpDownload,
     #[error("unsupported scp invocation: {0}")]
     Scp(String),
+    /// A value with spaces that OpenSSH split into words (it joins the remote command's words
+    /// with spaces, so the local shell's quotes do not reach the server).
+    #[error(
+        "{flag} took {value:?} and then found {extra:?}: OpenSSH joins the words after the host \
+         with spaces, so a value with spaces must be quoted twice, e.g. \
+         ssh HOST -- {flag} \"'{value} {extra}'\""
+    )]
+    LooksSplit {
+        flag: &'static str,
+        value: String,
+        extra: String,
+    },
+    #[error(
+        "get needs a link (quote it: ssh HOST get 'https://…/s/ID#KEY') or the number of a \
+         share in your inbox (see `inbox`)"
+    )]
+    GetWithoutTarget,
+    /// Never echoes the words: one of them may be a link key.
+    #[error(
+        "get takes one link or inbox number (and --password-stdin); a password is never put on \
+         the command line: send it as the first line of stdin with --password-stdin"
+    )]
+    GetExtra,
 }
 
 impl Command {
@@ -91,6 +149,11 @@ impl Command {
                 [] => Err(CommandError::RevokeWithoutId),
             },
             "admin" => Ok(Command::Admin(words[1..].to_vec())),
+            "get" => parse_get(&words[1..]).map(Command::Get),
+            "inbox" => match words.get(1) {
+                None => Ok(Command::Inbox),
+                Some(extra) => Err(CommandError::Unknown(printable(extra))),
+            },
             "scp" => parse_scp(&words[1..]),
             _ => parse_upload(&words).map(Command::Upload),
         }
@@ -100,7 +163,19 @@ impl Command {
 fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
     let mut options = UploadOptions::default();
     let mut words = words.iter();
+    // The last option that took a value, and the value: a stray word after it was likely part
+    // of it.
+    let mut last_value: Option<(&'static str, String)> = None;
     while let Some(word) = words.next() {
+        if !word.starts_with('-')
+            && let Some((flag, value)) = last_value.take()
+        {
+            return Err(CommandError::LooksSplit {
+                flag,
+                value: printable(&value),
+                extra: printable(word),
+            });
+        }
         let (flag, inline) = match word.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (word.as_str(), None),
@@ -114,11 +189,20 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
         match flag {
             "--ttl" | "-t" => {
                 let text = value("--ttl")?;
-                let ttl = parse_duration(&text).map_err(|e| CommandError::Ttl(e.to_string()))?;
+                last_value = Some(("--ttl", text.clone()));
+                let ttl = match parse_duration(&text) {
+                    Ok(ttl) => ttl,
+                    // `--ttl 1 h`: say how to quote it rather than that "1" is no duration.
+                    Err(_) if words.clone().next().is_some_and(|w| !w.starts_with('-')) => {
+                        continue;
+                    }
+                    Err(e) => return Err(CommandError::Ttl(e.to_string())),
+                };
                 options.ttl = Some(ttl);
             }
             "--name" | "-n" => {
                 let text = value("--name")?;
+                last_value = Some(("--name", text.clone()));
                 let name = ShareName::sanitize(text.as_bytes())
                     .map_err(|e| CommandError::Name(e.to_string()))?;
                 options.name = Some(name);
@@ -134,12 +218,61 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
                 hex::decode_to_slice(text.trim(), &mut digest).map_err(|_| CommandError::Sha256)?;
                 options.sha256 = Some(digest);
             }
+            "--to" => {
+                let mut line = value("--to")?;
+                // A key line whose quotes OpenSSH dropped: its words run to the next option.
+                if !["ssh-", "ecdsa-", "sk-"]
+                    .iter()
+                    .any(|p| line.starts_with(p))
+                {
+                    last_value = Some(("--to", line.clone()));
+                } else {
+                    while let Some(next) = words.clone().next().filter(|w| !w.starts_with("--")) {
+                        line.push(' ');
+                        line.push_str(next);
+                        words.next();
+                    }
+                }
+                if options.to.len() >= crate::share::MAX_RECIPIENTS {
+                    return Err(CommandError::TooManyRecipients);
+                }
+                options.to.push(line);
+            }
             "--json" => options.json = true,
             "--password-stdin" => options.password_stdin = true,
             other => return Err(CommandError::Unknown(other.to_owned())),
         }
     }
+    if !options.to.is_empty() && options.password_stdin {
+        return Err(CommandError::SealedWithPassword);
+    }
     Ok(options)
+}
+
+/// A word as an error may show it: no control characters, bounded.
+fn printable(word: &str) -> String {
+    word.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+fn parse_get(words: &[String]) -> Result<GetOptions, CommandError> {
+    let mut password_stdin = false;
+    let mut target = None;
+    for word in words {
+        match word.as_str() {
+            "--password-stdin" => password_stdin = true,
+            _ if target.is_none() => {
+                target = Some(match word.parse::<u32>() {
+                    Ok(n) => GetTarget::Inbox(n),
+                    Err(_) => GetTarget::Link(word.clone()),
+                });
+            }
+            _ => return Err(CommandError::GetExtra),
+        }
+    }
+    Ok(GetOptions {
+        target: target.ok_or(CommandError::GetWithoutTarget)?,
+        password_stdin,
+    })
 }
 
 fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
@@ -319,6 +452,52 @@ mod tests {
     }
 
     #[test]
+    fn a_value_split_by_openssh_says_how_to_quote_it() {
+        // `ssh HOST -- --name "Q3 report.pdf"` arrives as `-- --name Q3 report.pdf`.
+        let err = parse("-- --name Q3 report.pdf").unwrap_err();
+        assert_eq!(
+            err,
+            CommandError::LooksSplit {
+                flag: "--name",
+                value: "Q3".into(),
+                extra: "report.pdf".into()
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains(r#"ssh HOST -- --name "'Q3 report.pdf'""#),
+            "{err}"
+        );
+        let err = parse("--ttl 1 h").unwrap_err();
+        assert!(
+            matches!(err, CommandError::LooksSplit { flag: "--ttl", .. }),
+            "{err}"
+        );
+        // Quoted twice, it is one word again.
+        let Command::Upload(opts) = parse(r#"-- --name 'Q3 report.pdf' --json"#).unwrap() else {
+            panic!("not an upload");
+        };
+        assert_eq!(opts.name.unwrap().as_str(), "Q3 report.pdf");
+    }
+
+    #[test]
+    fn to_takes_a_key_line_split_by_openssh_and_caps_the_recipients() {
+        let Command::Upload(opts) =
+            parse("-- --to ssh-ed25519 AAAAC3Nz bob@laptop --to github:octocat --json").unwrap()
+        else {
+            panic!("not an upload");
+        };
+        assert_eq!(
+            opts.to,
+            ["ssh-ed25519 AAAAC3Nz bob@laptop", "github:octocat"]
+        );
+        assert!(opts.json);
+        let many = "--to github:x ".repeat(1000);
+        assert_eq!(parse(&many).unwrap_err(), CommandError::TooManyRecipients);
+        assert_eq!(parse("inbox").unwrap(), Command::Inbox);
+    }
+
+    #[test]
     fn our_commands_are_recognised() {
         assert_eq!(parse("help").unwrap(), Command::Help);
         assert_eq!(parse("ls").unwrap(), Command::List);
@@ -330,6 +509,30 @@ mod tests {
             parse("").unwrap(),
             Command::Upload(UploadOptions::default())
         );
+    }
+
+    #[test]
+    fn get_takes_a_link_or_an_inbox_number_and_never_echoes_extra_words() {
+        let link = "http://h/s/abcd#KEYKEYKEY";
+        assert_eq!(
+            parse(&format!("get '{link}'")).unwrap(),
+            Command::Get(GetOptions {
+                target: GetTarget::Link(link.into()),
+                password_stdin: false
+            })
+        );
+        assert_eq!(
+            parse("get --password-stdin 3").unwrap(),
+            Command::Get(GetOptions {
+                target: GetTarget::Inbox(3),
+                password_stdin: true
+            })
+        );
+        assert_eq!(parse("get").unwrap_err(), CommandError::GetWithoutTarget);
+        let err = parse(&format!("get {link} hunter2")).unwrap_err();
+        assert_eq!(err, CommandError::GetExtra);
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(!format!("{:?}", parse(&format!("get {link}"))).contains("KEYKEY"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod context;
 mod host_key;
 mod limits;
 pub mod output;
+mod recipient_keys;
 mod refusal;
 pub mod scp;
 mod session;
@@ -77,6 +78,10 @@ pub(crate) struct Shared {
     /// Uploads without progress and connections without a session end after this.
     pub idle_timeout: Duration,
     pub shutdown: Shutdown,
+    /// The public host and port clients type (`help` shows it).
+    pub door: output::Door,
+    /// `--to github:USER` fetches `<this>/USER.keys`.
+    pub recipient_keys_url: String,
 }
 
 /// A bound SSH listener with its configuration, ready to serve.
@@ -110,6 +115,15 @@ impl SshServer {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SshError::Bind { addr, source })?;
+        // Port 0 asks the kernel for one: the bound port is the one clients must type.
+        let port = match addr.port() {
+            0 => listener.local_addr().map_or(0, |a| a.port()),
+            port => port,
+        };
+        let door = output::Door {
+            host: settings.public_host.clone(),
+            port,
+        };
         let limits = Limits::shared(LimitConfig::from(settings), console.shared_rates());
         Ok(SshServer {
             listener,
@@ -128,6 +142,8 @@ impl SshServer {
                 ),
                 idle_timeout: settings.idle_timeout,
                 shutdown,
+                door,
+                recipient_keys_url: settings.recipient_keys_url.clone(),
             }),
             fingerprint,
         })

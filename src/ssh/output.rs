@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use crate::config::{format_duration, format_size};
-use crate::share::{Armed, Millis, ShareStatus, StatusState};
+use crate::share::{Armed, ArmedSealed, InboxItem, Millis, ShareError, ShareStatus, StatusState};
+use crate::units::count;
 
 /// The one-line summary on stderr after an upload.
 pub fn armed_details(armed: &Armed, now: Millis) -> String {
@@ -106,6 +107,112 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
     out
 }
 
+/// stderr after a sealed upload: who can open it and how.
+pub fn sealed_details(armed: &ArmedSealed, now: Millis) -> String {
+    format!(
+        "{} sealed to {}, expires in {} ({}), id {}; each recipient sees it with `ssh HOST \
+         inbox` and the first to claim it (`ssh HOST get N | age -d -i KEY`) gets it",
+        format_size(armed.size),
+        count(armed.recipients as u64, "key"),
+        time_left(armed.expires_at, now),
+        utc(armed.expires_at),
+        armed.handle,
+    )
+}
+
+/// `--to … --json`: one object on one line (no link: none opens a sealed share).
+pub fn sealed_json(armed: &ArmedSealed) -> String {
+    let value = serde_json::json!({
+        "id": armed.handle.as_str(),
+        "size": armed.size,
+        "recipients": armed.recipients,
+        "expires_at": utc(armed.expires_at),
+        "expires_at_ms": armed.expires_at,
+    });
+    format!("{value}\n")
+}
+
+/// `inbox`: numbered for `get N`, oldest first. Sizes are the stored (encrypted) size.
+pub fn inbox_table(items: &[InboxItem], now: Millis) -> String {
+    if items.is_empty() {
+        return "Your inbox is empty: no share is sealed to this key.\n".into();
+    }
+    let rows: Vec<[String; 6]> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            [
+                (i + 1).to_string(),
+                item.from
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(60)
+                    .collect(),
+                item.kind.as_str().to_owned(),
+                format_size(item.stored_size),
+                time_left(item.expires_at, now),
+                item.label.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let head = ["N", "FROM", "KIND", "SIZE", "EXPIRES IN", "LABEL"].map(str::to_owned);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&head])
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3, w4) = (width(0), width(1), width(2), width(3), width(4));
+    let mut out = String::new();
+    for [n, from, kind, size, left, label] in std::iter::once(&head).chain(&rows) {
+        let line = format!("{n:<w0$}  {from:<w1$}  {kind:<w2$}  {size:>w3$}  {left:<w4$}  {label}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str("Claim one with: ssh HOST get N | age -d -i ~/.ssh/id_ed25519 > file\n");
+    out
+}
+
+/// `get` was given something that is not a link. The text is not echoed: it may hold a key.
+pub const NOT_A_LINK: &str = "get: that is not a share link (https://HOST/s/ID#KEY); \
+    quote the whole link so the shell keeps it in one piece: ssh HOST get 'LINK'\n";
+
+/// Why a claim over SSH got no content: the same states and words as the HTTP claim
+/// (`already opened at …`, revoked, removed, locked), as one line for stderr.
+pub fn claim_refusal(err: &ShareError) -> String {
+    match err {
+        ShareError::AlreadyOpened { at } => format!(
+            "already opened at {}: this link worked once and has been used; if that was not \
+             you, someone else opened it first: tell the sender",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::Revoked { at } => format!(
+            "revoked by its sender at {}; its content is deleted",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::TakenDown { at } => format!(
+            "removed by the operator at {}; its content is deleted",
+            crate::utc::utc_seconds(*at)
+        ),
+        ShareError::Locked { attempts } => format!(
+            "locked after {}: no more attempts are accepted; ask the sender for a new link",
+            count(u64::from(*attempts), "wrong password")
+        ),
+        ShareError::PasswordRequired => "this share needs a password: send it as the first \
+             line of stdin with --password-stdin; nothing was burned"
+            .into(),
+        ShareError::WrongPassword { remaining } => format!(
+            "wrong password: {} left; nothing was burned",
+            count(u64::from(*remaining), "attempt")
+        ),
+        ShareError::Corrupt(_) => "the share failed its integrity check, so what arrived is \
+             incomplete: discard it; the share is used up, ask the sender to send it again"
+            .into(),
+        other => other.words(),
+    }
+}
+
 /// Why `id` cannot name a share for `revoke`, in words: ids are the hex handles `ls` prints,
 /// and at least 4 characters of one are needed.
 pub fn check_share_id(id: &str) -> Result<(), String> {
@@ -121,15 +228,57 @@ pub fn check_share_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub const HELP: &str = "\
+/// Where clients reach this server's SSH side, as they would type it: the public host (from
+/// the public URL) and the SSH port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Door {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Door {
+    /// `ssh host`, or `ssh -p PORT host` off port 22.
+    pub fn ssh(&self) -> String {
+        match self.port {
+            22 => format!("ssh {}", self.host),
+            port => format!("ssh -p {port} {}", self.host),
+        }
+    }
+
+    fn scp(&self, what: &str) -> String {
+        match self.port {
+            22 => format!("scp {what} {}:", self.host),
+            port => format!("scp -P {port} {what} {}:", self.host),
+        }
+    }
+
+    fn sftp(&self) -> String {
+        match self.port {
+            22 => format!("sftp {}", self.host),
+            port => format!("sftp -P {port} {}", self.host),
+        }
+    }
+}
+
+/// `help`: everything the SSH side can do, with this server's real `ssh` line.
+pub fn help(door: &Door) -> String {
+    let ssh = door.ssh();
+    let scp = door.scp("secret.env");
+    let scp_o = door.scp("-O secret.env");
+    let sftp = door.sftp();
+    format!(
+        "\
 onetimeshare: turn a secret into a link that works exactly once.
 
+Interactive (paste a secret, pick expiry and password, arm it, copy the link):
+  {ssh}
+
 Upload (the link is printed alone on stdout, details on stderr):
-  cat secret.env | ssh HOST
-  ssh HOST -- --ttl 1h --name db.env < secret.env
-  scp secret.env HOST:            (one link per file, on stderr)
-  scp -O secret.env HOST:
-  sftp HOST  then  put FILE
+  cat secret.env | {ssh}
+  {ssh} -- --ttl 1h --name db.env < secret.env
+  {scp}            (one link per file, on stderr)
+  {scp_o}
+  {sftp}  then  put FILE
   PuTTY plink and dropbear dbclient open a terminal even for a pipe: add -T
     cat secret.env | plink -T HOST      cat secret.env | dbclient -T HOST
 
@@ -143,17 +292,28 @@ Upload options:
   --sha256 HEX       the SHA-256 of the secret (as sha256sum prints it); if the
                      content differs, the upload fails and nothing is stored.
                      Example:
-                       ssh HOST -- --size $(stat -c %s f) --sha256 $(sha256sum < f | cut -d' ' -f1) < f
+                       {ssh} -- --size $(stat -c %s f) --sha256 $(sha256sum < f | cut -d' ' -f1) < f
   --password-stdin   the first line of stdin is a password the recipient must
                      also know; the secret follows it. Never put a password on
                      the command line. Example:
-                       { cat pw.txt; cat secret.env; } | ssh HOST -- --password-stdin
+                       {{ cat pw.txt; cat secret.env; }} | {ssh} -- --password-stdin
+
+Receive in a terminal (the plaintext on stdout, messages on stderr):
+  {ssh} get 'LINK' > file                  claims it: the link works once
+  {{ echo PASSWORD; }} | {ssh} get --password-stdin 'LINK' > file
 
 Your shares (identified by your SSH key):
-  ssh HOST ls          list them: id, kind, size, state, time left
-  ssh HOST revoke ID   destroy one before it is opened
-  ssh HOST help        this text
-";
+  {ssh} ls          list them: id, kind, size, state, time left
+  {ssh} revoke ID   destroy one before it is opened
+  {ssh} help        this text
+
+Quoting: OpenSSH joins the words after the host with spaces, and the server
+splits them again like a shell (single and double quotes, backslash). A value
+with spaces needs a second pair of quotes that reaches the server:
+  {ssh} -- --name \"'Q3 report.pdf'\" < report.pdf
+"
+    )
+}
 
 /// Shown on an interactive terminal until the full-screen interface is available.
 pub const USAGE_ON_TERMINAL: &str = "\
@@ -244,8 +404,36 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_the_servers_real_ssh_line_the_interactive_screen_and_quoting() {
+        let text = help(&Door {
+            host: "share.example".into(),
+            port: 2222,
+        });
+        assert!(text.contains("Interactive"), "{text}");
+        assert!(text.contains("\n  ssh -p 2222 share.example\n"), "{text}");
+        assert!(
+            text.contains("scp -P 2222 secret.env share.example:"),
+            "{text}"
+        );
+        assert!(text.contains("Quoting"), "{text}");
+        assert!(!text.contains("HOST ls"), "{text}");
+        let default_port = help(&Door {
+            host: "share.example".into(),
+            port: 22,
+        });
+        assert!(
+            default_port.contains("  ssh share.example get 'LINK'"),
+            "{default_port}"
+        );
+    }
+
+    #[test]
     fn texts_carry_no_escape_sequences() {
-        for text in [HELP, USAGE_ON_TERMINAL] {
+        let help = help(&Door {
+            host: "share.example".into(),
+            port: 22,
+        });
+        for text in [help.as_str(), USAGE_ON_TERMINAL] {
             assert!(!text.contains('\x1b'));
         }
     }

@@ -443,6 +443,11 @@ mod tests {
             tui_budget: crate::tui::budget::DraftBudget::new(1 << 20),
             shutdown: Default::default(),
             idle_timeout: std::time::Duration::from_secs(60),
+            door: crate::ssh::output::Door {
+                host: "localhost".into(),
+                port: 22,
+            },
+            recipient_keys_url: "http://127.0.0.1:9".into(),
         };
         SftpSession::new(Context {
             server: std::sync::Arc::new(server),

@@ -32,7 +32,8 @@
 //! - `<p>idx:own:<owner hash>` sorted set `<h>` → expiry: an owner's shares, added before the
 //!   insert, pruned by score; listing skips ids with no share or another owner;
 //! - `<p>q:<quota tag>` sorted set `<h>:<stored size>` → expiry: the live shares charged to a
-//!   key or an address. Charged (check and add, one script per tag) *before* the insert,
+//!   key, an address, or a recipient key's inbox (tag `r…`, which is also the index
+//!   [`MetaStore::list_charged`] reads, filtering to shares that exist and are armed). Charged (check and add, one script per tag) *before* the insert,
 //!   refunded if the insert fails; released after a claim, revoke or takedown; members past
 //!   their expiry are dropped by the next charge and never counted.
 //!
@@ -1095,6 +1096,21 @@ impl MetaStore for RedisStore {
         let members = self.unexpired(self.owner_key(owner), now).await?;
         let hashes: Vec<&str> = members.iter().map(String::as_str).collect();
         self.entries_of(&hashes, now, Some(&owner_tag(owner))).await
+    }
+
+    async fn list_charged(
+        &self,
+        tag: &QuotaTag,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        // The quota set is the index: members `<h>:<stored size>`, scored by expiry. A member
+        // may outlive `Armed` briefly (released after the claim) or precede its insert (charged
+        // first): only armed shares that exist are listed.
+        let members = self.unexpired(self.quota_key(tag.as_str()), now).await?;
+        let hashes: Vec<&str> = members.iter().filter_map(|m| m.split(':').next()).collect();
+        let mut entries = self.entries_of(&hashes, now, None).await?;
+        entries.retain(|e| e.state == ShareState::Armed);
+        Ok(entries)
     }
 
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {

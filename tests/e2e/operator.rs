@@ -725,3 +725,24 @@ fn instances_sharing_redis_show_one_console_and_enforce_one_ban_list() {
         format!("ban {}", sender_b.fingerprint())
     );
 }
+
+#[test]
+fn a_public_key_line_passed_as_one_argument_bans_and_unbans_that_key() {
+    let c = console();
+    let banned = Client::new(&c.server);
+    // `ssh HOST admin ban "$(cat key.pub)"`: OpenSSH joins the remote words with spaces, so
+    // the server receives the key line as three words.
+    let line = banned.public_key().trim().to_owned();
+    let out = admin(&c.operator, &["ban", &line]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&banned.fingerprint()),
+        "{}",
+        text(&out.stdout)
+    );
+    let refused = ssh(&banned, &[], b"after the ban");
+    assert_eq!(refused.status.code(), Some(1));
+    let out = admin(&c.operator, &["unban", &line]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    upload(&banned, b"after the unban", &[]);
+}

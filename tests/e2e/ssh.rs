@@ -276,7 +276,16 @@ fn unknown_commands_and_bad_options_are_explained() {
     );
     let out = run(&mut client.ssh_command_t(&["help"]), b"");
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), onetimeshare::ssh::output::HELP);
+    let door = onetimeshare::ssh::output::Door {
+        host: "127.0.0.1".into(),
+        port: server.ssh_addr.port(),
+    };
+    assert_eq!(text(&out.stdout), onetimeshare::ssh::output::help(&door));
+    assert!(
+        text(&out.stdout).contains(&format!("ssh -p {} 127.0.0.1", server.ssh_addr.port())),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -947,4 +956,28 @@ fn a_client_that_never_authenticates_is_disconnected() {
         "ssh authentication not completed in time",
         Duration::from_secs(5),
     );
+}
+
+#[test]
+fn a_name_with_spaces_split_by_openssh_says_how_to_quote_it_and_quoted_twice_works() {
+    let server = server();
+    let client = Client::new(&server);
+    // One argv word locally; OpenSSH joins the remote words with spaces, so the quotes are lost.
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--name", "Q3 report.pdf"]),
+        b"quarterly",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let said = text(&out.stderr);
+    assert!(said.contains("quoted twice"), "{said}");
+    assert!(said.contains(r#"--name "'Q3 report.pdf'""#), "{said}");
+
+    let out = run(
+        &mut client.ssh_command_t(&["--", "--name", "'Q3 report.pdf'", "--json"]),
+        b"quarterly",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["name"], "Q3 report.pdf");
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use onetimeshare::crypto::{Kind, Password};
 use onetimeshare::share::{
     Applied, Armed, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, OpId, Owner, Policy, Quota,
-    QuotaCharge, QuotaScope, QuotaTag, RevokeOutcome, ShareError, ShareRecord, ShareRef,
-    ShareState, Shares, StatusState, StoreError, TakedownOutcome, UploadSpec, now_millis,
+    QuotaCharge, QuotaScope, QuotaTag, Recipient, RevokeOutcome, SealedSpec, ShareError,
+    ShareRecord, ShareRef, ShareState, Shares, StatusState, StoreError, TakedownOutcome,
+    UploadSpec, now_millis,
 };
 use onetimeshare::store;
 
@@ -196,6 +197,7 @@ fn bare_record() -> ShareRecord {
         blob: BlobName::generate().unwrap(),
         quota: Vec::new(),
         inline: None,
+        sealed: None,
     }
 }
 
@@ -905,6 +907,7 @@ fn record_at(created_at: u64, expires_at: u64, stored_size: u64) -> ShareRecord 
         blob: BlobName::generate().unwrap(),
         quota: Vec::new(),
         inline: None,
+        sealed: None,
     }
 }
 
@@ -1138,7 +1141,95 @@ contract!(
     a_share_past_the_inline_limit_streams_through_a_blob,
     a_password_on_an_inline_share_is_counted_before_the_check,
     tampered_inline_content_fails_the_claim,
+    an_inbox_lists_shares_sealed_to_its_key_until_claimed_once_by_a_recipient,
+    an_inbox_holds_at_most_its_cap_and_an_expired_share_leaves_it,
 );
+
+// ---------------------------------------------------------------------------------------------
+// Inboxes: shares sealed to SSH keys, listed by the store's per-recipient index (`list_charged`).
+// ---------------------------------------------------------------------------------------------
+
+const BOB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxcAR3PMM22UQZiHE9hnXJtC4mcDIeFdbDCOrdmHfSm bob";
+const CAROL: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE+LtRGmYUZ7eDvNdovHEelPPTJv26Jx+rNhICQvUCsE carol";
+
+async fn seal(
+    fx: &Fixture,
+    to: &[&str],
+    body: &[u8],
+    ttl: Option<Duration>,
+) -> Result<onetimeshare::share::ArmedSealed, ShareError> {
+    let mut upload = fx
+        .shares
+        .begin_sealed(SealedSpec {
+            recipients: to.iter().map(|k| Recipient::parse(k).unwrap()).collect(),
+            from: "SHA256:alice".into(),
+            label: None,
+            owner: Some(Owner::new("SHA256:alice")),
+            client: None,
+            ttl,
+        })
+        .await?;
+    upload.write(body).await?;
+    upload.finish().await
+}
+
+async fn an_inbox_lists_shares_sealed_to_its_key_until_claimed_once_by_a_recipient(fx: Fixture) {
+    let bob = Recipient::parse(BOB).unwrap().fingerprint().clone();
+    let carol = Recipient::parse(CAROL).unwrap().fingerprint().clone();
+    let stranger = Owner::new("SHA256:stranger");
+    seal(&fx, &[BOB, CAROL], b"for both", None).await.unwrap();
+    let for_bob = fx.shares.inbox(&bob).await.unwrap();
+    assert_eq!(for_bob.len(), 1);
+    assert_eq!(fx.shares.inbox(&carol).await.unwrap().len(), 1);
+    assert!(fx.shares.inbox(&stranger).await.unwrap().is_empty());
+    let key = for_bob[0].key;
+    assert!(matches!(
+        fx.shares.claim_sealed(&stranger, &key).await,
+        Err(ShareError::NotFound)
+    ));
+    // Two recipients race: exactly one gets the age file.
+    let (a, b) = tokio::join!(
+        fx.shares.claim_sealed(&bob, &key),
+        fx.shares.claim_sealed(&carol, &key)
+    );
+    let mut winner = match (a, b) {
+        (Ok(w), Err(ShareError::AlreadyOpened { .. }))
+        | (Err(ShareError::AlreadyOpened { .. }), Ok(w)) => w,
+        (a, b) => panic!("not exactly one winner: {:?} / {:?}", a.is_ok(), b.is_ok()),
+    };
+    let mut file = Vec::new();
+    while let Some(chunk) = winner.next_chunk().await {
+        file.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(file.starts_with(b"age-encryption.org/v1\n"));
+    assert!(!file.windows(8).any(|w| w == b"for both"));
+    assert!(fx.shares.inbox(&bob).await.unwrap().is_empty());
+    assert!(fx.shares.inbox(&carol).await.unwrap().is_empty());
+}
+
+async fn an_inbox_holds_at_most_its_cap_and_an_expired_share_leaves_it(fx: Fixture) {
+    let fx = fx
+        .reopen(Policy {
+            inbox_max_shares: 2,
+            ..contract_policy()
+        })
+        .await;
+    let bob = Recipient::parse(BOB).unwrap().fingerprint().clone();
+    seal(&fx, &[BOB], b"one", Some(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    seal(&fx, &[BOB], b"two", None).await.unwrap();
+    match seal(&fx, &[BOB, CAROL], b"three", None).await {
+        Err(ShareError::Quota(full)) => assert_eq!(full.scope, QuotaScope::Inbox),
+        other => panic!("expected the inbox cap, got {:?}", other.map(|a| a.handle)),
+    }
+    assert_eq!(fx.shares.inbox(&bob).await.unwrap().len(), 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(fx.shares.inbox(&bob).await.unwrap().len(), 1);
+    seal(&fx, &[BOB], b"room again", None).await.unwrap();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Redis only: a dead Redis is an error, not a crash, and it heals without restarting us.

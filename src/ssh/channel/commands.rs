@@ -22,11 +22,12 @@ impl ChannelTask {
             Command::Admin(_) => "admin",
             Command::Upload(_) => "pipe",
             Command::ScpSink(_) => "scp",
+            Command::Get(_) | Command::Inbox => "get",
         };
         let _counted = self.cx.server.sessions.enter(kind);
         match command {
             Command::Help => {
-                self.stdout(output::HELP).await;
+                self.stdout(&output::help(&self.cx.server.door)).await;
                 0
             }
             Command::List => self.list().await,
@@ -34,6 +35,8 @@ impl ChannelTask {
             Command::Admin(words) => self.admin(&words).await,
             Command::Upload(options) => self.pipe(options).await,
             Command::ScpSink(options) => self.scp_sink(options).await,
+            Command::Get(options) => self.get(options).await,
+            Command::Inbox => self.inbox().await,
         }
     }
 

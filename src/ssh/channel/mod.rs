@@ -17,6 +17,8 @@
 //! the client's terminal is raw, so line feeds are sent as CR LF.
 
 mod commands;
+mod get;
+mod inbox;
 mod interactive;
 mod pipe;
 mod scp_sink;
@@ -248,12 +250,13 @@ impl ChannelTask {
     /// Sends to stdout (`None`) or an extended stream. A client that never opens its window
     /// would park this task for ever, holding its queued input: after [`OUTPUT_STALL`] the
     /// output is given up, and so is every later write on this channel.
-    async fn send_output(&self, stream: Option<u32>, bytes: Bytes) {
+    /// True when the bytes were handed to the channel.
+    async fn send_output(&self, stream: Option<u32>, bytes: Bytes) -> bool {
         if self
             .output_stalled
             .load(std::sync::atomic::Ordering::Relaxed)
         {
-            return;
+            return false;
         }
         let send = async {
             match stream {
@@ -262,12 +265,16 @@ impl ChannelTask {
             }
         };
         match tokio::time::timeout(OUTPUT_STALL, send).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => debug!(error = %err, "client stopped reading its output"),
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                debug!(error = %err, "client stopped reading its output");
+                false
+            }
             Err(_) => {
                 debug!("client read no output for {OUTPUT_STALL:?}; giving up on this channel");
                 self.output_stalled
                     .store(true, std::sync::atomic::Ordering::Relaxed);
+                false
             }
         }
     }

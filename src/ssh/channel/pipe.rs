@@ -21,6 +21,9 @@ impl ChannelTask {
             self.stderr(&format!("{refusal}\n")).await;
             return 1;
         }
+        if !options.to.is_empty() {
+            return self.sealed_pipe(options).await;
+        }
         let mut pending = BytesMut::new();
         let password = if options.password_stdin {
             match self.read_password_line(&mut pending).await {

@@ -775,6 +775,36 @@ impl MetaStore for EmbeddedStore {
         .await
     }
 
+    async fn list_charged(
+        &self,
+        tag: &QuotaTag,
+        now: Millis,
+    ) -> Result<Vec<ShareEntry>, StoreError> {
+        // The quota table is the index: its rows leave with `Armed` in the writer's transaction.
+        let tag = tag.clone();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let quota = txn.open_table(QUOTA).map_err(db_error)?;
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let tag = tag.as_str();
+            let mut entries = Vec::new();
+            for item in quota
+                .range((tag, &[0u8; 32])..=(tag, &[0xffu8; 32]))
+                .map_err(db_error)?
+            {
+                let (row, _) = item.map_err(db_error)?;
+                let key = StoreKey(*row.value().1);
+                entries.extend(
+                    load(&shares, None, &key, now)
+                        .map_err(db_error)?
+                        .filter(|e| e.state == ShareState::Armed),
+                );
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
     async fn take_expired(&self, now: Millis) -> Result<Vec<BlobName>, StoreError> {
         match self.submit(Request::TakeExpired(now)).await? {
             Response::Expired(blobs) => Ok(blobs),
