@@ -41,10 +41,11 @@ pub enum StoreOp {
     BlobOpen,
     BlobRemove,
     BlobRemoveOrphans,
+    BlobPing,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 21] = [
+    pub const ALL: [StoreOp; 22] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -66,6 +67,7 @@ impl StoreOp {
         StoreOp::BlobOpen,
         StoreOp::BlobRemove,
         StoreOp::BlobRemoveOrphans,
+        StoreOp::BlobPing,
     ];
 
     /// `(store, op)` label values.
@@ -92,6 +94,7 @@ impl StoreOp {
             StoreOp::BlobOpen => ("blob", "open"),
             StoreOp::BlobRemove => ("blob", "remove"),
             StoreOp::BlobRemoveOrphans => ("blob", "remove_orphans"),
+            StoreOp::BlobPing => ("blob", "ping"),
         }
     }
 
@@ -276,6 +279,11 @@ impl BlobStore for CountingBlobs {
     ) -> Result<usize, StoreError> {
         let result = self.inner.remove_orphans(live, grace).await;
         self.metrics.counted(StoreOp::BlobRemoveOrphans, result)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let result = self.inner.ping().await;
+        self.metrics.counted(StoreOp::BlobPing, result)
     }
 }
 

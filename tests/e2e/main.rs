@@ -10,6 +10,7 @@
 #[macro_use]
 mod support;
 
+mod blob_contract;
 mod config;
 mod docker;
 mod faults;
@@ -20,6 +21,7 @@ mod load_abuse;
 mod metrics;
 mod operator;
 mod operator_store_contract;
+mod s3;
 mod server_lifecycle;
 mod shutdown;
 mod ssh;

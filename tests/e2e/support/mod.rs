@@ -29,6 +29,7 @@ macro_rules! contract {
 
 pub mod probe;
 pub mod redis;
+pub mod s3;
 pub mod server;
 pub mod shares;
 pub mod ssh_client;
