@@ -119,6 +119,7 @@ fn bench(c: &mut Criterion) {
             MetaBackend::Redis {
                 url,
                 prefix: "bench:".into(),
+                wait_replicas: 0,
             },
             dir.path().join("redis"),
         ),

@@ -95,6 +95,11 @@ pub struct Layer {
     /// this [default: 2s]
     #[arg(long, env = "ONETIMESHARE_REDIS_TIMEOUT", value_name = "DURATION")]
     pub redis_timeout: Option<String>,
+    /// Redis replicas that must acknowledge a claim or a password attempt (WAIT) before it counts;
+    /// one that too few replicas acknowledge is undone and the claimant told to retry, so a
+    /// Sentinel failover cannot hand the share to a second claimant (docs/redis.md) [default: 0]
+    #[arg(long, env = "ONETIMESHARE_REDIS_WAIT_REPLICAS", value_name = "N")]
+    pub redis_wait_replicas: Option<u32>,
     /// Largest share, e.g. 256MiB [default: 256MiB]
     #[arg(long, env = "ONETIMESHARE_MAX_SIZE", value_name = "SIZE")]
     pub max_size: Option<String>,
@@ -297,6 +302,7 @@ impl Layer {
             redis_url: self.redis_url.or(lower.redis_url),
             redis_prefix: self.redis_prefix.or(lower.redis_prefix),
             redis_timeout: self.redis_timeout.or(lower.redis_timeout),
+            redis_wait_replicas: self.redis_wait_replicas.or(lower.redis_wait_replicas),
             max_size: self.max_size.or(lower.max_size),
             default_ttl: self.default_ttl.or(lower.default_ttl),
             min_ttl: self.min_ttl.or(lower.min_ttl),
@@ -393,7 +399,12 @@ pub enum ConfigError {
 #[derive(Clone)]
 pub enum MetaBackend {
     Embedded,
-    Redis { url: String, prefix: String },
+    Redis {
+        url: String,
+        prefix: String,
+        /// Replicas that must acknowledge a claim or password attempt (`WAIT`); 0 = none.
+        wait_replicas: u32,
+    },
 }
 
 /// A Redis URL may carry a password: `Debug` (and so any `Settings` that reaches a log) shows it
@@ -402,10 +413,15 @@ impl std::fmt::Debug for MetaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MetaBackend::Embedded => f.write_str("Embedded"),
-            MetaBackend::Redis { url, prefix } => f
+            MetaBackend::Redis {
+                url,
+                prefix,
+                wait_replicas,
+            } => f
                 .debug_struct("Redis")
                 .field("url", &redact_url_credentials(url))
                 .field("prefix", prefix)
+                .field("wait_replicas", wait_replicas)
                 .finish(),
         }
     }
@@ -635,7 +651,8 @@ fn resolve_store(layer: &Layer) -> Result<(MetaBackend, Duration), ConfigError> 
     let backend = match &layer.redis_url {
         Some(url) => MetaBackend::Redis {
             url: url.clone(),
-            prefix: layer.redis_prefix.clone().unwrap_or_else(|| "ots:".into()),
+            prefix: redis_prefix(layer)?,
+            wait_replicas: layer.redis_wait_replicas.unwrap_or(0),
         },
         None => MetaBackend::Embedded,
     };
@@ -657,6 +674,18 @@ fn resolve_store(layer: &Layer) -> Result<(MetaBackend, Duration), ConfigError> 
         ));
     }
     Ok((backend, timeout))
+}
+
+/// The Redis key prefix: braces would pick the hash slot of every key on a Redis Cluster and
+/// break the layout that keeps each share's keys in one slot.
+fn redis_prefix(layer: &Layer) -> Result<String, ConfigError> {
+    let prefix = layer.redis_prefix.clone().unwrap_or_else(|| "ots:".into());
+    if prefix.contains(['{', '}']) {
+        return Err(ConfigError::Invalid(
+            "redis-prefix may not contain { or }".into(),
+        ));
+    }
+    Ok(prefix)
 }
 
 /// Who may connect over SSH, and what one client may hold.

@@ -6,6 +6,8 @@
 mod embedded;
 mod fs_blobs;
 mod redis;
+mod redis_conn;
+mod redis_layout;
 mod redis_operator;
 mod s3_blobs;
 
@@ -70,12 +72,17 @@ pub async fn open_with_timeout(
             let db = Arc::new(EmbeddedStore::open(data_dir.join("shares.redb")).await?);
             (db.clone(), db)
         }
-        MetaBackend::Redis { url, prefix } => {
+        MetaBackend::Redis {
+            url,
+            prefix,
+            wait_replicas,
+        } => {
             let db = Arc::new(
                 RedisStore::connect(RedisOptions {
                     url: url.clone(),
                     prefix: prefix.clone(),
                     timeout: redis_timeout,
+                    wait_replicas: *wait_replicas,
                 })
                 .await?,
             );
@@ -98,6 +105,7 @@ mod tests {
         let backend = MetaBackend::Redis {
             url: "redis://:hunter2@redis:6379/0".into(),
             prefix: "ots:".into(),
+            wait_replicas: 0,
         };
         let text = format!("{backend:?}");
         assert!(!text.contains("hunter2"), "{text}");

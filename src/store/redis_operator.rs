@@ -2,13 +2,15 @@
 //! - `<p>activity` sorted set of activity events scored by their time (member: 16 hex digits of
 //!   nonce, so equal events stay distinct, then the JSON), trimmed by age;
 //! - `<p>bans` hash ban target → JSON;
-//! - `<p>reports` hash number → JSON, `<p>reports:open` set of open numbers, `<p>reports:done`
-//!   hash number → resolution JSON, `<p>reports:seq` counter;
+//! - `<p>{reports}` hash number → JSON, `<p>{reports}:open` set of open numbers,
+//!   `<p>{reports}:done` hash number → resolution JSON, `<p>{reports}:seq` counter — one hash
+//!   tag, so the scripts that file and resolve reports stay one step on a Redis Cluster;
 //! - `<p>audit` list of JSON entries, newest first, capped;
 //! - `<p>presence` hash instance → `{until, sessions}`.
 //!
 //! Filing and resolving reports are Lua scripts: the open-report cap and "resolved once" hold
-//! across instances.
+//! across instances. Every other key is used alone (one command, or a pipeline on that key), so
+//! it may live in any slot.
 
 use std::collections::HashMap;
 
@@ -152,9 +154,9 @@ impl OperatorStore for RedisStore {
         max_open: usize,
     ) -> Result<Option<u64>, StoreError> {
         let number: u64 = Script::new(FILE_REPORT)
-            .key(self.op_key("reports"))
-            .key(self.op_key("reports:open"))
-            .key(self.op_key("reports:seq"))
+            .key(self.op_key("{reports}"))
+            .key(self.op_key("{reports}:open"))
+            .key(self.op_key("{reports}:seq"))
             .arg(to_json(report)?)
             .arg(max_open)
             .invoke_async(&mut self.conn.clone())
@@ -166,8 +168,8 @@ impl OperatorStore for RedisStore {
     async fn reports(&self) -> Result<Vec<Report>, StoreError> {
         let mut conn = self.conn.clone();
         let (filed, done): (HashMap<u64, String>, HashMap<u64, String>) = redis::pipe()
-            .hgetall(self.op_key("reports"))
-            .hgetall(self.op_key("reports:done"))
+            .hgetall(self.op_key("{reports}"))
+            .hgetall(self.op_key("{reports}:done"))
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -194,9 +196,9 @@ impl OperatorStore for RedisStore {
         resolution: &Resolution,
     ) -> Result<Option<Report>, StoreError> {
         let filed: Option<String> = Script::new(RESOLVE_REPORT)
-            .key(self.op_key("reports"))
-            .key(self.op_key("reports:open"))
-            .key(self.op_key("reports:done"))
+            .key(self.op_key("{reports}"))
+            .key(self.op_key("{reports}:open"))
+            .key(self.op_key("{reports}:done"))
             .arg(number)
             .arg(to_json(resolution)?)
             .invoke_async(&mut self.conn.clone())
@@ -303,9 +305,9 @@ impl OperatorStore for RedisStore {
             .collect();
         if !old.is_empty() {
             redis::pipe()
-                .hdel(self.op_key("reports"), &old)
+                .hdel(self.op_key("{reports}"), &old)
                 .ignore()
-                .hdel(self.op_key("reports:done"), &old)
+                .hdel(self.op_key("{reports}:done"), &old)
                 .ignore()
                 .query_async::<()>(&mut conn)
                 .await

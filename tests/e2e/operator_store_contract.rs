@@ -23,6 +23,14 @@ impl Fixture {
         Self::open(Backing::embedded()).await
     }
 
+    async fn redis_cluster() -> Self {
+        Self::open(Backing::redis_cluster()).await
+    }
+
+    async fn redis_sentinel() -> Self {
+        Self::open(Backing::redis_sentinel(1)).await
+    }
+
     async fn redis() -> Self {
         Self::open(Backing::redis()).await
     }

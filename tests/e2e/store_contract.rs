@@ -39,6 +39,14 @@ impl Fixture {
         Self::open(Backing::embedded(), contract_policy()).await
     }
 
+    async fn redis_cluster() -> Self {
+        Self::open(Backing::redis_cluster(), contract_policy()).await
+    }
+
+    async fn redis_sentinel() -> Self {
+        Self::open(Backing::redis_sentinel(1), contract_policy()).await
+    }
+
     async fn redis() -> Self {
         Self::open(Backing::redis(), contract_policy()).await
     }

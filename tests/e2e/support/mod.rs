@@ -3,9 +3,11 @@
 //! names the Debian package that provides it. Nothing here is mocked.
 
 pub mod curl;
-/// Runs each named contract test against both metadata stores: `name(Fixture::embedded())` and
-/// `name(Fixture::redis())`, so one suite holds every implementation to the same guarantees.
-/// The calling module defines `Fixture` with those two constructors.
+/// Runs each named contract test against every metadata store: `name(Fixture::embedded())`,
+/// `name(Fixture::redis())`, `name(Fixture::redis_cluster())` and
+/// `name(Fixture::redis_sentinel())`, so one suite holds every implementation and every Redis
+/// deployment to the same guarantees. The calling module defines `Fixture` with those
+/// constructors.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod embedded_store {
@@ -24,11 +26,29 @@ macro_rules! contract {
                 }
             )*
         }
+        mod redis_cluster_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Fixture::redis_cluster().await).await
+                }
+            )*
+        }
+        mod redis_sentinel_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Fixture::redis_sentinel().await).await
+                }
+            )*
+        }
     };
 }
 
 pub mod probe;
 pub mod redis;
+pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod s3;
 pub mod server;
 pub mod shares;
@@ -40,6 +60,8 @@ use std::path::PathBuf;
 
 pub use curl::{Reply, Scrape, curl, curl_claim, request};
 pub use redis::RedisServer;
+pub use redis_cluster::RedisCluster;
+pub use redis_sentinel::RedisSentinel;
 pub use server::{ServerOptions, TestServer};
 pub use shares::{claim, claim_once, open_shares, test_policy};
 pub use stores::{Backing, open_stores};

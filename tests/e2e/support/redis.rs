@@ -12,18 +12,40 @@ use super::{free_port, require_tool, temp_dir};
 pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
+    /// Extra arguments (a Cluster node's, a replica's, a sentinel's); `{dir}` stands for the
+    /// server's directory, `{port}` for its port.
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server with extra arguments after the harness's own (later ones win).
+    pub fn start_with(args: &[&str]) -> Self {
         let mut server = Self {
             port: free_port(),
             dir: temp_dir(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
         };
         server.launch();
         server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Runs `redis-cli -p <port> <args>` and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
     }
 
     pub fn url(&self) -> String {
@@ -36,6 +58,7 @@ impl RedisServer {
         MetaBackend::Redis {
             url: self.url(),
             prefix: "ots:".into(),
+            wait_replicas: 0,
         }
     }
 
@@ -104,6 +127,10 @@ impl RedisServer {
                 .args(["--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(self.dir.path())
+                .args(self.args.iter().map(|a| {
+                    a.replace("{dir}", &self.dir.path().display().to_string())
+                        .replace("{port}", &self.port.to_string())
+                }))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -125,7 +152,18 @@ impl RedisServer {
     }
 }
 
-fn wait_for_pong(port: u16, within: Duration) -> bool {
+/// Runs `redis-cli -p <port> <args>` against 127.0.0.1 and returns what it printed.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let program = require_tool("redis-cli", "redis-tools");
+    let out = Command::new(program)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("run redis-cli");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+pub(super) fn wait_for_pong(port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {

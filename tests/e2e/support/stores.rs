@@ -7,14 +7,16 @@ use std::path::Path;
 
 use onetimeshare::store::{self, MetaBackend, Stores};
 
-use super::{RedisServer, temp_dir};
+use super::{RedisCluster, RedisSentinel, RedisServer, temp_dir};
 
 /// A data directory and the metadata backend the stores on it use; a Redis backend owns its
-/// `redis-server` (stopped when this is dropped).
+/// `redis-server`, Cluster or Sentinel group (stopped when this is dropped).
 pub struct Backing {
     pub data: tempfile::TempDir,
     pub backend: MetaBackend,
     pub redis: Option<RedisServer>,
+    pub cluster: Option<RedisCluster>,
+    pub sentinel: Option<RedisSentinel>,
 }
 
 impl Backing {
@@ -24,6 +26,8 @@ impl Backing {
             data: temp_dir(),
             backend: MetaBackend::Embedded,
             redis: None,
+            cluster: None,
+            sentinel: None,
         }
     }
 
@@ -34,6 +38,33 @@ impl Backing {
             data: temp_dir(),
             backend: redis.backend(),
             redis: Some(redis),
+            cluster: None,
+            sentinel: None,
+        }
+    }
+
+    /// A private three-master Redis Cluster, blobs in a fresh data directory.
+    pub fn redis_cluster() -> Self {
+        let cluster = RedisCluster::start();
+        Self {
+            data: temp_dir(),
+            backend: cluster.backend(),
+            redis: None,
+            cluster: Some(cluster),
+            sentinel: None,
+        }
+    }
+
+    /// A private Sentinel group (master, replica, three sentinels), reached through the
+    /// sentinels; claims wait for `wait_replicas` replicas.
+    pub fn redis_sentinel(wait_replicas: u32) -> Self {
+        let sentinel = RedisSentinel::start();
+        Self {
+            data: temp_dir(),
+            backend: sentinel.backend(wait_replicas),
+            redis: None,
+            cluster: None,
+            sentinel: Some(sentinel),
         }
     }
 
