@@ -94,36 +94,7 @@ echo "onetimeshare status page: $OURS req/s   nginx static page: $NGINX req/s"
 grep -h "Non-2xx" "$WORK/wrk-status.txt" && { echo "status page returned errors" >&2; exit 1; }
 
 echo "== claims: POST 1 KiB shares for $DURATION s (each share claimed once)"
-cat >"$WORK/claim.lua" <<'LUA'
--- Each wrk thread claims its own slice of the share list, each share once.
-local counter = 0
-local threads = {}
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  local n = tonumber(args[2])
-  paths, keys = {}, {}
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % n == id then
-      local p, k = line:match("^(%S+) (%S+)$")
-      table.insert(paths, p); table.insert(keys, k)
-    end
-    i = i + 1
-  end
-  next_share = 1
-end
-function request()
-  local i = next_share
-  if i > #paths then i = #paths end
-  next_share = next_share + 1
-  return wrk.format("POST", paths[i], {["Content-Type"] = "application/x-www-form-urlencoded"}, "key=" .. keys[i])
-end
-LUA
-wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$WORK/claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
+wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/wrk_claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
   | tee "$WORK/wrk-claims.txt"
 TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk-claims.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk-claims.txt"); NON2XX=${NON2XX:-0}

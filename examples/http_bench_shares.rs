@@ -3,7 +3,9 @@
 //! anywhere but the output files the benchmark reads.
 //!
 //! usage: http_bench_shares DATA_DIR PUBLIC_URL COUNT SIZE_BYTES OUT_FILE
-//! Writes one line per share to OUT_FILE: `<path> <key>` (path = /s/<id>).
+//! Writes one line per share to OUT_FILE: `<path> <key>` (path = /s/<id>). With
+//! `OTS_BENCH_REDIS_URL` set, the metadata goes to that Redis (prefix `ots:`, as a server uses
+//! by default) instead of the embedded store (`benches/redis.sh`).
 // Test and measurement code states its expectations with unwrap/panic (the [lints] table
 // denies both in the server).
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -23,8 +25,15 @@ async fn main() -> anyhow::Result<()> {
     let count: usize = count.parse()?;
     let size: u64 = size.parse()?;
     std::fs::create_dir_all(data_dir)?;
-    let store::Stores { meta, blobs, .. } =
-        store::open(data_dir.as_ref(), &MetaBackend::Embedded).await?;
+    let backend = match std::env::var("OTS_BENCH_REDIS_URL") {
+        Ok(url) => MetaBackend::Redis {
+            url,
+            prefix: "ots:".into(),
+            wait_replicas: 0,
+        },
+        Err(_) => MetaBackend::Embedded,
+    };
+    let store::Stores { meta, blobs, .. } = store::open(data_dir.as_ref(), &backend).await?;
     let policy = Policy {
         public_url: public_url.clone(),
         max_size: size.max(1),

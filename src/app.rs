@@ -94,16 +94,20 @@ impl App {
             vec![activity, Arc::new(metrics.clone())],
         );
         let report = shares.sweep().await?;
-        let console = Arc::new(Console::new(
-            shares.clone(),
-            stores.operator,
-            admins,
-            settings.meta_backend.name(),
-            Box::new({
-                let sessions = sessions.clone();
-                move || sessions.snapshot()
-            }),
-        ));
+        let rates = stores.rates;
+        let console = Arc::new(
+            Console::new(
+                shares.clone(),
+                stores.operator,
+                admins,
+                settings.meta_backend.name(),
+                Box::new({
+                    let sessions = sessions.clone();
+                    move || sessions.snapshot()
+                }),
+            )
+            .with_shared_rates(rates),
+        );
         info!(
             store = settings.meta_backend.name(),
             blobs = settings.blob_backend.name(),

@@ -36,9 +36,11 @@ pub mod tui;
 // The operator console's domain (bans, reports, audit) on top of the share lifecycle.
 pub mod operator;
 
-// The share lifecycle, its seams, and the crypto it sequences; the stores implement the seams.
+// The share lifecycle, its seams, and the crypto it sequences; the stores implement the seams
+// (and the ingress rate limits' seam, rates counted across replicas).
 pub mod crypto;
 pub mod share;
+pub mod shared_rates;
 pub mod store;
 
 // Settings, parsed once into typed values (it builds the share `Policy`).

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 # program → Debian package that provides it
 tools=(
   "redis-server:redis-server"
+  "redis-cli:redis-tools"
   "curl:curl"
   "gzip:gzip"
   "ssh:openssh-client"

@@ -84,7 +84,10 @@ pub struct Layer {
     #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, env = "ONETIMESHARE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// Redis URL for share metadata, shared by many instances [default: the embedded store]
+    /// Redis URL for share metadata, shared by many instances: redis:// or rediss:// (TLS) for one
+    /// server, redis+cluster://host:port,host:port for a Cluster, or
+    /// redis+sentinel://host:26379,host:26379/master-name for Sentinel (rediss+… for TLS); an
+    /// ACL user and password go in the user info [default: the embedded store]
     #[arg(long, env = "ONETIMESHARE_REDIS_URL", value_name = "URL")]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key [default: ots:]

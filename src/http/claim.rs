@@ -59,7 +59,7 @@ pub(super) async fn claim(
 ) -> Response {
     let audience = Audience::of(&headers);
     let ip = client_ip(peer, &headers, &state.trusted_proxies);
-    if let Err(wait) = state.limiter.check(ip) {
+    if let Err(wait) = state.limiter.allow(ip).await {
         state.refusals.count(crate::refusals::Reason::ClaimRate);
         return Problem::too_many(wait.as_secs().max(1)).respond(audience);
     }

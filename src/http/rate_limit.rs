@@ -4,11 +4,17 @@
 //!
 //! Memory is bounded: when the table grows past [`MAX_CLIENTS`], buckets that have refilled
 //! completely (clients gone quiet) are dropped; if it is still full, the oldest half goes.
+//!
+//! With shared rates (Redis), the bucket lives there instead, so a client spreading its claims
+//! over N replicas still gets the rate once; if Redis does not answer, this process's own
+//! bucket decides (a limit that holds per replica beats none, and claims fail anyway then).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::shared_rates::SharedRates;
 
 const MAX_CLIENTS: usize = 100_000;
 
@@ -16,6 +22,8 @@ pub struct RateLimiter {
     per_second: f64,
     burst: f64,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    /// Where the buckets live across replicas, and this limiter's name among them.
+    shared: Option<(Arc<dyn SharedRates>, &'static str)>,
 }
 
 #[derive(Clone, Copy)]
@@ -31,6 +39,37 @@ impl RateLimiter {
             per_second: f64::from(per_minute) / 60.0,
             burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// Counts in `rates` (when there are any) under the name `name`.
+    pub fn shared(mut self, rates: Option<Arc<dyn SharedRates>>, name: &'static str) -> Self {
+        self.shared = rates.map(|r| (r, name));
+        self
+    }
+
+    /// Takes one token for `ip` from the shared bucket if there is one, else from this
+    /// process's; `Err(wait)` says how long until the next one.
+    pub async fn allow(&self, ip: IpAddr) -> Result<(), Duration> {
+        if self.per_second == 0.0 {
+            return Ok(());
+        }
+        let Some((rates, name)) = &self.shared else {
+            return self.check(ip);
+        };
+        let group = crate::client_group::client_group(ip);
+        let per_minute = (self.per_second * 60.0).round() as u32;
+        match rates
+            .take_token(&format!("{name}:{group}"), per_minute, self.burst as u32)
+            .await
+        {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(wait.max(Duration::from_secs(1))),
+            Err(err) => {
+                tracing::debug!(error = %err, "shared rate limit unavailable; counting locally");
+                self.check(ip)
+            }
         }
     }
 

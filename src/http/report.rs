@@ -34,7 +34,7 @@ pub(super) async fn report(
 ) -> Response {
     let audience = Audience::of(&headers);
     let ip = client_ip(peer, &headers, &state.trusted_proxies);
-    if let Err(wait) = state.report_limiter.check(ip) {
+    if let Err(wait) = state.report_limiter.allow(ip).await {
         return Problem::too_many(wait.as_secs().max(1)).respond(audience);
     }
     let Some(id) = ShareId::parse(&id) else {

@@ -82,12 +82,17 @@ pub fn router(
     tls: bool,
     refusals: Refusals,
 ) -> Router {
+    let rates = console.shared_rates();
     let state = AppState {
         shares,
         console,
-        report_limiter: Arc::new(RateLimiter::new(REPORTS_PER_MINUTE, REPORT_BURST)),
+        report_limiter: Arc::new(
+            RateLimiter::new(REPORTS_PER_MINUTE, REPORT_BURST).shared(rates.clone(), "report"),
+        ),
         site: Arc::new(site),
-        limiter: Arc::new(RateLimiter::new(http.claims_per_minute, http.claim_burst)),
+        limiter: Arc::new(
+            RateLimiter::new(http.claims_per_minute, http.claim_burst).shared(rates, "claim"),
+        ),
         trusted_proxies: http.trusted_proxies.clone().into(),
         css: super::assets::stylesheet(http.theme).into(),
         forwarded_slots: ClientSlots::new(http.max_connections_per_client),

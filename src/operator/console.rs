@@ -154,6 +154,8 @@ pub struct Console {
     instance: String,
     /// This instance's live SSH sessions by kind.
     local_sessions: Box<dyn Fn() -> SessionCounts + Send + Sync>,
+    /// Rates counted across replicas (Redis), for the ingress rate limits.
+    rates: Option<Arc<dyn crate::shared_rates::SharedRates>>,
 }
 
 impl Console {
@@ -173,7 +175,23 @@ impl Console {
             backend,
             instance: hex::encode(raw),
             local_sessions,
+            rates: None,
         }
+    }
+
+    /// Counts the ingress rate limits in `rates` (shared by every replica) instead of in each
+    /// process.
+    pub fn with_shared_rates(
+        mut self,
+        rates: Option<Arc<dyn crate::shared_rates::SharedRates>>,
+    ) -> Console {
+        self.rates = rates;
+        self
+    }
+
+    /// Where rate limits count across replicas, if anywhere.
+    pub fn shared_rates(&self) -> Option<Arc<dyn crate::shared_rates::SharedRates>> {
+        self.rates.clone()
     }
 
     pub fn is_operator(&self, fingerprint: &str) -> bool {

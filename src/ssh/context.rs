@@ -96,5 +96,5 @@ pub(crate) async fn upload_gate(
             return Err(Refusal::Unavailable);
         }
     }
-    Ok(limits.upload(peer, key)?)
+    Ok(limits.upload(peer, key).await?)
 }

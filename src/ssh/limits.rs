@@ -1,9 +1,12 @@
 //! Abuse limits for the SSH ingress: open connections (in total and per IP address), open
 //! connections per key, and uploads per minute per key and per IP address.
 //!
-//! Counters are in memory, per process (each replica limits what it serves). Connection and
-//! session slots are RAII guards, so a slot is returned however a connection ends. Every refusal
-//! is a [`LimitError`] whose text is shown to the client as-is.
+//! Connection counters are in memory, per process (each replica limits what it serves: open
+//! connections are its own file descriptors). The upload rate counts across replicas when
+//! shared rates (Redis) are configured, so N replicas allow a key or an address the rate once;
+//! in this process otherwise, or while Redis does not answer. Connection and session slots are
+//! RAII guards, so a slot is returned however a connection ends. Every refusal is a
+//! [`LimitError`] whose text is shown to the client as-is.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::SshSettings;
 use crate::refusals::{Reason, Refusals};
+use crate::shared_rates::SharedRates;
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -67,14 +71,22 @@ pub struct Limits {
     counters: Mutex<Counters>,
     /// Every refusal decided here is counted (and bans, by the SSH side, through [`Limits::refusals`]).
     refusals: Refusals,
+    /// Where the upload rate counts across replicas, if anywhere.
+    shared: Option<Arc<dyn SharedRates>>,
 }
 
 impl Limits {
     pub fn new(config: LimitConfig) -> Arc<Self> {
+        Self::shared(config, None)
+    }
+
+    /// Limits whose upload rate counts in `rates` (when there are any).
+    pub fn shared(config: LimitConfig, rates: Option<Arc<dyn SharedRates>>) -> Arc<Self> {
         Arc::new(Self {
             config,
             counters: Mutex::new(Counters::default()),
             refusals: Refusals::default(),
+            shared: rates,
         })
     }
 
@@ -132,9 +144,29 @@ impl Limits {
         })
     }
 
-    /// Counts one upload against both the address and (if any) the key.
-    pub fn upload(&self, ip: IpAddr, key: Option<&str>) -> Result<(), LimitError> {
-        self.upload_at(ip, key, Instant::now())
+    /// Counts one upload against both the address and (if any) the key: across replicas with
+    /// shared rates, else (or while they do not answer) in this process.
+    pub async fn upload(&self, ip: IpAddr, key: Option<&str>) -> Result<(), LimitError> {
+        let Some(rates) = &self.shared else {
+            return self.upload_at(ip, key, Instant::now());
+        };
+        let per_minute = self.config.uploads_per_minute;
+        let mut buckets = vec![format!(
+            "upload:ip:{}",
+            crate::client_group::client_group(ip)
+        )];
+        buckets.extend(key.map(|k| format!("upload:key:{k}")));
+        match rates.count_event(&buckets, per_minute, RATE_WINDOW).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(self.refused(LimitError::UploadRate {
+                per_minute,
+                retry_secs: wait.as_secs().max(1),
+            })),
+            Err(err) => {
+                tracing::debug!(error = %err, "shared upload rate unavailable; counting locally");
+                self.upload_at(ip, key, Instant::now())
+            }
+        }
     }
 
     fn upload_at(&self, ip: IpAddr, key: Option<&str>, now: Instant) -> Result<(), LimitError> {

@@ -113,6 +113,7 @@ impl SshServer {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SshError::Bind { addr, source })?;
+        let limits = Limits::shared(LimitConfig::from(settings), console.shared_rates());
         Ok(SshServer {
             listener,
             config: Arc::new(russh_config(key)),
@@ -120,7 +121,7 @@ impl SshServer {
                 shares,
                 console,
                 sessions,
-                limits: Limits::new(LimitConfig::from(settings)),
+                limits,
                 allow_list,
                 allow_keyless: settings.allow_keyless,
                 theme,

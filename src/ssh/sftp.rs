@@ -404,6 +404,7 @@ mod tests {
             meta,
             blobs,
             operator,
+            ..
         } = crate::store::open(dir, &crate::store::MetaBackend::Embedded)
             .await
             .unwrap();

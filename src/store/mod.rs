@@ -9,6 +9,7 @@ mod redis;
 mod redis_conn;
 mod redis_layout;
 mod redis_operator;
+mod redis_rates;
 mod s3_blobs;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ pub use s3_blobs::{MARKER_REFRESH, PART_SIZE, PARTS_IN_FLIGHT, S3BlobStore};
 
 use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
+use crate::shared_rates::SharedRates;
 
 pub use crate::config::{BlobBackend, MetaBackend};
 
@@ -30,6 +32,9 @@ pub struct Stores {
     pub meta: Arc<dyn MetaStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub operator: Arc<dyn OperatorStore>,
+    /// Rates counted across replicas; `None` for the embedded store (one process counts in
+    /// memory, exactly).
+    pub rates: Option<Arc<dyn SharedRates>>,
 }
 
 /// Bound on each Redis command unless the settings name another (`--redis-timeout`).
@@ -67,10 +72,15 @@ pub async fn open_with_timeout(
     redis_timeout: Duration,
 ) -> Result<Stores, StoreError> {
     let blobs = open_blobs(data_dir, blob_backend).await?;
-    let (meta, operator): (Arc<dyn MetaStore>, Arc<dyn OperatorStore>) = match backend {
+    type Opened = (
+        Arc<dyn MetaStore>,
+        Arc<dyn OperatorStore>,
+        Option<Arc<dyn SharedRates>>,
+    );
+    let (meta, operator, rates): Opened = match backend {
         MetaBackend::Embedded => {
             let db = Arc::new(EmbeddedStore::open(data_dir.join("shares.redb")).await?);
-            (db.clone(), db)
+            (db.clone(), db, None)
         }
         MetaBackend::Redis {
             url,
@@ -86,13 +96,14 @@ pub async fn open_with_timeout(
                 })
                 .await?,
             );
-            (db.clone(), db)
+            (db.clone(), db.clone(), Some(db))
         }
     };
     Ok(Stores {
         meta,
         blobs,
         operator,
+        rates,
     })
 }
 

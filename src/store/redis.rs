@@ -116,8 +116,8 @@ local function seen(ledger, op)
 end
 ";
 
-/// KEYS[1] share, [2] ledger; ARGV[1] op id, [2] the reservation, [3] the share's expiry.
-/// Replies 1, or 0 if the op was settled as never done.
+// KEYS[1] share, [2] ledger; ARGV[1] op id, [2] the reservation, [3] the share's expiry.
+// Replies 1, or 0 if the op was settled as never done.
 const RESERVE: &str = r"
 if seen(KEYS[2], ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], 'r:' .. ARGV[1], ARGV[2])
@@ -127,8 +127,8 @@ end
 return 1
 ";
 
-/// One quota tag: KEYS[1] its set; ARGV[1] now, [2] member, [3] expiry, [4] max shares,
-/// [5] max bytes, [6] size. Replies {1} charged (or already was), {-1, shares, bytes} over.
+// One quota tag: KEYS[1] its set; ARGV[1] now, [2] member, [3] expiry, [4] max shares,
+// [5] max bytes, [6] size. Replies {1} charged (or already was), {-1, shares, bytes} over.
 const CHARGE: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return {1} end
@@ -145,8 +145,8 @@ end
 return {1}
 ";
 
-/// A per-owner index: KEYS[1] its set; ARGV[1] expiry, [2] member, [3] now. Adds, prunes what
-/// expired, and keeps the key until its last member expires.
+// A per-owner index: KEYS[1] its set; ARGV[1] expiry, [2] member, [3] now. Adds, prunes what
+// expired, and keeps the key until its last member expires.
 const INDEX: &str = r"
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -155,9 +155,9 @@ if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then
 end
 ";
 
-/// KEYS[1] share, [2] ledger. ARGV[1] record, [2] expiry, [3] max attempts, [4] owner tag,
-/// [5] blob, [6] op id, [7] quota tags, [8] quota member. Replies 1 inserted, 0 key taken,
-/// -2 settled as never done.
+// KEYS[1] share, [2] ledger. ARGV[1] record, [2] expiry, [3] max attempts, [4] owner tag,
+// [5] blob, [6] op id, [7] quota tags, [8] quota member. Replies 1 inserted, 0 key taken,
+// -2 settled as never done.
 const INSERT: &str = r"
 if seen(KEYS[2], ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -170,9 +170,9 @@ redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 return 1
 ";
 
-/// Armed → `ARGV[2]` (`opened` for a claim, `takendown` for an operator's takedown); `ARGV[1]` is
-/// now, `ARGV[3]` the op id, `ARGV[4]` the ledger mark. Replies false if missing, else
-/// {1 if it changed, the fields before}.
+// Armed → `ARGV[2]` (`opened` for a claim, `takendown` for an operator's takedown); `ARGV[1]` is
+// now, `ARGV[3]` the op id, `ARGV[4]` the ledger mark. Replies false if missing, else
+// {1 if it changed, the fields before}.
 const TRANSITION: &str = r"
 if seen(KEYS[2], ARGV[3]) then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp')
@@ -199,7 +199,7 @@ redis.call('PEXPIREAT', KEYS[2], v[2])
 return {n, tonumber(v[4])}
 ";
 
-/// `ARGV[1]` now, `ARGV[2]` the owner tag, `ARGV[3]` the op id.
+// `ARGV[1]` now, `ARGV[2]` the owner tag, `ARGV[3]` the op id.
 const REVOKE: &str = r"
 if seen(KEYS[2], ARGV[3]) then return false end
 local v = redis.call('HMGET', KEYS[1], 'state', 'exp', 'owner')
@@ -214,9 +214,9 @@ end
 return {0, all}
 ";
 
-/// What op `ARGV[1]` did ({mark}), or {`void`, its quota reservation or ''} from now on. A void
-/// outlives the share only by a day (an op on a share that does not exist finds nothing to
-/// change anyway, except a late insert).
+// What op `ARGV[1]` did ({mark}), or {`void`, its quota reservation or ''} from now on. A void
+// outlives the share only by a day (an op on a share that does not exist finds nothing to
+// change anyway, except a late insert).
 const SETTLE: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
 if done then return {done} end
@@ -232,8 +232,8 @@ end
 return {'void', reserved or ''}
 ";
 
-/// Undoes op `ARGV[1]` nobody was told about. Replies {0}, or {1, what (`ins`, `clm`, `att`),
-/// blob, quota tags, quota member, expiry} so the caller can fix the secondary indexes.
+// Undoes op `ARGV[1]` nobody was told about. Replies {0}, or {1, what (`ins`, `clm`, `att`),
+// blob, quota tags, quota member, expiry} so the caller can fix the secondary indexes.
 const UNDO: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
 if not done then return {0} end
@@ -258,7 +258,7 @@ redis.call('HSET', KEYS[2], ARGV[1], 'undone')
 return {1, what, blob, v[4] or '', v[5] or '', v[6]}
 ";
 
-/// Takes up to `ARGV[2]` members of the sorted set `KEYS[1]` scored at or below `ARGV[1]`.
+// Takes up to `ARGV[2]` members of the sorted set `KEYS[1]` scored at or below `ARGV[1]`.
 const TAKE_SCORED: &str = r"
 local names = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
 if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end

@@ -433,3 +433,66 @@ fn an_address_quota_counts_every_key_from_that_address() {
         temp_files(&server)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits across instances: one Redis, one rate per client, however many replicas.
+// ---------------------------------------------------------------------------------------------
+
+/// Two instances of one deployment on one Redis, with `args`.
+fn two_replicas(redis: &RedisServer, args: &[&str]) -> (tempfile::TempDir, TestServer, TestServer) {
+    let data = support::temp_dir();
+    let options = ServerOptions {
+        redis_url: Some(redis.url()),
+        data_dir: Some(data.path().join("data")),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        ..ServerOptions::default()
+    };
+    let a = TestServer::start(options.clone());
+    let b = TestServer::start(options);
+    (data, a, b)
+}
+
+#[test]
+fn a_client_claiming_through_two_instances_on_one_redis_gets_its_claim_rate_once() {
+    let redis = RedisServer::start();
+    // A burst of 4, refilled at one a minute.
+    let (_data, a, b) = two_replicas(&redis, &["--claims-per-minute", "1", "--claim-burst", "4"]);
+    let mut allowed = 0;
+    for i in 0..8 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let url = format!("{}/s/AAAAAAAAAAAAAAAAAAAAAA", server.http_url());
+        let reply = support::request(&["-X", "POST", "-d", "key=x", &url]);
+        if reply.status != 429 {
+            allowed += 1;
+        }
+    }
+    // Per process, each instance would let 4 through (8 in all). One token may refill if this
+    // test is slower than a minute.
+    assert!(
+        (4..=5).contains(&allowed),
+        "{allowed} of 8 claims passed the rate limit of 4 across both instances"
+    );
+}
+
+#[test]
+fn a_key_uploading_through_two_instances_on_one_redis_gets_its_upload_rate_once() {
+    let redis = RedisServer::start();
+    let (_data, a, b) = two_replicas(&redis, &["--ssh-uploads-per-minute", "2"]);
+    let mut client = Client::new(&a);
+    let mut uploaded = 0;
+    for i in 0..4 {
+        client.connect_to(if i % 2 == 0 { &a } else { &b });
+        let out = pipe_upload(&client, b"rate");
+        if out.status.success() {
+            uploaded += 1;
+        } else {
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains("upload rate limit: at most 2 uploads per minute"),
+                "{stderr}"
+            );
+        }
+    }
+    // Within one minute; per process each instance would have allowed 2 (4 in all).
+    assert_eq!(uploaded, 2, "uploads allowed across both instances");
+}

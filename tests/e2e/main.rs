@@ -21,6 +21,7 @@ mod load_abuse;
 mod metrics;
 mod operator;
 mod operator_store_contract;
+mod redis_deployments;
 mod s3;
 mod server_lifecycle;
 mod shutdown;

@@ -39,10 +39,6 @@ impl RedisServer {
         self.port
     }
 
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
-
     /// Runs `redis-cli -p <port> <args>` and returns what it printed.
     pub fn cli(&self, args: &[&str]) -> String {
         redis_cli(self.port, args)
