@@ -167,18 +167,25 @@ api_bind_addr = "127.0.0.1:{admin_port}"
     }
 
     /// Multipart uploads started and neither completed nor aborted in `bucket`, as Garage counts
-    /// them (`garage bucket info`).
+    /// them: `garage bucket info` prints "Unfinished uploads: N multipart uploads" when there are
+    /// any (and no such line otherwise, after its "Objects:" line).
     pub fn unfinished_uploads(&self, bucket: &str) -> u64 {
         let info = self.cli(&["bucket", "info", bucket]);
         let text = String::from_utf8_lossy(&info.stdout).into_owned();
-        text.lines()
-            .find(|line| line.to_lowercase().contains("multipart"))
-            .and_then(|line| {
-                line.split(|c: char| !c.is_ascii_digit())
-                    .find(|n| !n.is_empty())
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or_else(|| panic!("no multipart upload count in `garage bucket info`:\n{text}"))
+        assert!(
+            text.contains("Objects:"),
+            "unexpected `garage bucket info`:\n{text}"
+        );
+        let Some(line) = text
+            .lines()
+            .find(|line| line.contains("Unfinished uploads:"))
+        else {
+            return 0;
+        };
+        line.split(|c: char| !c.is_ascii_digit())
+            .find(|n| !n.is_empty())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {line:?}"))
     }
 
     /// Kills the server (SIGKILL: as abrupt as a crash).
