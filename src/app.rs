@@ -75,6 +75,7 @@ impl App {
         let stores = store::open_with_timeout(
             &settings.data_dir,
             &settings.meta_backend,
+            &settings.blob_backend,
             settings.redis_timeout,
         )
         .await
@@ -109,6 +110,7 @@ impl App {
         );
         info!(
             store = settings.meta_backend.name(),
+            blobs = settings.blob_backend.name(),
             operators = settings.ssh.admin_keys.is_some(),
             data_dir = %settings.data_dir.display(),
             expired = report.expired,

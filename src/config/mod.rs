@@ -11,6 +11,7 @@
 //! default and validation in [`Settings::resolve`], then regenerate the README's table:
 //! `UPDATE_DOCS=1 cargo nextest run --test e2e config::the_readme` (or `cargo test --test e2e config::the_readme`).
 
+mod blob;
 pub mod catalog;
 mod effective;
 mod http;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::units::{UnitError, format_duration, format_size, parse_duration, parse_size};
+pub use blob::{BlobBackend, S3Settings};
 pub use effective::{Effective, EffectiveSetting, Source};
 pub use http::{HttpSettings, IpNet, TlsFiles};
 pub use secret::{REDACTED, Secret, redact_url_credentials};
@@ -263,6 +265,35 @@ pub struct Layer {
     #[allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
     #[arg(long, env = "ONETIMESHARE_RECIPIENT_KEYS_URL", value_name = "URL")]
     pub recipient_keys_url: Option<String>,
+    /// Where encrypted share content lives: s3://BUCKET/PREFIX for an S3-compatible object store
+    /// (AWS S3, MinIO, Garage, R2), so replicas need no shared disk; endpoint, region and
+    /// credentials come from the s3-* settings or the standard AWS_* variables
+    /// [default: files in the data dir]
+    #[arg(long, env = "ONETIMESHARE_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
+    /// S3 endpoint of a store other than AWS, e.g. http://minio:9000
+    /// [default: AWS_ENDPOINT_URL, else AWS itself]
+    #[arg(long, env = "ONETIMESHARE_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: AWS_REGION, else us-east-1]
+    #[arg(long, env = "ONETIMESHARE_S3_REGION", value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Address the bucket as ENDPOINT/BUCKET (MinIO, Garage) rather than BUCKET.ENDPOINT
+    /// [default: true when s3-endpoint is set]
+    #[arg(long, env = "ONETIMESHARE_S3_PATH_STYLE", value_name = "BOOL",
+          num_args = 0..=1, default_missing_value = "true")]
+    pub s3_path_style: Option<bool>,
+    /// S3 access key id [default: AWS_ACCESS_KEY_ID]
+    #[arg(long, env = "ONETIMESHARE_S3_ACCESS_KEY_ID", value_name = "ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key [default: AWS_SECRET_ACCESS_KEY]
+    #[arg(long, env = "ONETIMESHARE_S3_SECRET_ACCESS_KEY", value_name = "KEY")]
+    pub s3_secret_access_key: Option<Secret>,
+    /// The SSH host key itself (an OpenSSH private key, as `ssh-keygen -t ed25519` writes it),
+    /// e.g. from a Kubernetes Secret, so every replica presents one identity with no volume;
+    /// instead of ssh-host-key [default: the ssh-host-key file]
+    #[arg(long, env = "ONETIMESHARE_SSH_HOST_KEY_DATA", value_name = "KEY")]
+    pub ssh_host_key_data: Option<Secret>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
@@ -339,6 +370,13 @@ impl Layer {
                 .or(lower.quota_bytes_per_address),
             inbox_max_shares: self.inbox_max_shares.or(lower.inbox_max_shares),
             recipient_keys_url: self.recipient_keys_url.or(lower.recipient_keys_url),
+            blob_url: self.blob_url.or(lower.blob_url),
+            s3_endpoint: self.s3_endpoint.or(lower.s3_endpoint),
+            s3_region: self.s3_region.or(lower.s3_region),
+            s3_path_style: self.s3_path_style.or(lower.s3_path_style),
+            s3_access_key_id: self.s3_access_key_id.or(lower.s3_access_key_id),
+            s3_secret_access_key: self.s3_secret_access_key.or(lower.s3_secret_access_key),
+            ssh_host_key_data: self.ssh_host_key_data.or(lower.ssh_host_key_data),
         }
     }
 
@@ -420,6 +458,8 @@ pub struct Settings {
     pub ssh_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub meta_backend: MetaBackend,
+    /// Where encrypted share content lives.
+    pub blob_backend: BlobBackend,
     /// Bound on each Redis command (connecting included).
     pub redis_timeout: Duration,
     pub policy: Policy,
@@ -437,6 +477,8 @@ pub struct Settings {
 #[derive(Clone, Debug)]
 pub struct SshSettings {
     pub host_key: PathBuf,
+    /// The host key itself, instead of the file at `host_key` (which is then never read).
+    pub host_key_data: Option<Secret>,
     pub authorized_keys: Option<PathBuf>,
     /// Operators' keys (`admin …` commands, the operator screen).
     pub admin_keys: Option<PathBuf>,
@@ -499,6 +541,7 @@ impl Settings {
             ));
         }
         let (meta_backend, redis_timeout) = resolve_store(&layer)?;
+        let blob_backend = blob::resolve(&layer)?;
         let data_dir = layer
             .data_dir
             .clone()
@@ -511,6 +554,7 @@ impl Settings {
             ssh_addr,
             http_addr,
             meta_backend,
+            blob_backend,
             redis_timeout,
             policy: Policy {
                 public_url,
@@ -697,11 +741,17 @@ fn resolve_ssh(
                 .into(),
         ));
     }
+    if layer.ssh_host_key.is_some() && layer.ssh_host_key_data.is_some() {
+        return Err(ConfigError::Invalid(
+            "ssh-host-key and ssh-host-key-data both name a host key: choose one".into(),
+        ));
+    }
     Ok(SshSettings {
         host_key: layer
             .ssh_host_key
             .clone()
             .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key")),
+        host_key_data: layer.ssh_host_key_data.clone(),
         authorized_keys: layer.ssh_authorized_keys.clone(),
         admin_keys: layer.admin_keys.clone(),
         allow_keyless: layer.ssh_allow_keyless.unwrap_or(false),

@@ -43,10 +43,11 @@ pub enum StoreOp {
     BlobOpen,
     BlobRemove,
     BlobRemoveOrphans,
+    BlobPing,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 23] = [
+    pub const ALL: [StoreOp; 24] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
         StoreOp::MetaClaim,
@@ -70,6 +71,7 @@ impl StoreOp {
         StoreOp::BlobOpen,
         StoreOp::BlobRemove,
         StoreOp::BlobRemoveOrphans,
+        StoreOp::BlobPing,
     ];
 
     /// `(store, op)` label values.
@@ -98,6 +100,7 @@ impl StoreOp {
             StoreOp::BlobOpen => ("blob", "open"),
             StoreOp::BlobRemove => ("blob", "remove"),
             StoreOp::BlobRemoveOrphans => ("blob", "remove_orphans"),
+            StoreOp::BlobPing => ("blob", "ping"),
         }
     }
 
@@ -296,6 +299,11 @@ impl BlobStore for CountingBlobs {
     ) -> Result<usize, StoreError> {
         let result = self.inner.remove_orphans(live, grace).await;
         self.metrics.counted(StoreOp::BlobRemoveOrphans, result)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let result = self.inner.ping().await;
+        self.metrics.counted(StoreOp::BlobPing, result)
     }
 }
 

@@ -518,9 +518,12 @@ impl Shares {
         }
     }
 
-    /// Store reachability, for `/healthz`.
+    /// Store reachability, for `/healthz`: share state and share content alike (a replica that
+    /// cannot reach its object store can neither take nor serve a share).
     pub async fn health(&self) -> Result<(), ShareError> {
-        Ok(self.inner.meta.ping().await?)
+        let (meta, blobs) = tokio::join!(self.inner.meta.ping(), self.inner.blobs.ping());
+        meta?;
+        Ok(blobs?)
     }
 
     /// Deletes the content of a share that left `Armed`: its blob, or its inline bytes.

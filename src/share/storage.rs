@@ -1,6 +1,6 @@
 //! The two seams between the share lifecycle and the outside world: [`MetaStore`] (share state,
-//! Redis or embedded) and [`BlobStore`] (encrypted content, a directory today, object storage
-//! later). Implementations live in `crate::store`; the guarantees live here, and one contract
+//! Redis or embedded) and [`BlobStore`] (encrypted content: a directory, or an S3-compatible
+//! object store). Implementations live in `crate::store`; the guarantees live here, and one contract
 //! test suite (`tests/e2e/store_contract.rs`) holds every implementation to them.
 //!
 //! Atomic operations are required methods with their guarantee documented, never defaults built
@@ -357,6 +357,9 @@ pub trait BlobStore: Send + Sync + 'static {
         live: &HashSet<BlobName>,
         grace: Duration,
     ) -> Result<usize, StoreError>;
+
+    /// Cheap reachability check for `/healthz`: the blobs can be written and read right now.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// A blob being written. Dropping it without `commit` discards everything written.

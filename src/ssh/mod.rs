@@ -105,7 +105,10 @@ impl SshServer {
         sessions: SessionTally,
         shutdown: Shutdown,
     ) -> Result<SshServer, SshError> {
-        let key = host_key::load_or_create(&settings.host_key)?;
+        let key = match &settings.host_key_data {
+            Some(text) => host_key::from_text(text.expose())?,
+            None => host_key::load_or_create(&settings.host_key)?,
+        };
         let fingerprint = host_key::fingerprint(&key);
         let allow_list = settings
             .authorized_keys

@@ -105,6 +105,15 @@ impl BlobStore for FsBlobStore {
         }
         Ok(removed)
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let meta = fs::metadata(&self.dir).await.map_err(StoreError::Io)?;
+        if meta.is_dir() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable("the blob directory is gone".into()))
+        }
+    }
 }
 
 struct FsBlobWriter {

@@ -1,6 +1,7 @@
 //! Storage implementations of the share lifecycle's seams, chosen once at start-up:
 //! metadata in [`RedisStore`] (many instances) or [`EmbeddedStore`] (one box, zero setup);
-//! blobs in [`FsBlobStore`]. Nothing outside this module names a concrete store.
+//! blobs in [`FsBlobStore`] (a directory) or [`S3BlobStore`] (an S3-compatible object store, for
+//! replicas with no shared disk). Nothing outside this module names a concrete store.
 
 mod embedded;
 mod fs_blobs;
@@ -9,6 +10,7 @@ mod redis_conn;
 mod redis_layout;
 mod redis_operator;
 mod redis_rates;
+mod s3_blobs;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,12 +19,13 @@ use std::time::Duration;
 pub use embedded::EmbeddedStore;
 pub use fs_blobs::FsBlobStore;
 pub use redis::{RedisOptions, RedisStore};
+pub use s3_blobs::{MARKER_REFRESH, PART_SIZE, PARTS_IN_FLIGHT, S3BlobStore};
 
 use crate::operator::OperatorStore;
 use crate::share::{BlobStore, MetaStore, StoreError};
 use crate::shared_rates::SharedRates;
 
-pub use crate::config::MetaBackend;
+pub use crate::config::{BlobBackend, MetaBackend};
 
 /// The opened stores. `meta` and `operator` are one database seen through two seams (with Redis,
 /// over two connections; `rates` shares the operator's).
@@ -41,16 +44,35 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Opens the stores for a data directory: blobs in `<data>/blobs`, the embedded database in
 /// `<data>/shares.redb` unless Redis is configured.
 pub async fn open(data_dir: &Path, backend: &MetaBackend) -> Result<Stores, StoreError> {
-    open_with_timeout(data_dir, backend, DEFAULT_REDIS_TIMEOUT).await
+    open_with_timeout(
+        data_dir,
+        backend,
+        &BlobBackend::Files,
+        DEFAULT_REDIS_TIMEOUT,
+    )
+    .await
 }
 
-/// [`open`], with each Redis command bounded by `redis_timeout`.
+/// The blob store `backend` names: `<data>/blobs`, or a bucket (checked to answer).
+pub async fn open_blobs(
+    data_dir: &Path,
+    backend: &BlobBackend,
+) -> Result<Arc<dyn BlobStore>, StoreError> {
+    Ok(match backend {
+        BlobBackend::Files => Arc::new(FsBlobStore::open(data_dir.join("blobs")).await?),
+        BlobBackend::S3(s3) => Arc::new(S3BlobStore::connect(s3).await?),
+    })
+}
+
+/// [`open`], with blobs where `blob_backend` says and each Redis command bounded by
+/// `redis_timeout`.
 pub async fn open_with_timeout(
     data_dir: &Path,
     backend: &MetaBackend,
+    blob_backend: &BlobBackend,
     redis_timeout: Duration,
 ) -> Result<Stores, StoreError> {
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(data_dir.join("blobs")).await?);
+    let blobs = open_blobs(data_dir, blob_backend).await?;
     type Opened = (
         Arc<dyn MetaStore>,
         Arc<dyn OperatorStore>,

@@ -617,3 +617,158 @@ fn services_named(name: &str) -> Service {
         .remove(name)
         .unwrap_or_else(|| panic!("docker-compose.yml has no service {name}"))
 }
+
+// ---- deploy/: replicas with no shared disk ----
+
+const STATELESS_COMPOSE: &str = "deploy/compose/docker-compose.yml";
+
+/// The variables the stateless compose file requires, as an operator would export them.
+fn stateless_compose_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("MINIO_ROOT_PASSWORD", "compose-check-only"),
+        ("ONETIMESHARE_SSH_HOST_KEY_DATA", "compose-check-only"),
+    ]
+}
+
+#[test]
+fn docker_compose_accepts_the_stateless_compose_file() {
+    let compose = support::require_tool("docker-compose", "docker-compose");
+    let output = Command::new(compose)
+        .args(["-f", STATELESS_COMPOSE, "config", "--quiet"])
+        .env_remove("ONETIMESHARE_PUBLIC_URL")
+        .envs(stateless_compose_env())
+        .current_dir(repo())
+        .output()
+        .expect("cannot run docker-compose");
+    assert!(
+        output.status.success(),
+        "docker-compose config:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_stateless_replicas_share_redis_the_bucket_and_the_host_key_and_no_volume() {
+    let image_env = env_of(&final_stage());
+    let services: BTreeMap<String, Service> = services(&read(STATELESS_COMPOSE))
+        .into_iter()
+        .filter(|(_, s)| s.contains_key("build"))
+        .collect();
+    assert!(services.len() >= 2, "{STATELESS_COMPOSE} runs two replicas");
+    let mut seen = BTreeSet::new();
+    for (name, service) in &services {
+        assert!(
+            !service.contains_key("volumes"),
+            "{STATELESS_COMPOSE} {name} mounts a volume: replicas must need none"
+        );
+        // `${VAR:?…}` (required, no default) reads as empty: give it what an operator exports.
+        let own: Vec<(String, String)> = compose_env(service)
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    if v.is_empty() {
+                        "compose-check-only".into()
+                    } else {
+                        v
+                    },
+                )
+            })
+            .collect();
+        for key in [
+            "ONETIMESHARE_REDIS_URL",
+            "ONETIMESHARE_BLOB_URL",
+            "ONETIMESHARE_SSH_HOST_KEY_DATA",
+        ] {
+            let value = own.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+            assert!(value.is_some(), "{STATELESS_COMPOSE} {name} has no {key}");
+            seen.insert((key, value));
+        }
+        let mut env: BTreeMap<String, String> = image_env.iter().cloned().collect();
+        env.extend(own);
+        assert_valid_environment(
+            &format!("{STATELESS_COMPOSE} {name} (over the image's ENV)"),
+            &env.into_iter().collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(seen.len(), 3, "the replicas differ: {seen:?}");
+}
+
+/// `- name: ONETIMESHARE_…` entries of a manifest's `env:` and the `ONETIMESHARE_…: value` keys
+/// of its ConfigMap, with their literal values (a Secret reference reads as a placeholder).
+fn manifest_env(text: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut env = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(name) = line.strip_prefix("- name: ONETIMESHARE_") {
+            let value = lines
+                .get(i + 1)
+                .and_then(|l| l.strip_prefix("value: "))
+                .map(|v| v.trim_matches('"').to_owned())
+                .unwrap_or_else(|| "from-a-secret".into());
+            env.push((format!("ONETIMESHARE_{name}"), value));
+        } else if let Some((key, value)) = line.split_once(": ")
+            && key.starts_with("ONETIMESHARE_")
+        {
+            env.push((key.to_owned(), value.trim_matches('"').to_owned()));
+        }
+    }
+    env
+}
+
+#[test]
+fn the_kubernetes_manifests_configure_stateless_replicas_the_binary_accepts() {
+    let deployment = read("deploy/kubernetes/deployment.yaml");
+    let mut env = manifest_env(&read("deploy/kubernetes/configmap.yaml"));
+    env.extend(manifest_env(&deployment));
+    // The Secret's redis-url is a placeholder here: it must still parse as one.
+    for (key, value) in &mut env {
+        if key == "ONETIMESHARE_REDIS_URL" {
+            *value = "redis://redis:6379/".into();
+        }
+    }
+    let keys: BTreeSet<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    for key in [
+        "ONETIMESHARE_REDIS_URL",
+        "ONETIMESHARE_BLOB_URL",
+        "ONETIMESHARE_SSH_HOST_KEY_DATA",
+        "ONETIMESHARE_S3_SECRET_ACCESS_KEY",
+    ] {
+        assert!(keys.contains(key), "the Deployment sets no {key}");
+    }
+    let mut with_image: BTreeMap<String, String> = env_of(&final_stage()).into_iter().collect();
+    with_image.extend(env);
+    assert_valid_environment(
+        "deploy/kubernetes (over the image's ENV)",
+        &with_image.into_iter().collect::<Vec<_>>(),
+    );
+    assert!(
+        deployment.contains("secretKeyRef"),
+        "secrets come from a Secret"
+    );
+    assert!(
+        deployment.contains("readinessProbe") && deployment.contains("path: /healthz"),
+        "readiness is /healthz"
+    );
+    assert!(deployment.contains("livenessProbe"));
+    assert!(
+        !deployment.contains("persistentVolumeClaim"),
+        "replicas need no persistent volume"
+    );
+    let kustomization = read("deploy/kubernetes/kustomization.yaml");
+    for file in [
+        "deployment.yaml",
+        "service-ssh.yaml",
+        "service-http.yaml",
+        "ingress.yaml",
+    ] {
+        assert!(
+            kustomization.contains(file),
+            "kustomization.yaml omits {file}"
+        );
+        assert!(
+            repo().join("deploy/kubernetes").join(file).is_file(),
+            "{file} is missing"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 #[macro_use]
 mod support;
 
+mod blob_contract;
 mod config;
 mod docker;
 mod faults;
@@ -22,6 +23,7 @@ mod operator;
 mod operator_store_contract;
 mod redis_deployments;
 mod sealed;
+mod s3;
 mod server_lifecycle;
 mod shutdown;
 mod ssh;

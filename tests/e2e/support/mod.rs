@@ -49,6 +49,7 @@ pub mod probe;
 pub mod redis;
 pub mod redis_cluster;
 pub mod redis_sentinel;
+pub mod s3;
 pub mod server;
 pub mod shares;
 pub mod ssh_client;
