@@ -5,9 +5,8 @@
 //! to stderr, and nothing contains ANSI escapes — names were sanitized before they got here.
 //! Links are only ever formatted into client-bound text, never into anything that is logged.
 
-use std::time::Duration;
 
-use crate::config::{format_duration, format_size};
+use crate::config::format_size;
 use crate::share::{Armed, ArmedSealed, InboxItem, Millis, ShareError, ShareStatus, StatusState};
 use crate::units::count;
 
@@ -331,9 +330,11 @@ pub fn time_left(expires_at: Millis, now: Millis) -> String {
     }
     let mut secs = (expires_at - now).div_ceil(1000);
     if secs >= 3600 {
+        // Past an hour, minutes are the finest unit shown: a share made a moment ago with
+        // `--ttl 1d` reads `1d 0h`, not `23h 59m`.
         secs = (secs + 30) / 60 * 60;
     }
-    format_duration(Duration::from_secs(secs))
+    crate::units::format_remaining(secs * 1000)
 }
 
 /// `2026-11-23 09:34 UTC` from unix milliseconds.
@@ -347,9 +348,9 @@ mod tests {
 
     #[test]
     fn time_left_reads_like_the_ttl_that_was_asked_for() {
-        assert_eq!(time_left(86_400_000, 5), "1d");
-        assert_eq!(time_left(60_000, 0), "1m");
-        assert_eq!(time_left(90_500, 0), "1m31s");
+        assert_eq!(time_left(86_400_000, 5), "1d 0h");
+        assert_eq!(time_left(60_000, 0), "1m 00s");
+        assert_eq!(time_left(90_500, 0), "1m 31s");
         assert_eq!(time_left(10, 10), "expired");
     }
 

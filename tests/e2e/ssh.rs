@@ -102,7 +102,7 @@ fn file_links(server: &TestServer, stderr: &str) -> Vec<(String, Link, String)> 
 fn expect_details(details: &str, size: &str, kind: &str, link: &Link) {
     let handle = link.id().handle();
     assert!(
-        details.starts_with(&format!("{size} {kind}, expires in 1d (")),
+        details.starts_with(&format!("{size} {kind}, expires in 1d 0h (")),
         "{details:?}"
     );
     assert!(
