@@ -24,6 +24,7 @@ mod operator_store_contract;
 mod redis_deployments;
 mod sealed;
 mod s3;
+mod scale_out;
 mod server_lifecycle;
 mod shutdown;
 mod ssh;
