@@ -237,7 +237,7 @@ fn two_hundred_parallel_claims_split_over_three_replicas_deliver_once_in_each_of
 fn wrong_passwords_split_over_three_replicas_lock_after_exactly_max_attempts_everywhere() {
     let deployment = Deployment::start();
     let [a, ..] = &deployment.replicas;
-    let link = upload(a, &["--password-stdin"], b"correct horse\nguarded secret");
+    let link = upload(a, &["--", "--password-stdin"], b"correct horse\nguarded secret");
 
     let out = temp_dir();
     let tries = 3 * MAX_ATTEMPTS;
