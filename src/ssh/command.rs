@@ -67,6 +67,11 @@ pub struct UploadOptions {
     pub sha256: Option<[u8; 32]>,
     /// `--to KEY-LINE` / `--to github:USER`, as given: seal the share to these keys.
     pub to: Vec<String>,
+    /// `--wait`: after printing the link, block until the share is opened, expires or is
+    /// revoked, and say which in the exit code.
+    pub wait: bool,
+    /// `--wait-timeout DURATION`: stop waiting after this long (implies `--wait`).
+    pub wait_timeout: Option<Duration>,
 }
 
 /// Flags of `scp -t` that change what the sink accepts.
@@ -89,6 +94,10 @@ pub enum CommandError {
     Name(String),
     #[error("--size: {0}")]
     Size(String),
+    #[error("--wait-timeout: {0}")]
+    WaitTimeout(String),
+    #[error("--wait only works for shares with a link, not with --to")]
+    SealedWait,
     #[error("--sha256 needs the 64 hexadecimal characters of a SHA-256 digest")]
     Sha256,
     #[error("--to: at most {} recipients per share", crate::share::MAX_RECIPIENTS)]
@@ -238,6 +247,15 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
                 }
                 options.to.push(line);
             }
+            "--wait" => options.wait = true,
+            "--wait-timeout" => {
+                let text = value("--wait-timeout")?;
+                last_value = Some(("--wait-timeout", text.clone()));
+                let timeout =
+                    parse_duration(&text).map_err(|e| CommandError::WaitTimeout(e.to_string()))?;
+                options.wait = true;
+                options.wait_timeout = Some(timeout);
+            }
             "--json" => options.json = true,
             "--password-stdin" => options.password_stdin = true,
             other => return Err(CommandError::Unknown(other.to_owned())),
@@ -245,6 +263,9 @@ fn parse_upload(words: &[String]) -> Result<UploadOptions, CommandError> {
     }
     if !options.to.is_empty() && options.password_stdin {
         return Err(CommandError::SealedWithPassword);
+    }
+    if !options.to.is_empty() && options.wait {
+        return Err(CommandError::SealedWait);
     }
     Ok(options)
 }
@@ -401,6 +422,28 @@ mod tests {
         };
         assert_eq!(opts.ttl, Some(Duration::from_secs(300)));
         assert!(opts.password_stdin);
+    }
+
+    #[test]
+    fn wait_and_its_timeout_are_typed_on_the_way_in() {
+        let Command::Upload(opts) = parse("-- --wait").unwrap() else {
+            panic!("not an upload");
+        };
+        assert!(opts.wait);
+        assert_eq!(opts.wait_timeout, None);
+        let Command::Upload(opts) = parse("--wait-timeout 90s").unwrap() else {
+            panic!("not an upload");
+        };
+        assert!(opts.wait);
+        assert_eq!(opts.wait_timeout, Some(Duration::from_secs(90)));
+        assert!(matches!(
+            parse("--wait-timeout soon"),
+            Err(CommandError::WaitTimeout(_))
+        ));
+        assert_eq!(
+            parse("--wait --to github:bob"),
+            Err(CommandError::SealedWait)
+        );
     }
 
     #[test]

@@ -296,6 +296,12 @@ Upload options:
                      also know; the secret follows it. Never put a password on
                      the command line. Example:
                        {{ cat pw.txt; cat secret.env; }} | {ssh} -- --password-stdin
+  --wait             after printing the link, stay connected until the share
+                     is opened, expires or is revoked; say which and when on
+                     stderr. Exit status: 0 opened, 3 expired unopened,
+                     4 revoked, removed by the operator or locked,
+                     5 --wait-timeout ran out (or the server restarted)
+  --wait-timeout DURATION  stop waiting after this long (implies --wait)
 
 Receive in a terminal (the plaintext on stdout, messages on stderr):
   {ssh} get 'LINK' > file                  claims it: the link works once

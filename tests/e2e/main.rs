@@ -29,5 +29,6 @@ mod server_lifecycle;
 mod shutdown;
 mod ssh;
 mod ssh_get;
+mod ssh_wait;
 mod store_contract;
 mod tui;

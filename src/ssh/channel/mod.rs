@@ -23,6 +23,7 @@ mod interactive;
 mod pipe;
 mod scp_sink;
 mod sftp_subsystem;
+mod wait;
 
 use bytes::Bytes;
 use russh::server::Msg;

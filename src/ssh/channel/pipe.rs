@@ -91,6 +91,13 @@ impl ChannelTask {
                             .await;
                     }
                 }
+                if options.wait {
+                    let id = armed.link.id().clone();
+                    drop(link);
+                    return self
+                        .wait_for_receipt(&id, armed.expires_at, options.wait_timeout)
+                        .await;
+                }
                 0
             }
             Err(err) => self.upload_failed(&err).await,
