@@ -5,7 +5,6 @@
 //! to stderr, and nothing contains ANSI escapes — names were sanitized before they got here.
 //! Links are only ever formatted into client-bound text, never into anything that is logged.
 
-
 use crate::config::format_size;
 use crate::share::{Armed, ArmedSealed, InboxItem, Millis, ShareError, ShareStatus, StatusState};
 use crate::units::count;
