@@ -1,8 +1,8 @@
 //! The session's effects: what [`super::update`] asks for ([`Effect`]) run as async tasks —
-//! arm, watch, list, revoke, the operator console, OSC 52 copies — and report back as
+//! arm, watch, list, revoke, the inbox, the operator console, OSC 52 copies — and report back as
 //! [`Action`]s on the session's channel. Nothing here decides anything the state cares about:
 //! it does the I/O and says how it went. At most one watch and one list run at a time per
-//! session ([`InFlight`]), so a slow store cannot pile up requests.
+//! session, and one inbox load ([`InFlight`]), so a slow store cannot pile up requests.
 
 use std::time::Duration;
 
@@ -15,11 +15,12 @@ use super::update::{Action, ArmedOk, Effect};
 use crate::crypto::{Kind, Password};
 use crate::share::{Owner, ShareName, Shares, UploadSpec};
 
-/// At most one watch and one list request at a time per session.
+/// At most one watch, one list and one inbox request at a time per session.
 #[derive(Default)]
 pub(super) struct InFlight {
     watch: bool,
     list: bool,
+    inbox: bool,
 }
 
 impl InFlight {
@@ -27,6 +28,7 @@ impl InFlight {
         match action {
             Action::Watched(_) => self.watch = false,
             Action::Listed(_) => self.list = false,
+            Action::InboxLoaded(_) => self.inbox = false,
             _ => {}
         }
     }
@@ -89,6 +91,22 @@ pub(super) fn run_effects(
                 tokio::spawn(async move {
                     let result = shares.list(&owner).await.map_err(|e| e.words());
                     let _ = tx.send(Action::Listed(result)).await;
+                });
+            }
+            Effect::LoadInbox => {
+                let Some(owner) = cx.owner.clone() else {
+                    continue;
+                };
+                if in_flight.inbox {
+                    continue;
+                }
+                in_flight.inbox = true;
+                tokio::spawn(async move {
+                    let result = shares.inbox(&owner).await.map_err(|e| {
+                        e.log("tui inbox");
+                        e.words()
+                    });
+                    let _ = tx.send(Action::InboxLoaded(result)).await;
                 });
             }
             Effect::Revoke(handle) => {

@@ -16,6 +16,7 @@ pub enum Command {
     Quit,
     Help,
     MyShares,
+    Inbox,
     Operator,
     NextField,
     PreviousField,
@@ -44,6 +45,7 @@ pub enum Scope {
     Compose,
     Armed,
     Shares,
+    Inbox,
     Operator,
 }
 
@@ -189,6 +191,47 @@ pub static BINDINGS: &[Binding] = &[
         Command::Back,
         Scope::Shares,
     ),
+    // Inbox.
+    bind(
+        &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "↑↓",
+        Some("SELECT"),
+        "move the selection (also K / J)",
+        Command::Up,
+        Scope::Inbox,
+    ),
+    bind(
+        &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "↓",
+        None,
+        "",
+        Command::Down,
+        Scope::Inbox,
+    ),
+    bind(
+        &[(KeyCode::Char('c'), NONE)],
+        "C",
+        Some("COPY GET"),
+        "copy the selected share's `get` command (OSC 52); claim it in a shell",
+        Command::Copy,
+        Scope::Inbox,
+    ),
+    bind(
+        &[(KeyCode::Char('r'), NONE)],
+        "R",
+        Some("RELOAD"),
+        "reload the inbox",
+        Command::Reload,
+        Scope::Inbox,
+    ),
+    bind(
+        &[(KeyCode::Esc, NONE), (KeyCode::Char('b'), NONE)],
+        "ESC",
+        Some("BACK"),
+        "back to the share you were on",
+        Command::Back,
+        Scope::Inbox,
+    ),
     // Operator.
     bind(
         &[(KeyCode::Tab, NONE), (KeyCode::Right, NONE)],
@@ -315,6 +358,22 @@ pub static BINDINGS: &[Binding] = &[
         Command::MyShares,
         Scope::Everywhere,
     ),
+    typing(bind(
+        &[(KeyCode::F(2), NONE)],
+        "F2",
+        Some("INBOX"),
+        "inbox: shares sealed to your key (also I outside a text field)",
+        Command::Inbox,
+        Scope::Everywhere,
+    )),
+    bind(
+        &[(KeyCode::Char('i'), NONE)],
+        "I",
+        None,
+        "",
+        Command::Inbox,
+        Scope::Everywhere,
+    ),
     Binding {
         operator_only: true,
         ..typing(bind(
@@ -384,8 +443,9 @@ impl Binding {
     }
 
     fn applies(&self, scope: Scope, typing: bool, operator: bool) -> bool {
-        // My shares does not offer itself.
-        let pointless = scope == Scope::Shares && self.command == Command::MyShares;
+        // A screen does not offer itself.
+        let pointless = (scope == Scope::Shares && self.command == Command::MyShares)
+            || (scope == Scope::Inbox && self.command == Command::Inbox);
         !pointless
             && (self.scope == scope || self.scope == Scope::Everywhere)
             && (self.while_typing || !typing)
@@ -473,7 +533,13 @@ mod tests {
 
     #[test]
     fn every_footer_word_is_a_key_that_works_and_is_in_the_help() {
-        for scope in [Scope::Compose, Scope::Armed, Scope::Shares, Scope::Operator] {
+        for scope in [
+            Scope::Compose,
+            Scope::Armed,
+            Scope::Shares,
+            Scope::Inbox,
+            Scope::Operator,
+        ] {
             let words: Vec<_> = footer(scope, true).collect();
             assert!(!words.is_empty());
             assert!(words.iter().any(|(_, w)| *w == "QUIT" || *w == "BACK"));
@@ -494,6 +560,15 @@ mod tests {
             );
         }
         assert!(listed(Scope::Shares).contains(&"X"));
+        assert!(
+            listed(Scope::Compose).contains(&"F2"),
+            "the inbox is one key away"
+        );
+        assert!(listed(Scope::Inbox).contains(&"C"));
+        assert!(
+            !listed(Scope::Inbox).contains(&"F2"),
+            "the inbox does not offer itself"
+        );
         assert!(listed(Scope::Operator).contains(&"T"));
         assert!(
             !help(Scope::Compose, false).any(|(k, _)| k == "CTRL-O"),

@@ -101,6 +101,8 @@ pub struct TuiContext {
     /// The server-wide memory budget every draft leases from.
     pub draft_budget: std::sync::Arc<DraftBudget>,
     pub theme: &'static Theme,
+    /// `ssh HOST` or `ssh -p PORT HOST`: how the inbox tells a recipient to claim.
+    pub ssh: String,
     /// Draining shows the notice; the cut closes the session.
     pub shutdown: Shutdown,
 }
@@ -142,6 +144,7 @@ pub async fn run(channel: &mut Channel<Msg>, request: TerminalRequest, cx: TuiCo
         policy.max_ttl,
     );
     state.host = url_host(&policy.public_url);
+    state.ssh.clone_from(&cx.ssh);
     state.operator = cx
         .owner
         .as_ref()

@@ -18,7 +18,7 @@ use super::state::State;
 use super::update::{Action, ArmedOk, update};
 use super::view;
 use crate::crypto::{Kind, ShareKey};
-use crate::share::{Link, ShareId, ShareStatus, StatusState};
+use crate::share::{InboxItem, Link, ShareId, ShareStatus, StatusState, StoreKey};
 use crate::theme::Theme;
 
 /// 2026-11-23 12:00:00 UTC.
@@ -154,6 +154,46 @@ pub(super) fn shares_at(depth: Depth, cols: u16, rows: u16) -> State {
     s
 }
 
+/// Three shares sealed to the session's key, oldest first (as `Shares::inbox` orders them).
+fn inbox_items() -> Vec<InboxItem> {
+    let item = |n: u8, from: &str, label: Option<&str>| {
+        let key = StoreKey([n; 32]);
+        InboxItem {
+            handle: key.handle(),
+            key,
+            from: from.into(),
+            label: label.map(str::to_owned),
+            kind: if n == 2 { Kind::Text } else { Kind::File },
+            stored_size: 1_000 * u64::from(n) + 200,
+            created_at: NOW - 60_000 * u64::from(4 - n),
+            expires_at: NOW + 3_600_000 * u64::from(n),
+        }
+    };
+    vec![
+        item(
+            1,
+            "SHA256:Qm9iJ3Mga2V5IGZpbmdlcnByaW50IGhlcmU",
+            Some("prod.env"),
+        ),
+        // A hostile sender's label: the escape must not reach the terminal.
+        item(
+            2,
+            "SHA256:YWxpY2Ugc2VuZHMgdGhpcyBvbmUgdG9v",
+            Some("id\x1b[31m_rsa"),
+        ),
+        item(3, "a keyless sender", None),
+    ]
+}
+
+pub(super) fn inbox(cols: u16, rows: u16) -> State {
+    let mut s = state(Depth::TrueColor, cols, rows);
+    s.ssh = "ssh -p 2222 share.example".into();
+    key(&mut s, KeyCode::F(2));
+    update(&mut s, Action::InboxLoaded(Ok(inbox_items())));
+    key(&mut s, KeyCode::Down);
+    s
+}
+
 pub(super) fn text_of(state: &State) -> String {
     let mut terminal = Terminal::new(TestBackend::new(state.cols, state.rows)).unwrap();
     terminal
@@ -272,6 +312,28 @@ fn my_shares_list_and_revoke_confirmation() {
 }
 
 #[test]
+fn inbox_list_empty_and_copied() {
+    both_sizes("inbox", inbox);
+    both_sizes("inbox_empty", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        s.ssh = "ssh -p 2222 share.example".into();
+        key(&mut s, KeyCode::F(2));
+        update(&mut s, Action::InboxLoaded(Ok(Vec::new())));
+        s
+    });
+    both_sizes("inbox_copied", |c, r| {
+        let mut s = inbox(c, r);
+        key(&mut s, KeyCode::Char('c'));
+        s
+    });
+    both_sizes("inbox_help", |c, r| {
+        let mut s = inbox(c, r);
+        key(&mut s, KeyCode::F(1));
+        s
+    });
+}
+
+#[test]
 fn help_overlay() {
     both_sizes("help", |c, r| {
         let mut s = armed(Depth::TrueColor, c, r);
@@ -383,6 +445,12 @@ fn armed_at_each_colour_depth() {
         assert_snapshot(
             &format!("shares_colours_{}_100x32", depth.name()),
             &styled_of(&shares_at(depth, 100, 32)),
+        );
+        let mut inboxed = inbox(100, 32);
+        inboxed.styles = Styles::new(&Theme::industrial_urgency().colors, depth);
+        assert_snapshot(
+            &format!("inbox_colours_{}_100x32", depth.name()),
+            &styled_of(&inboxed),
         );
     }
 }
@@ -564,6 +632,7 @@ fn every_screen_at_the_smallest_size() {
     );
     assert_snapshot("smallest_opened_60x16", &text_of(&opened));
     assert_snapshot("smallest_shares_60x16", &text_of(&shares(c, r)));
+    assert_snapshot("smallest_inbox_60x16", &text_of(&inbox(c, r)));
     assert_snapshot(
         "smallest_operator_60x16",
         &text_of(&operator_screen(c, r, '2')),

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::colors::Styles;
 use super::draft::Draft;
 use crate::config::format_duration;
-use crate::share::{Handle, Link, Millis, ShareStatus, StatusState};
+use crate::share::{Handle, InboxItem, Link, Millis, ShareStatus, StatusState};
 
 /// Below this the screen says "terminal too small" instead of drawing a broken layout.
 pub const MIN_COLS: u16 = 60;
@@ -123,10 +123,22 @@ pub struct ShareList {
     pub notice: Option<String>,
 }
 
+/// The inbox: shares sealed to the session's key, numbered as `get N` numbers them (oldest
+/// first). The TUI only lists them: an age file cannot go through a terminal screen, so claiming
+/// stays on the command line.
+pub struct InboxList {
+    pub items: Vec<InboxItem>,
+    pub selected: usize,
+    pub loaded: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
 pub enum Screen {
     Compose(Box<Compose>),
     Armed(Box<ArmedShare>),
     Shares(ShareList),
+    Inbox(InboxList),
     /// Operator keys only.
     Operator(Box<super::operator::OperatorPanel>),
 }
@@ -156,6 +168,9 @@ pub struct State {
     pub max_size: u64,
     /// The host name the screen suggests for `cat FILE | ssh HOST` (the public URL's host).
     pub host: String,
+    /// How clients reach the SSH side, as typed: `ssh HOST` or `ssh -p PORT HOST` (the inbox's
+    /// `get` command starts with it).
+    pub ssh: String,
     pub expiries: Vec<Duration>,
     pub default_expiry: usize,
     /// Seconds until the idle timeout closes the session, once the warning is due.
@@ -200,6 +215,7 @@ impl State {
             operator: false,
             max_size,
             host: "share.host".into(),
+            ssh: "ssh share.host".into(),
             expiries,
             default_expiry,
             idle_left: None,
@@ -269,6 +285,29 @@ impl ShareList {
             detail: false,
             notice: None,
         }
+    }
+}
+
+impl InboxList {
+    pub fn empty() -> InboxList {
+        InboxList {
+            items: Vec::new(),
+            selected: 0,
+            loaded: false,
+            error: None,
+            notice: None,
+        }
+    }
+
+    /// The command that claims the selected share: `get N` numbers the inbox from 1, oldest
+    /// first, as this list does. The age identity path is the usual one; the screen says so.
+    pub fn get_command(&self, ssh: &str) -> Option<String> {
+        (self.selected < self.items.len()).then(|| {
+            format!(
+                "{ssh} get {} | age -d -i ~/.ssh/id_ed25519 > file",
+                self.selected + 1
+            )
+        })
     }
 }
 

@@ -404,7 +404,7 @@ fn ls_lists_only_the_callers_shares_and_revoke_destroys_one() {
         "{table}"
     );
     assert!(
-        lines[1].contains(" armed ") && lines[1].ends_with("  1d"),
+        lines[1].contains(" armed ") && lines[1].ends_with("  1d 0h"),
         "{table}"
     );
     assert!(!table.contains(bobs.id().handle().as_str()));

@@ -677,3 +677,50 @@ fn drafts_share_one_memory_budget_and_a_closed_session_gives_its_share_back() {
     second.paste_file(&big);
     second.wait_text("40.0 KiB / 64.0 KiB");
 }
+
+#[test]
+fn a_share_sealed_to_the_clients_key_shows_in_the_inbox_with_its_get_command_and_leaves_on_claim() {
+    let (server, _data) = server_with(&[], None);
+    let sender = support::ssh_client::Client::new(&server);
+    let recipient = support::ssh_client::Client::new(&server);
+    let tui = Tui::open(&server, &recipient.key, temp_dir());
+    tui.wait_text("NEW SHARE");
+    tui.keys(&["F2"]);
+    let empty = tui.wait_text("NOTHING SEALED TO YOUR KEY YET");
+    assert!(
+        empty.contains("--to"),
+        "the empty inbox says how to send:\n{empty}"
+    );
+
+    let to = recipient.public_key();
+    let sent = support::ssh_client::run(
+        &mut sender.ssh_command_t(&["--", "--to", to.trim(), "--name", "tui.env"]),
+        b"API_KEY=sealed\n",
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        support::ssh_client::text(&sent.stderr)
+    );
+    let from = sender.fingerprint();
+    let port = server.ssh_addr.port();
+    // The screen reloads on its own (once a second): no key needed.
+    let screen = tui.wait_for("the sealed share in the inbox", |s| {
+        s.lines()
+            .any(|l| l.contains("tui.env") && l.contains(&from[..20]))
+    });
+    assert!(
+        screen.contains(&format!("-p {port}")) && screen.contains("get 1 | age -d -i"),
+        "the get command for the selected share is on screen:\n{screen}"
+    );
+
+    // Claiming stays on the command line; the inbox then empties.
+    let claimed = support::ssh_client::run(&mut recipient.ssh_command_t(&["get", "1"]), b"");
+    assert!(claimed.status.success());
+    assert!(claimed.stdout.starts_with(b"age-encryption.org/v1"));
+    tui.wait_text("NOTHING SEALED TO YOUR KEY YET");
+    tui.keys(&["Escape"]);
+    tui.wait_text("NEW SHARE");
+    tui.keys(&["C-c"]);
+    assert!(tui.wait_text("SSH-EXIT=").contains("SSH-EXIT=0"));
+}

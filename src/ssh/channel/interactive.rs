@@ -73,6 +73,7 @@ impl ChannelTask {
             idle_timeout: self.cx.server.tui_idle_timeout,
             draft_budget: self.cx.server.tui_budget.clone(),
             theme: self.cx.server.theme,
+            ssh: self.cx.server.door.ssh(),
             shutdown: self.cx.server.shutdown.clone(),
         };
         match crate::tui::run(&mut self.channel, self.terminal.clone(), cx).await {

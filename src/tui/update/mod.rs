@@ -10,10 +10,12 @@
 //! [`super::operator`]).
 
 mod compose;
+mod inbox;
 mod shares;
 
 pub use compose::{MAX_LABEL, MAX_PASSWORD};
 use compose::{arm, compose_key, on_armed, on_paste, too_large};
+use inbox::inbox_key;
 use shares::shares_key;
 
 use std::time::Duration;
@@ -24,8 +26,8 @@ use zeroize::Zeroizing;
 use super::draft::Full;
 use super::keymap::{self, Command, Scope};
 use super::operator::{OperatorCommand, OperatorSnapshot, PanelKey};
-use super::state::{ArmedShare, Field, Screen, ShareList, State};
-use crate::share::{Handle, Link, Millis, ShareId, ShareStatus, StatusState};
+use super::state::{ArmedShare, Field, InboxList, Screen, ShareList, State};
+use crate::share::{Handle, InboxItem, Link, Millis, ShareId, ShareStatus, StatusState};
 
 /// What happened: a key, a paste, the clock, or an effect's result.
 pub enum Action {
@@ -50,6 +52,8 @@ pub enum Action {
     Watched(Option<StatusState>),
     Listed(Result<Vec<ShareStatus>, String>),
     Revoked(Result<Handle, String>),
+    /// The inbox's entries (shares sealed to the session's key), oldest first.
+    InboxLoaded(Result<Vec<InboxItem>, String>),
     OperatorLoaded(Result<Box<OperatorSnapshot>, String>),
     /// An operator command's outcome, as the notice line says it.
     OperatorDone(Result<String, String>),
@@ -80,6 +84,7 @@ pub enum Effect {
     Watch(ShareId),
     List,
     Revoke(Handle),
+    LoadInbox,
     LoadOperator,
     Operator(OperatorCommand),
     /// OSC 52: ask the client's terminal to put this on its clipboard.
@@ -155,6 +160,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 effects.push(Effect::LoadOperator);
             }
         }
+        Action::InboxLoaded(result) => {
+            if let Screen::Inbox(list) = &mut state.screen {
+                list.loaded = true;
+                match result {
+                    Ok(items) => {
+                        list.items = items;
+                        list.error = None;
+                        list.selected = list.selected.min(list.items.len().saturating_sub(1));
+                    }
+                    Err(message) => list.error = Some(message.to_uppercase()),
+                }
+            }
+        }
         Action::Revoked(result) => {
             if let Screen::Shares(list) = &mut state.screen {
                 list.notice = Some(match result {
@@ -207,6 +225,7 @@ fn tick(state: &mut State, effects: &mut Vec<Effect>) {
     match &state.screen {
         Screen::Armed(a) if watching(a) => effects.push(Effect::Watch(a.link.id().clone())),
         Screen::Shares(list) if list.confirm_revoke.is_none() => effects.push(Effect::List),
+        Screen::Inbox(_) if state.has_owner => effects.push(Effect::LoadInbox),
         Screen::Operator(_) => {
             if let Screen::Operator(panel) = &mut state.screen
                 && panel.due(state.now)
@@ -242,6 +261,7 @@ fn scope(screen: &Screen) -> (Scope, bool) {
         Screen::Compose(_) => (Scope::Compose, true),
         Screen::Armed(_) => (Scope::Armed, false),
         Screen::Shares(_) => (Scope::Shares, false),
+        Screen::Inbox(_) => (Scope::Inbox, false),
         Screen::Operator(_) => (Scope::Operator, false),
     }
 }
@@ -283,6 +303,10 @@ fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effe
         }
         Some(Command::MyShares) => {
             open_shares(state, effects);
+            return;
+        }
+        Some(Command::Inbox) => {
+            open_inbox(state, effects);
             return;
         }
         Some(Command::Operator) => {
@@ -330,6 +354,11 @@ fn on_key(state: &mut State, key: KeyEvent, typed: Typed, effects: &mut Vec<Effe
                 back_from_shares(state);
             }
         }
+        Screen::Inbox(list) => {
+            if inbox_key(list, command, &state.ssh, effects) {
+                back_from_shares(state);
+            }
+        }
         Screen::Operator(panel) => {
             let command = if key.code == KeyCode::Null {
                 None
@@ -350,7 +379,7 @@ fn awaits_confirmation(screen: &Screen) -> bool {
     match screen {
         Screen::Shares(list) => list.confirm_revoke.is_some(),
         Screen::Operator(panel) => panel.confirm.is_some(),
-        Screen::Compose(_) | Screen::Armed(_) => false,
+        Screen::Compose(_) | Screen::Armed(_) | Screen::Inbox(_) => false,
     }
 }
 
@@ -371,7 +400,7 @@ fn back_from_shares(state: &mut State) {
     };
 }
 
-/// Keeps what the user leaves for My shares or the operator screen: an armed share stays
+/// Keeps what the user leaves for My shares, the inbox or the operator screen: an armed share stays
 /// watchable, and a draft is never discarded by a key that only meant to look elsewhere.
 fn park(state: &mut State, previous: Screen) {
     match previous {
@@ -383,7 +412,7 @@ fn park(state: &mut State, previous: Screen) {
             state.parked_draft = Some(c);
         }
         Screen::Compose(_) => state.parked = None,
-        Screen::Shares(_) | Screen::Operator(_) => {}
+        Screen::Shares(_) | Screen::Inbox(_) | Screen::Operator(_) => {}
     }
 }
 
@@ -398,6 +427,22 @@ fn open_shares(state: &mut State, effects: &mut Vec<Effect>) {
     } else if let Screen::Shares(list) = &mut state.screen {
         list.loaded = true;
         list.error = Some("NO SSH KEY: KEYLESS SESSIONS OWN NO SHARES".into());
+    }
+}
+
+fn open_inbox(state: &mut State, effects: &mut Vec<Effect>) {
+    if matches!(state.screen, Screen::Inbox(_)) {
+        return;
+    }
+    let previous = std::mem::replace(&mut state.screen, Screen::Inbox(InboxList::empty()));
+    park(state, previous);
+    if state.has_owner {
+        effects.push(Effect::LoadInbox);
+    } else if let Screen::Inbox(list) = &mut state.screen {
+        list.loaded = true;
+        list.error = Some(
+            "NO SSH KEY: SHARES ARE SEALED TO KEYS · CONNECT WITH ONE TO HAVE AN INBOX".into(),
+        );
     }
 }
 
@@ -776,5 +821,103 @@ mod tests {
             update(&mut s, key(KeyCode::Char('y'))).as_slice(),
             [Effect::Revoke(h)] if *h == handle
         ));
+    }
+
+    fn inbox_item(n: u8) -> InboxItem {
+        let key = crate::share::StoreKey([n; 32]);
+        InboxItem {
+            handle: key.handle(),
+            key,
+            from: "SHA256:sender".into(),
+            label: None,
+            kind: crate::crypto::Kind::File,
+            stored_size: 100,
+            created_at: 0,
+            expires_at: 10_000,
+        }
+    }
+
+    fn inbox(state: &State) -> &InboxList {
+        match &state.screen {
+            Screen::Inbox(list) => list,
+            _ => panic!("not on the inbox"),
+        }
+    }
+
+    #[test]
+    fn f2_opens_the_inbox_from_a_text_field_and_keeps_the_draft() {
+        let mut s = state();
+        typed(&mut s, "half");
+        assert!(matches!(
+            update(&mut s, key(KeyCode::F(2))).as_slice(),
+            [Effect::LoadInbox]
+        ));
+        assert!(!inbox(&s).loaded, "says LOADING until the effect reports");
+        assert!(
+            update(&mut s, key(KeyCode::F(2))).is_empty(),
+            "already there"
+        );
+        assert!(matches!(
+            update(&mut s, Action::Tick(1000)).as_slice(),
+            [Effect::LoadInbox]
+        ));
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(compose(&s).text.text().as_str(), "half");
+        // `i` is text in the secret, and the inbox key outside text fields.
+        typed(&mut s, "i");
+        assert_eq!(compose(&s).text.text().as_str(), "halfi");
+        update(&mut s, ctrl('l'));
+        assert!(matches!(
+            update(&mut s, key(KeyCode::Char('i'))).as_slice(),
+            [Effect::LoadInbox]
+        ));
+    }
+
+    #[test]
+    fn the_inbox_selects_and_copies_the_get_command_of_the_selected_share() {
+        let mut s = state();
+        s.ssh = "ssh -p 2222 share.example".into();
+        update(&mut s, key(KeyCode::F(2)));
+        assert!(
+            update(&mut s, key(KeyCode::Char('c'))).is_empty(),
+            "nothing to copy yet"
+        );
+        update(
+            &mut s,
+            Action::InboxLoaded(Ok(vec![inbox_item(1), inbox_item(2), inbox_item(3)])),
+        );
+        update(&mut s, key(KeyCode::Down));
+        update(&mut s, key(KeyCode::Char('j')));
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(inbox(&s).selected, 2, "stops at the last share");
+        update(&mut s, key(KeyCode::Up));
+        match update(&mut s, key(KeyCode::Char('c'))).as_slice() {
+            [Effect::Copy(text)] => assert_eq!(
+                text.as_str(),
+                "ssh -p 2222 share.example get 2 | age -d -i ~/.ssh/id_ed25519 > file"
+            ),
+            _ => panic!("expected one Copy effect"),
+        }
+        assert!(inbox(&s).notice.as_deref().unwrap().contains("SHARE 2"));
+        assert!(matches!(
+            update(&mut s, key(KeyCode::Char('r'))).as_slice(),
+            [Effect::LoadInbox]
+        ));
+        // A claim elsewhere shrinks the list: the selection stays on a share.
+        update(&mut s, Action::InboxLoaded(Ok(vec![inbox_item(1)])));
+        assert_eq!(inbox(&s).selected, 0);
+        update(&mut s, Action::InboxLoaded(Err("store unavailable".into())));
+        assert_eq!(inbox(&s).error.as_deref(), Some("STORE UNAVAILABLE"));
+        update(&mut s, key(KeyCode::Char('b')));
+        assert!(matches!(s.screen, Screen::Compose(_)));
+    }
+
+    #[test]
+    fn a_keyless_session_is_told_why_it_has_no_inbox() {
+        let mut s = state();
+        s.has_owner = false;
+        assert!(update(&mut s, key(KeyCode::F(2))).is_empty());
+        assert!(inbox(&s).error.as_deref().unwrap().contains("NO SSH KEY"));
+        assert!(update(&mut s, Action::Tick(1000)).is_empty());
     }
 }

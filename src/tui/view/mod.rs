@@ -7,11 +7,12 @@
 //! screen draws into one centred column at most [`MAX_WIDTH`] cells wide with a cell of padding,
 //! so a 200-column terminal gets a composed page rather than four lines stretched across it
 //! (wide terminals get a wider column and side panels).
-//! One file per screen ([`compose`], [`armed`], [`shares`], [`operator`]); the frame around
+//! One file per screen ([`compose`], [`armed`], [`shares`], [`inbox`], [`operator`]); the frame around
 //! them (header, footer, help, notices) is here; shared pieces are in [`widgets`].
 
 mod armed;
 mod compose;
+mod inbox;
 mod operator;
 mod shares;
 pub mod widgets;
@@ -84,6 +85,7 @@ pub fn render(state: &State, frame: &mut Frame) -> Drawn {
         Screen::Compose(c) => compose::compose(state, c, styles, frame, body),
         Screen::Armed(a) => drawn.link_at = armed::armed(state, a, styles, frame, body),
         Screen::Shares(list) => shares::shares(state, list, styles, frame, body),
+        Screen::Inbox(list) => inbox::inbox(state, list, styles, frame, body),
         Screen::Operator(panel) => operator::operator(state, panel, styles, frame, body),
     }
     footer(state, styles, frame, footer_area);
@@ -149,6 +151,7 @@ fn title(state: &State) -> (String, Option<Phase>) {
             (phase.word().into(), Some(phase))
         }
         Screen::Shares(_) => ("MY SHARES".into(), None),
+        Screen::Inbox(_) => ("INBOX".into(), None),
         Screen::Operator(_) => ("OPERATOR".into(), None),
     }
 }
@@ -204,6 +207,7 @@ fn scope(screen: &Screen) -> Scope {
         Screen::Compose(_) => Scope::Compose,
         Screen::Armed(_) => Scope::Armed,
         Screen::Shares(_) => Scope::Shares,
+        Screen::Inbox(_) => Scope::Inbox,
         Screen::Operator(_) => Scope::Operator,
     }
 }
