@@ -141,6 +141,19 @@ walk 100 32 xterm-256color dark 100x32-256
 walk 100 32 screen light 100x32-16-light
 walk 80 24 screen dark 80x24-16-dark
 
+# The inbox: a share sealed to this key by another sender (`--to`), then F2.
+echo "inbox"
+echo "DEPLOY_TOKEN=dpl_9f8e7d" | $(ssh_cmd op | sed 's/ssh -tt/ssh -T/') -- \
+  --to "'$(cat "$work/id.pub")'" --name deploy.env >/dev/null
+open_term 100 32 xterm-direct dark
+keys F2
+shot inbox-100x32-truecolor
+close_term
+open_term 80 24 screen light
+keys F2
+shot inbox-80x24-16-light
+close_term
+
 # The operator console and the small-terminal screens.
 echo "operator and edge sizes"
 open_term 100 32 xterm-direct dark op
