@@ -42,13 +42,17 @@ start_nginx "$WORK/www"
 NGINX=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$NGINX_URL/index.html" | rps)
 
 echo "== claims: POST for $DURATION s, $CONNS connections" >&2
+CPU0=$(cpu_secs "$OTS")
 wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s "$ROOT/benches/claim.lua" "$URL" -- "$WORK/claims.txt" "$THREADS" \
   | tee "$WORK/wrk-claims.txt" >&2
+CPU1=$(cpu_secs "$OTS")
 TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk-claims.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk-claims.txt"); NON2XX=${NON2XX:-0}
 SECS=$(awk '/requests in/ {gsub("s,","",$4); print $4}' "$WORK/wrk-claims.txt")
 CLAIMED=$((TOTAL - NON2XX))
 PER_S=$(awk -v c="$CLAIMED" -v s="$SECS" 'BEGIN {printf "%.0f", c / s}')
+CPU_US=$(awk -v a="$CPU0" -v b="$CPU1" -v c="$CLAIMED" 'BEGIN {printf "%.0f", (b - a) * 1e6 / c}')
+echo "server CPU per claim: $CPU_US µs (user + system, $CPU0 → $CPU1 s)" >&2
 [ "$NON2XX" -gt 0 ] && echo "note: $NON2XX requests refused (share list exhausted: raise CLAIMS)" >&2
 
-row "| 1 KiB claims/s, $STORE store ($CONNS connections) | $PER_S | disk $FSYNCS fsyncs/s · nginx static 1 KiB $NGINX req/s | $(ratio "$PER_S" 10000)× of 10 k/s |"
+row "| 1 KiB claims/s, $STORE store ($CONNS connections) | $PER_S ($CPU_US µs server CPU each) | disk $FSYNCS fsyncs/s · nginx static 1 KiB $NGINX req/s | $(ratio "$PER_S" 10000)× of 10 k/s |"

@@ -6,7 +6,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-# PROFILE=debug smoke-tests a script quickly; figures come from the release build.
+# PROFILE=debug smoke-tests a script quickly, PROFILE=fast (optimised, no LTO) rebuilds quickly
+# while profiling; figures come from the release build.
 PROFILE=${PROFILE:-release}
 BIN=$TARGET/$PROFILE/onetimeshare
 MAKE_SHARES=$TARGET/$PROFILE/examples/http_bench_shares
@@ -26,6 +27,8 @@ need curl curl
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+# CPU seconds (user + system) pid $1 has used so far.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -36,7 +39,7 @@ p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub("us","",v); v /= 1000
 build_release() {
   echo "== build ($PROFILE)" >&2
   local flags=(--quiet --bin onetimeshare --example http_bench_shares)
-  [ "$PROFILE" = release ] && flags+=(--release)
+  case $PROFILE in debug) ;; release) flags+=(--release) ;; *) flags+=(--profile "$PROFILE") ;; esac
   (cd "$ROOT" && cargo build "${flags[@]}" "$@")
 }
 

@@ -258,8 +258,10 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         Response::Inserted(Ok(()))
                     }
                 }
+                // The claimant already holds a small share's content (read with the entry it
+                // checked the key against): the claim does not read it again.
                 Request::Claim(key, now, op) => Response::Claim(
-                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
+                    match load_unsettled((&shares, None), &ledger, key, *now, op)? {
                         None => ClaimOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let opened = ShareState::Opened { at: *now };
@@ -271,7 +273,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     },
                 ),
                 Request::TakeDown(key, now, op) => Response::TakeDown(
-                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
+                    match load_unsettled((&shares, Some(&inline)), &ledger, key, *now, op)? {
                         None => TakedownOutcome::Missing,
                         Some(entry) if entry.state == ShareState::Armed => {
                             let removed = ShareState::TakenDown { at: *now };
@@ -290,7 +292,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     },
                 ),
                 Request::Attempt(key, now, op) => Response::Attempt(
-                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
+                    match load_unsettled((&shares, None), &ledger, key, *now, op)? {
                         None => AttemptOutcome::Missing,
                         Some(entry) if entry.state != ShareState::Armed => {
                             AttemptOutcome::NotArmed(Box::new(entry))
@@ -314,7 +316,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                     },
                 ),
                 Request::Revoke(key, owner, now, op) => Response::Revoke(
-                    match load_unsettled((&shares, &inline), &ledger, key, *now, op)? {
+                    match load_unsettled((&shares, Some(&inline)), &ledger, key, *now, op)? {
                         Some(entry) if entry.record.owner.as_ref() == Some(owner) => {
                             if entry.state == ShareState::Armed {
                                 let revoked = ShareState::Revoked { at: *now };
@@ -433,7 +435,7 @@ fn load<T: ReadableTable<&'static [u8; 32], &'static [u8]>>(
 
 /// Like [`load`], but `None` when `op` was already settled (a late op changes nothing).
 fn load_unsettled<T: ReadableTable<&'static [u8; 32], &'static [u8]>>(
-    (shares, inline): (&T, &T),
+    (shares, inline): (&T, Option<&T>),
     ledger: &impl ReadableTable<(&'static [u8; 32], &'static [u8; 16]), &'static str>,
     key: &StoreKey,
     now: Millis,
@@ -442,7 +444,7 @@ fn load_unsettled<T: ReadableTable<&'static [u8; 32], &'static [u8]>>(
     if ledger.get((&key.0, op.as_bytes()))?.is_some() {
         return Ok(None);
     }
-    load(shares, Some(inline), key, now)
+    load(shares, inline, key, now)
 }
 
 /// Removes and returns the (store key, blob name) entries of a time index up to `upto`.
