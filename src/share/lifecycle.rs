@@ -293,8 +293,7 @@ impl Shares {
     /// is being undone: it is not "opened".
     fn status_of(&self, entry: &ShareEntry) -> ShareStatus {
         let mut status = ShareStatus::from(entry);
-        if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&entry.record.key)
-        {
+        if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&entry.record.key) {
             status.state = StatusState::Armed;
         }
         status

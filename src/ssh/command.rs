@@ -29,7 +29,9 @@ pub enum Command {
     Inbox,
     /// `watch [--json]`: receipt events for the caller's shares, a line each, until the
     /// connection closes.
-    Watch { json: bool },
+    Watch {
+        json: bool,
+    },
 }
 
 /// What `get` claims, and how.
@@ -629,7 +631,10 @@ mod tests {
     #[test]
     fn watch_takes_json_and_nothing_else() {
         assert_eq!(parse("watch").unwrap(), Command::Watch { json: false });
-        assert_eq!(parse("watch --json").unwrap(), Command::Watch { json: true });
+        assert_eq!(
+            parse("watch --json").unwrap(),
+            Command::Watch { json: true }
+        );
         assert_eq!(
             parse("watch --json x").unwrap_err(),
             CommandError::Unknown("x".into())

@@ -191,7 +191,10 @@ fn get_by_id_claims_the_share_inbox_shows_and_another_key_cannot_claim_it() {
     // Bob claims the second by id (as typed in capitals), then the first: by number it would
     // have been 1 then 1 again, by id it is what he means either way.
     let dir = temp_dir();
-    for (id, content) in [(ids[1].to_ascii_uppercase(), "second"), (ids[0].clone(), "first")] {
+    for (id, content) in [
+        (ids[1].to_ascii_uppercase(), "second"),
+        (ids[0].clone(), "first"),
+    ] {
         let sealed = dir.path().join(format!("{id}.age"));
         let out = bob
             .ssh_command_t(&["get", &id])

@@ -107,7 +107,12 @@ fn an_empty_share_announced_with_size_0_is_got_as_nothing_and_only_once() {
     );
     // Announced, it is a share of 0 bytes, and a byte more is a mismatch.
     let mismatch = run(&mut client.ssh_command_t(&["--", "--size", "0"]), b"x");
-    assert_eq!(mismatch.status.code(), Some(1), "{}", text(&mismatch.stderr));
+    assert_eq!(
+        mismatch.status.code(),
+        Some(1),
+        "{}",
+        text(&mismatch.stderr)
+    );
     let out = run(&mut client.ssh_command_t(&["--", "--size", "0"]), b"");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let link = text(&out.stdout).trim().to_owned();

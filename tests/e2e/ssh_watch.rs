@@ -112,7 +112,10 @@ fn watch_json_sees_arms_a_claim_on_another_instance_a_revoke_and_an_expiry() {
     assert!(first["stored_bytes"].as_u64().unwrap() > 0, "{first}");
     for key in ["at", "expires_at"] {
         let at = first[key].as_str().unwrap();
-        assert!(at.starts_with("20") && at.ends_with('Z') && at.contains('T'), "{first}");
+        assert!(
+            at.starts_with("20") && at.ends_with('Z') && at.contains('T'),
+            "{first}"
+        );
     }
 
     // Everything else happens on instance B.
@@ -184,7 +187,11 @@ fn a_dropped_watcher_leaves_no_session_behind() {
     let words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words.len(), 8, "{line}");
     assert!(words[0].starts_with("20") && words[2] == "UTC", "{line}");
-    assert_eq!(words[3..6], ["armed", share["id"].as_str().unwrap(), "text"], "{line}");
+    assert_eq!(
+        words[3..6],
+        ["armed", share["id"].as_str().unwrap(), "text"],
+        "{line}"
+    );
     assert_eq!(words[7], "B", "{line}");
     assert_eq!(Scrape::of(&server).get(WATCH_GAUGE), 1.0);
 

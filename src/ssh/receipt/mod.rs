@@ -27,12 +27,20 @@ pub const TIMED_OUT: u32 = 5;
 /// How a share stopped being openable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    Opened { at: Millis },
-    Revoked { at: Millis },
-    Removed { at: Millis },
+    Opened {
+        at: Millis,
+    },
+    Revoked {
+        at: Millis,
+    },
+    Removed {
+        at: Millis,
+    },
     /// Too many wrong passwords. The store keeps no time for it.
     Locked,
-    Expired { at: Millis },
+    Expired {
+        at: Millis,
+    },
 }
 
 impl Ending {
@@ -109,10 +117,7 @@ mod tests {
         let expired = Ending::of(Some(StatusState::Armed), at, at).unwrap();
         assert_eq!(expired, Ending::Expired { at });
         assert_eq!(expired.exit_status(), EXPIRED);
-        assert_eq!(
-            Ending::of(None, at + 1, at).unwrap().exit_status(),
-            EXPIRED
-        );
+        assert_eq!(Ending::of(None, at + 1, at).unwrap().exit_status(), EXPIRED);
         let revoked = Ending::of(Some(StatusState::Revoked { at }), at + 1, at).unwrap();
         assert_eq!(revoked.exit_status(), ENDED);
         assert!(revoked.words().starts_with("revoked by its sender at "));
