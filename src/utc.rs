@@ -21,6 +21,17 @@ pub fn utc_minutes(millis: Millis) -> String {
     format!("{date} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
+/// `2026-11-23T09:34:40Z` (RFC 3339, UTC, whole seconds): for machine-read output.
+pub fn rfc3339(millis: Millis) -> String {
+    let (date, rem) = date_and_rest(millis);
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// `YYYY-MM-DD` and the seconds into that day.
 fn date_and_rest(millis: Millis) -> (String, u64) {
     let secs = millis / 1000;
@@ -52,6 +63,7 @@ mod tests {
         assert_eq!(utc_seconds(951_782_400_000), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc_seconds(1_795_426_480_123), "2026-11-23 09:34:40 UTC");
         assert_eq!(utc_minutes(1_795_426_440_000), "2026-11-23 09:34 UTC");
+        assert_eq!(rfc3339(1_795_426_480_123), "2026-11-23T09:34:40Z");
         assert_eq!(utc_minutes(951_868_799_000), "2000-02-29 23:59 UTC");
         assert_eq!(utc_minutes(951_868_800_000), "2000-03-01 00:00 UTC");
     }

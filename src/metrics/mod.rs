@@ -53,7 +53,9 @@ const EXPIRED: usize = 5;
 
 /// Session kinds the SSH side counts (`ssh::SessionTally`), exposed at zero before the first
 /// session of each kind so a dashboard has a series from the start.
-const SESSION_KINDS: [&str; 6] = ["tui", "pipe", "scp", "sftp", "command", "admin"];
+const SESSION_KINDS: [&str; 8] = [
+    "tui", "pipe", "scp", "sftp", "command", "admin", "get", "watch",
+];
 
 /// Live SSH sessions by kind, read at scrape time.
 pub type SessionSource = Box<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>;

@@ -14,7 +14,8 @@ use crate::crypto::CryptoError;
 
 const ID_BYTES: usize = 12;
 const ID_CHARS: usize = 16;
-const HANDLE_CHARS: usize = 10;
+/// Length of a [`Handle`]: the hex characters `ls`, `inbox` and logs show.
+pub const HANDLE_CHARS: usize = 10;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ShareId(String);

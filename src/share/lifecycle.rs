@@ -278,23 +278,25 @@ impl Shares {
     /// Non-consuming status: what a link previewer or the status page may see. `None` for a share
     /// that never existed or has expired (indistinguishable on purpose).
     pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
-        let key = id.store_key();
-        let entry = self.inner.meta.get(&key, now_millis()).await?;
-        Ok(entry.as_ref().map(|entry| {
-            let mut status = ShareStatus::from(entry);
-            // An opening nobody was told about is being undone: it is not "already opened".
-            if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&key) {
-                status.state = StatusState::Armed;
-            }
-            status
-        }))
+        let entry = self.inner.meta.get(&id.store_key(), now_millis()).await?;
+        Ok(entry.as_ref().map(|entry| self.status_of(entry)))
     }
 
     /// The owner's unexpired shares, newest first.
     pub async fn list(&self, owner: &Owner) -> Result<Vec<ShareStatus>, ShareError> {
         let mut entries = self.inner.meta.list_by_owner(owner, now_millis()).await?;
         entries.sort_by_key(|e| std::cmp::Reverse(e.record.created_at));
-        Ok(entries.iter().map(ShareStatus::from).collect())
+        Ok(entries.iter().map(|entry| self.status_of(entry)).collect())
+    }
+
+    /// What a sender or the status page is told of `entry`. An opening nobody was told about
+    /// is being undone: it is not "opened".
+    fn status_of(&self, entry: &ShareEntry) -> ShareStatus {
+        let mut status = ShareStatus::from(entry);
+        if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&entry.record.key) {
+            status.state = StatusState::Armed;
+        }
+        status
     }
 
     /// Revokes one of the owner's shares by handle (or an unambiguous prefix of it, ≥ 4 chars).

@@ -29,7 +29,7 @@ mod upload;
 pub use claim::{ClaimBody, Claimed};
 pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
-pub use id::{Handle, ShareId, StoreKey};
+pub use id::{HANDLE_CHARS, Handle, ShareId, StoreKey};
 pub use lifecycle::{
     INLINE_MAX, KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Sender, ShareOverview, ShareRef,
     ShareStatus, Shares, StatusState, SweepReport,

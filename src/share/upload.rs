@@ -269,7 +269,9 @@ impl Upload {
 
     /// Seals the last chunk, makes the blob durable, publishes the share and returns its link.
     pub async fn finish(mut self) -> Result<Armed, ShareError> {
-        if self.size == 0 {
+        // Empty input is refused (`cat missing | ssh HOST` must not publish a blank secret)
+        // unless the sender announced exactly that: `--size 0`.
+        if self.size == 0 && self.expected.size != Some(0) {
             self.poison();
             return Err(ShareError::Empty);
         }

@@ -2,14 +2,15 @@
 //!
 //! The command line arrives as one string (OpenSSH joins the words after the host with spaces),
 //! so it is split here with POSIX-shell-like quoting and then matched against a closed set:
-//! `help`, `ls`, `revoke ID`, `scp -t …` (legacy sink), or upload options. Anything else is a
+//! `help`, `ls`, `revoke ID`, `watch`, `get …`, `inbox`, `scp -t …` (legacy sink), or upload
+//! options. Anything else is a
 //! readable error — never a guess. Values are validated on the way in (expiry parsed, names
 //! sanitized, sizes and digests decoded), so the channel code only sees typed options.
 
 use std::time::Duration;
 
 use crate::config::{parse_duration, parse_size};
-use crate::share::ShareName;
+use crate::share::{HANDLE_CHARS, ShareName};
 
 /// A parsed request.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,10 +23,15 @@ pub enum Command {
     Admin(Vec<String>),
     Upload(UploadOptions),
     ScpSink(ScpOptions),
-    /// `get LINK` / `get N`: claim a share and write its content to stdout.
+    /// `get LINK` / `get N` / `get ID`: claim a share and write its content to stdout.
     Get(GetOptions),
     /// `inbox`: the shares sealed to the caller's key.
     Inbox,
+    /// `watch [--json]`: receipt events for the caller's shares, a line each, until the
+    /// connection closes.
+    Watch {
+        json: bool,
+    },
 }
 
 /// What `get` claims, and how.
@@ -36,19 +42,28 @@ pub struct GetOptions {
     pub password_stdin: bool,
 }
 
-/// A link (kept as typed, parsed by the channel: it holds the key and is never echoed), or the
-/// number of a share in the caller's inbox.
+/// A link (kept as typed, parsed by the channel: it holds the key and is never echoed), or a
+/// share in the caller's inbox.
 #[derive(Clone, PartialEq, Eq)]
 pub enum GetTarget {
     Link(String),
-    Inbox(u32),
+    Inbox(InboxPick),
+}
+
+/// Which share of the caller's inbox `get` claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InboxPick {
+    /// Its number in `inbox` (oldest first, from 1): shifts when an older share leaves.
+    Number(u32),
+    /// Its id (the handle `inbox` shows, lowercase): the same for as long as the share lives.
+    Id(String),
 }
 
 impl std::fmt::Debug for GetTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             GetTarget::Link(_) => f.write_str("Link(…)"),
-            GetTarget::Inbox(n) => write!(f, "Inbox({n})"),
+            GetTarget::Inbox(pick) => write!(f, "Inbox({pick:?})"),
         }
     }
 }
@@ -123,14 +138,15 @@ pub enum CommandError {
         extra: String,
     },
     #[error(
-        "get needs a link (quote it: ssh HOST get 'https://…/s/ID#KEY') or the number of a \
-         share in your inbox (see `inbox`)"
+        "get needs a link (quote it: ssh HOST get 'https://…/s/ID#KEY') or the id or number of \
+         a share in your inbox (see `inbox`)"
     )]
     GetWithoutTarget,
     /// Never echoes the words: one of them may be a link key.
     #[error(
-        "get takes one link or inbox number (and --password-stdin); a password is never put on \
-         the command line: send it as the first line of stdin with --password-stdin"
+        "get takes one link, inbox id or inbox number (and --password-stdin); a password is \
+         never put on the command line: send it as the first line of stdin with \
+         --password-stdin"
     )]
     GetExtra,
 }
@@ -163,6 +179,16 @@ impl Command {
                 None => Ok(Command::Inbox),
                 Some(extra) => Err(CommandError::Unknown(printable(extra))),
             },
+            "watch" => {
+                let mut json = false;
+                for word in &words[1..] {
+                    match word.as_str() {
+                        "--json" => json = true,
+                        other => return Err(CommandError::Unknown(printable(other))),
+                    }
+                }
+                Ok(Command::Watch { json })
+            }
             "scp" => parse_scp(&words[1..]),
             _ => parse_upload(&words).map(Command::Upload),
         }
@@ -281,12 +307,7 @@ fn parse_get(words: &[String]) -> Result<GetOptions, CommandError> {
     for word in words {
         match word.as_str() {
             "--password-stdin" => password_stdin = true,
-            _ if target.is_none() => {
-                target = Some(match word.parse::<u32>() {
-                    Ok(n) => GetTarget::Inbox(n),
-                    Err(_) => GetTarget::Link(word.clone()),
-                });
-            }
+            _ if target.is_none() => target = Some(get_target(word)),
             _ => return Err(CommandError::GetExtra),
         }
     }
@@ -294,6 +315,18 @@ fn parse_get(words: &[String]) -> Result<GetOptions, CommandError> {
         target: target.ok_or(CommandError::GetWithoutTarget)?,
         password_stdin,
     })
+}
+
+/// An inbox id is exactly a handle's hex characters (digits-only ids exist, so that test comes
+/// first); a shorter number is an inbox position; anything else is taken for a link.
+fn get_target(word: &str) -> GetTarget {
+    if word.len() == HANDLE_CHARS && word.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return GetTarget::Inbox(InboxPick::Id(word.to_ascii_lowercase()));
+    }
+    match word.parse::<u32>() {
+        Ok(n) if word.bytes().all(|b| b.is_ascii_digit()) => GetTarget::Inbox(InboxPick::Number(n)),
+        _ => GetTarget::Link(word.to_owned()),
+    }
 }
 
 fn parse_scp(words: &[String]) -> Result<Command, CommandError> {
@@ -567,8 +600,25 @@ mod tests {
         assert_eq!(
             parse("get --password-stdin 3").unwrap(),
             Command::Get(GetOptions {
-                target: GetTarget::Inbox(3),
+                target: GetTarget::Inbox(InboxPick::Number(3)),
                 password_stdin: true
+            })
+        );
+        // An id as `inbox` shows it (any case); ids that are all digits are still ids.
+        for (word, id) in [("0A1b2c3d4e", "0a1b2c3d4e"), ("1234567890", "1234567890")] {
+            assert_eq!(
+                parse(&format!("get {word}")).unwrap(),
+                Command::Get(GetOptions {
+                    target: GetTarget::Inbox(InboxPick::Id(id.into())),
+                    password_stdin: false
+                })
+            );
+        }
+        assert_eq!(
+            parse("get +3").unwrap(),
+            Command::Get(GetOptions {
+                target: GetTarget::Link("+3".into()),
+                password_stdin: false
             })
         );
         assert_eq!(parse("get").unwrap_err(), CommandError::GetWithoutTarget);
@@ -576,6 +626,23 @@ mod tests {
         assert_eq!(err, CommandError::GetExtra);
         assert!(!err.to_string().contains("hunter2"));
         assert!(!format!("{:?}", parse(&format!("get {link}"))).contains("KEYKEY"));
+    }
+
+    #[test]
+    fn watch_takes_json_and_nothing_else() {
+        assert_eq!(parse("watch").unwrap(), Command::Watch { json: false });
+        assert_eq!(
+            parse("watch --json").unwrap(),
+            Command::Watch { json: true }
+        );
+        assert_eq!(
+            parse("watch --json x").unwrap_err(),
+            CommandError::Unknown("x".into())
+        );
+        assert_eq!(
+            parse("watch --all").unwrap_err(),
+            CommandError::Unknown("--all".into())
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod context;
 mod host_key;
 mod limits;
 pub mod output;
+mod receipt;
 mod recipient_keys;
 mod refusal;
 pub mod scp;

@@ -130,17 +130,19 @@ pub fn sealed_json(armed: &ArmedSealed) -> String {
     format!("{value}\n")
 }
 
-/// `inbox`: numbered for `get N`, oldest first. Sizes are the stored (encrypted) size.
+/// `inbox`: numbered for `get N`, oldest first, with each share's id for `get ID` (numbers
+/// shift as older shares leave; ids do not). Sizes are the stored (encrypted) size.
 pub fn inbox_table(items: &[InboxItem], now: Millis) -> String {
     if items.is_empty() {
         return "Your inbox is empty: no share is sealed to this key.\n".into();
     }
-    let rows: Vec<[String; 6]> = items
+    let rows: Vec<[String; 7]> = items
         .iter()
         .enumerate()
         .map(|(i, item)| {
             [
                 (i + 1).to_string(),
+                item.handle.as_str().to_owned(),
                 item.from
                     .chars()
                     .filter(|c| !c.is_control())
@@ -153,7 +155,7 @@ pub fn inbox_table(items: &[InboxItem], now: Millis) -> String {
             ]
         })
         .collect();
-    let head = ["N", "FROM", "KIND", "SIZE", "EXPIRES IN", "LABEL"].map(str::to_owned);
+    let head = ["N", "ID", "FROM", "KIND", "SIZE", "EXPIRES IN", "LABEL"].map(str::to_owned);
     let width = |i: usize| {
         rows.iter()
             .chain([&head])
@@ -161,14 +163,16 @@ pub fn inbox_table(items: &[InboxItem], now: Millis) -> String {
             .max()
             .unwrap_or(0)
     };
-    let (w0, w1, w2, w3, w4) = (width(0), width(1), width(2), width(3), width(4));
+    let (w0, w1, w2, w3, w4, w5) = (width(0), width(1), width(2), width(3), width(4), width(5));
     let mut out = String::new();
-    for [n, from, kind, size, left, label] in std::iter::once(&head).chain(&rows) {
-        let line = format!("{n:<w0$}  {from:<w1$}  {kind:<w2$}  {size:>w3$}  {left:<w4$}  {label}");
+    for [n, id, from, kind, size, left, label] in std::iter::once(&head).chain(&rows) {
+        let line = format!(
+            "{n:<w0$}  {id:<w1$}  {from:<w2$}  {kind:<w3$}  {size:>w4$}  {left:<w5$}  {label}"
+        );
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push_str("Claim one with: ssh HOST get N | age -d -i ~/.ssh/id_ed25519 > file\n");
+    out.push_str("Claim one with: ssh HOST get ID | age -d -i ~/.ssh/id_ed25519 > file\n");
     out
 }
 
@@ -286,7 +290,8 @@ Upload options:
   --json             print one JSON object instead of the bare link
   --size BYTES       the exact size of the secret; if a different number of
                      bytes arrives (a producer that died mid-pipe), the upload
-                     fails and nothing is stored
+                     fails and nothing is stored. Empty input is refused unless
+                     announced with --size 0
   --sha256 HEX       the SHA-256 of the secret (as sha256sum prints it); if the
                      content differs, the upload fails and nothing is stored.
                      Example:
@@ -305,10 +310,19 @@ Upload options:
 Receive in a terminal (the plaintext on stdout, messages on stderr):
   {ssh} get 'LINK' > file                  claims it: the link works once
   {{ echo PASSWORD; }} | {ssh} get --password-stdin 'LINK' > file
+  {ssh} inbox                              shares sealed to your key (--to)
+  {ssh} get ID | age -d -i ~/.ssh/id_ed25519 > file
+                     claims one by the ID `inbox` shows (or its number N,
+                     which shifts as older shares leave)
 
 Your shares (identified by your SSH key):
   {ssh} ls          list them: id, kind, size, state, time left
   {ssh} revoke ID   destroy one before it is opened
+  {ssh} watch       a line per event on your shares as it happens: the armed
+                    ones first, then armed, opened, revoked, removed, locked,
+                    expired, as TIME  EVENT  ID  KIND  SIZE (--json: one JSON
+                    object per line); runs until you disconnect, also with
+                    stdin at its end (< /dev/null)
   {ssh} help        this text
 
 Quoting: OpenSSH joins the words after the host with spaces, and the server
@@ -429,6 +443,14 @@ mod tests {
         });
         assert!(
             default_port.contains("  ssh share.example get 'LINK'"),
+            "{default_port}"
+        );
+        assert!(
+            default_port.contains("  ssh share.example watch "),
+            "{default_port}"
+        );
+        assert!(
+            default_port.contains("  ssh share.example get ID | age -d"),
             "{default_port}"
         );
     }

@@ -30,5 +30,6 @@ mod shutdown;
 mod ssh;
 mod ssh_get;
 mod ssh_wait;
+mod ssh_watch;
 mod store_contract;
 mod tui;

@@ -1,9 +1,9 @@
 //! Shares sealed to recipients' SSH keys (`--to`), end to end with real OpenSSH clients and the
 //! real `age` CLI (Debian `age`): each recipient's `inbox` lists the share, the first
-//! `get N | age -d -i KEY` yields the exact bytes, the other recipient then finds it gone, a
-//! third key sees and claims nothing, and what the server stores is an age file its own keys
-//! cannot open. Hostile senders: malformed keys, too many recipients, a key server that hangs
-//! or floods, and an inbox flooded by one sender.
+//! `get N | age -d -i KEY` (or `get ID`, the id `inbox` shows) yields the exact bytes, the other
+//! recipient then finds it gone, a third key sees and claims nothing, and what the server
+//! stores is an age file its own keys cannot open. Hostile senders: malformed keys, too many
+//! recipients, a key server that hangs or floods, and an inbox flooded by one sender.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
@@ -64,6 +64,23 @@ fn age_decrypt(identity: &std::path::Path, file: &std::path::Path) -> std::proce
         .arg(file)
         .output()
         .unwrap()
+}
+
+/// `ssh HOST get TARGET > file`, then `age -d -i KEY file` with the client's own key: the
+/// plaintext (both steps must succeed).
+fn get_and_open(client: &Client, target: &str) -> Vec<u8> {
+    let dir = temp_dir();
+    let sealed = dir.path().join("sealed.age");
+    let out = client
+        .ssh_command_t(&["get", target])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&sealed).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opened = age_decrypt(&client.key, &sealed);
+    assert!(opened.status.success(), "{}", text(&opened.stderr));
+    opened.stdout
 }
 
 #[test]
@@ -137,18 +154,10 @@ fn a_share_sealed_to_two_keys_reaches_each_inbox_and_opens_once_with_age() {
     );
 
     // Bob claims: the age file on stdout, opened with his own key by the real age CLI.
-    let dir = temp_dir();
-    let sealed = dir.path().join("sealed.age");
-    let out = bob
-        .ssh_command_t(&["get", "1"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&sealed).unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let opened = age_decrypt(&bob.key, &sealed);
-    assert!(opened.status.success(), "{}", text(&opened.stderr));
-    assert!(opened.stdout == secret, "age -d yields other bytes");
+    assert!(
+        get_and_open(&bob, "1") == secret,
+        "age -d yields other bytes"
+    );
     assert!(blobs(&server).is_empty(), "the claimed blob is removed");
 
     // Carol then finds it gone; a second get of Bob's gets nothing.
@@ -158,6 +167,43 @@ fn a_share_sealed_to_two_keys_reaches_each_inbox_and_opens_once_with_age() {
     assert!(out.stdout.is_empty());
     let out = run(&mut bob.ssh_command_t(&["get", "1"]), b"");
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn get_by_id_claims_the_share_inbox_shows_and_another_key_cannot_claim_it() {
+    let server = server_with(&[]);
+    let alice = Client::new(&server);
+    let bob = Client::new(&server);
+    let carol = Client::new(&server);
+    let mut ids = Vec::new();
+    for content in [b"first".as_slice(), b"second".as_slice()] {
+        let out = send_sealed(&alice, &[bob.public_key()], &[], content);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        ids.push(text(&out.stdout).trim().to_owned());
+    }
+    let listed = inbox(&bob);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert!(lines[0].starts_with("N  ID "), "{listed}");
+    assert!(lines[1].starts_with(&format!("1  {} ", ids[0])), "{listed}");
+    assert!(lines[2].starts_with(&format!("2  {} ", ids[1])), "{listed}");
+
+    // Carol has the id but not the key: nothing is claimed, nothing is printed.
+    let out = run(&mut carol.ssh_command_t(&["get", &ids[1]]), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains(&format!("no share {} in your inbox", ids[1])),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Bob claims the second by id (typed in capitals), then the first: ids stay put while the
+    // numbers shift.
+    assert_eq!(get_and_open(&bob, &ids[1].to_ascii_uppercase()), b"second");
+    assert_eq!(get_and_open(&bob, &ids[0]), b"first");
+    let out = run(&mut bob.ssh_command_t(&["get", &ids[0]]), b"");
+    assert_eq!(out.status.code(), Some(1), "claimed once only");
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

@@ -235,7 +235,8 @@ fn empty_input_is_refused_and_stores_nothing() {
     assert_eq!(text(&out.stdout), "");
     assert_eq!(
         text(&out.stderr),
-        "nothing to share: the input was empty; nothing was stored\n"
+        "nothing to share: the input was empty; nothing was stored (an empty secret on \
+         purpose is announced with --size 0)\n"
     );
     let data_dir = server.stop();
     assert_nothing_stored(&data_dir, Some(&client.fingerprint()));
@@ -841,32 +842,11 @@ fn as_a_person_sees_it(client: &mut Client) {
 #[test]
 fn keyless_clients_may_upload_when_allowed_but_have_no_ls() {
     let server = server_with(&["--ssh-allow-keyless"]);
-    let mut client = Client::keyless(&server);
-    // Keyboard-interactive with no prompts: BatchMode would disable it.
-    client
-        .extra
-        .extend(["-o".into(), "KbdInteractiveAuthentication=yes".into()]);
-    let opts: Vec<String> = client
-        .options()
-        .into_iter()
-        .map(|o| {
-            if o == "BatchMode=yes" {
-                "BatchMode=no".into()
-            } else {
-                o
-            }
-        })
-        .collect();
-    let mut cmd = Command::new("ssh");
-    cmd.args(&opts)
-        .args(["-T", "-p", &client.port.to_string(), "127.0.0.1"]);
-    let out = run(&mut cmd, b"anon");
+    let client = Client::keyless(&server);
+    let out = run(&mut client.keyless_command_t(&[]), b"anon");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let link = sole_link(&server, &out);
-    let mut cmd = Command::new("ssh");
-    cmd.args(&opts)
-        .args(["-T", "-p", &client.port.to_string(), "127.0.0.1", "ls"]);
-    let out = run(&mut cmd, b"");
+    let out = run(&mut client.keyless_command_t(&["ls"]), b"");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),

@@ -1,13 +1,14 @@
 //! Claiming over SSH (`ssh HOST get LINK > file`) with the real OpenSSH client: the bytes on
 //! stdout are exactly the bytes sent, messages go to stderr, the exit status says whether the
 //! content arrived, and the claim is the same single atomic step as the HTTP POST — a second
-//! `get`, an HTTP claim, or 99 racing `get`s all see "already opened".
+//! `get`, an HTTP claim, or 99 racing `get`s all see "already opened". A 0-byte share (only
+//! when announced with `--size 0`) is got as nothing, over SSH and HTTP alike.
 
 use std::fs::File;
 use std::process::{Output, Stdio};
 
 use crate::support::ssh_client::{Client, run, text};
-use crate::support::{ServerOptions, TestServer, curl_claim, random_bytes, temp_dir};
+use crate::support::{ServerOptions, TestServer, curl_claim, random_bytes, request, temp_dir};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {
@@ -85,18 +86,79 @@ fn get_writes_the_exact_bytes_of_any_size_to_stdout_and_claims_once() {
             text(&http.stdout)
         );
     }
-    // An empty upload is refused ("nothing to share"), so there is no 0-byte share to get.
-    let empty = run(&mut client.ssh_command_t(&[]), b"");
-    assert!(!empty.status.success());
-    assert!(
-        text(&empty.stderr).contains("nothing to share"),
-        "{}",
-        text(&empty.stderr)
-    );
-
     let log = server.log();
     for key in keys {
         assert!(!log.contains(&key), "the link key reached the log");
+    }
+}
+
+#[test]
+fn an_empty_share_announced_with_size_0_is_got_as_nothing_and_only_once() {
+    let server = server_with(&[]);
+    let client = Client::new(&server);
+    // Unannounced, empty input is still refused: `cat missing | ssh HOST` publishes nothing.
+    let refused = run(&mut client.ssh_command_t(&[]), b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    assert!(
+        text(&refused.stderr).contains("--size 0"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // Announced, it is a share of 0 bytes, and a byte more is a mismatch.
+    let mismatch = run(&mut client.ssh_command_t(&["--", "--size", "0"]), b"x");
+    assert_eq!(
+        mismatch.status.code(),
+        Some(1),
+        "{}",
+        text(&mismatch.stderr)
+    );
+    let out = run(&mut client.ssh_command_t(&["--", "--size", "0"]), b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let link = text(&out.stdout).trim().to_owned();
+    assert!(link.contains("/s/"), "{link}");
+
+    let dir = temp_dir();
+    let got = dir.path().join("out");
+    std::fs::write(&got, b"left over").unwrap();
+    let first = get_into(&client, &link, &got, b"");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(std::fs::read(&got).unwrap(), b"", "nothing on stdout");
+    assert_eq!(text(&first.stderr), "", "nothing on stderr either");
+    let again = get_into(&client, &link, &got, b"");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).starts_with("already opened at "),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // Over HTTP: the status page shows it, a program's claim gets an empty 200, a browser's
+    // claim of an empty text gets its page, and a second claim is "already opened".
+    for audience in ["*/*", "text/html"] {
+        let out = run(&mut client.ssh_command_t(&["--", "--size", "0"]), b"");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let link = text(&out.stdout).trim().to_owned();
+        let (url, key) = link.split_once('#').unwrap();
+        let page = request(&[url]);
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("SIZE"), "{}", page.text());
+        let accept = format!("Accept: {audience}");
+        let form = format!("key={key}");
+        let claim = request(&["-X", "POST", "-H", &accept, "-d", &form, url]);
+        assert_eq!(claim.status, 200, "{audience}: {}", claim.text());
+        if audience == "*/*" {
+            assert!(claim.body.is_empty(), "{}", claim.text());
+            assert_eq!(claim.header("content-length").as_deref(), Some("0"));
+        } else {
+            assert!(claim.text().contains("<html"), "{}", claim.text());
+        }
+        let second = curl_claim(&link, &[]);
+        assert!(
+            text(&second.stdout).starts_with("already opened at "),
+            "{}",
+            text(&second.stdout)
+        );
     }
 }
 

@@ -1,5 +1,5 @@
 //! `exec` requests: parsed into a [`Command`] and run — `help`, `ls`, `revoke`, `admin …`;
-//! uploads with options and `scp -t` are handed to their own files.
+//! uploads with options, `scp -t`, `get`, `inbox` and `watch` are handed to their own files.
 
 use tracing::info;
 
@@ -23,6 +23,7 @@ impl ChannelTask {
             Command::Upload(_) => "pipe",
             Command::ScpSink(_) => "scp",
             Command::Get(_) | Command::Inbox => "get",
+            Command::Watch { .. } => "watch",
         };
         let _counted = self.cx.server.sessions.enter(kind);
         match command {
@@ -37,6 +38,7 @@ impl ChannelTask {
             Command::ScpSink(options) => self.scp_sink(options).await,
             Command::Get(options) => self.get(options).await,
             Command::Inbox => self.inbox().await,
+            Command::Watch { json } => self.watch(json).await,
         }
     }
 

@@ -5,7 +5,7 @@
 //!
 //! The link holds the key: it is parsed here and never echoed, logged or put in an error. A
 //! password comes from the first stdin line (`--password-stdin`), never from the command line.
-//! `get N` (a share sealed to the caller's key, from its inbox) lives in `inbox.rs`.
+//! `get N` / `get ID` (a share sealed to the caller's key, from its inbox) live in `inbox.rs`.
 
 use bytes::{Bytes, BytesMut};
 use tracing::info;
@@ -19,7 +19,7 @@ impl ChannelTask {
     pub(super) async fn get(&mut self, options: GetOptions) -> u32 {
         let text = match options.target {
             GetTarget::Link(text) => zeroize::Zeroizing::new(text),
-            GetTarget::Inbox(number) => return self.get_sealed(number).await,
+            GetTarget::Inbox(pick) => return self.get_sealed(&pick).await,
         };
         let Some(link) = Link::parse(&unwrap_pasted(&text)) else {
             self.stderr(output::NOT_A_LINK).await;

@@ -1,6 +1,6 @@
 //! Shares sealed to SSH keys, both sides: the sender's `--to` upload (stdin encrypted to the
-//! recipients' keys in the age format as it arrives) and the recipient's `inbox` and `get N`
-//! (the age file, as stored, on stdout: `ssh HOST get 1 | age -d -i ~/.ssh/id_ed25519`).
+//! recipients' keys in the age format as it arrives) and the recipient's `inbox` and `get ID` /
+//! `get N` (the age file, as stored, on stdout: `ssh HOST get ID | age -d -i ~/.ssh/id_ed25519`).
 //!
 //! Only a session authenticated with a recipient key sees or claims a sealed share; keyless
 //! sessions have no inbox. Recipient keys are parsed and fetched (`github:USER`) before a byte of
@@ -10,7 +10,7 @@ use tracing::debug;
 
 use super::{ChannelTask, Input};
 use crate::share::{Recipient, SealedSpec, now_millis};
-use crate::ssh::command::UploadOptions;
+use crate::ssh::command::{InboxPick, UploadOptions};
 use crate::ssh::output;
 use crate::ssh::recipient_keys;
 
@@ -111,7 +111,7 @@ impl ChannelTask {
         Ok(recipients)
     }
 
-    /// `inbox`: the shares sealed to this session's key, numbered for `get N`.
+    /// `inbox`: the shares sealed to this session's key, with the ids and numbers `get` takes.
     pub(super) async fn inbox(&mut self) -> u32 {
         let Some(me) = self.cx.client.identity.owner().cloned() else {
             self.stderr(
@@ -134,10 +134,11 @@ impl ChannelTask {
         }
     }
 
-    /// `get N`: claims share N of the caller's inbox and streams its age file to stdout.
-    pub(super) async fn get_sealed(&mut self, number: u32) -> u32 {
+    /// `get ID` / `get N`: claims that share of the caller's inbox and streams its age file to
+    /// stdout. Only the caller's own inbox is searched, so another key's id finds nothing.
+    pub(super) async fn get_sealed(&mut self, pick: &InboxPick) -> u32 {
         let Some(me) = self.cx.client.identity.owner().cloned() else {
-            self.stderr("get N needs an SSH key: this session has no inbox\n")
+            self.stderr("get ID needs an SSH key: this session has no inbox\n")
                 .await;
             return 1;
         };
@@ -149,9 +150,17 @@ impl ChannelTask {
                 return 1;
             }
         };
-        let Some(item) = (number as usize).checked_sub(1).and_then(|i| items.get(i)) else {
+        let found = match pick {
+            InboxPick::Number(n) => (*n as usize).checked_sub(1).and_then(|i| items.get(i)),
+            InboxPick::Id(id) => items.iter().find(|item| item.handle.as_str() == id),
+        };
+        let Some(item) = found else {
+            let which = match pick {
+                InboxPick::Number(n) => n.to_string(),
+                InboxPick::Id(id) => id.clone(),
+            };
             self.stderr(&format!(
-                "there is no share {number} in your inbox ({}); run `inbox` to see them\n",
+                "there is no share {which} in your inbox ({}); run `inbox` to see them\n",
                 crate::units::count(items.len() as u64, "share")
             ))
             .await;

@@ -24,6 +24,7 @@ mod pipe;
 mod scp_sink;
 mod sftp_subsystem;
 mod wait;
+mod watch;
 
 use bytes::Bytes;
 use russh::server::Msg;

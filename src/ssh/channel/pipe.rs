@@ -100,6 +100,14 @@ impl ChannelTask {
                 }
                 0
             }
+            Err(ShareError::Empty) => {
+                self.stderr(
+                    "nothing to share: the input was empty; nothing was stored (an empty \
+                     secret on purpose is announced with --size 0)\n",
+                )
+                .await;
+                1
+            }
             Err(err) => self.upload_failed(&err).await,
         }
     }

@@ -3,11 +3,11 @@
 //! exit status — a live receipt for scripts.
 //!
 //! The share's state is read from the shared store (`Shares::peek`) once a second, so a claim
-//! on any instance behind the same Redis is seen, with no pub/sub to subscribe to or clean up;
-//! at `expires_at` the state is re-read once so a claim in the last second is not reported as
-//! an expiry. The wait owns nothing but a timer and this task: the client dropping the
-//! connection ends it at once and leaves nothing behind. It never consumes, extends or
-//! changes the share, and never echoes the link.
+//! on any instance behind the same Redis is seen, with no pub/sub to subscribe to or clean up.
+//! The words and exit statuses are [`Ending`]'s (shared with `watch`; it also says what no
+//! reader of an expiring record can tell apart). The wait owns nothing but a timer and this
+//! task: the client dropping the connection ends it at once and leaves nothing behind. It never
+//! consumes, extends or changes the share, and never echoes the link.
 
 use std::time::Duration;
 
@@ -16,54 +16,11 @@ use tracing::debug;
 
 use super::ChannelTask;
 use crate::share::Millis;
-use crate::share::{ShareId, StatusState, now_millis};
-use crate::utc::utc_seconds;
-
-/// Exit status: the share was opened.
-pub const OPENED: u32 = 0;
-/// Exit status: the share expired unopened.
-pub const EXPIRED: u32 = 3;
-/// Exit status: the share was revoked by its sender, removed by the operator or locked by
-/// wrong passwords — it can no longer be opened.
-pub const ENDED: u32 = 4;
-/// Exit status: `--wait-timeout` ran out while the share was still armed.
-pub const TIMED_OUT: u32 = 5;
+use crate::share::{ShareId, now_millis};
+use crate::ssh::receipt::{Ending, TIMED_OUT};
 
 /// How often the share's state is read while waiting.
 const POLL: Duration = Duration::from_secs(1);
-
-/// What ended a wait, as the client reads it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Receipt {
-    pub line: String,
-    pub status: u32,
-}
-
-/// The receipt for a share's state, or `None` while it is still armed and unexpired. `None`
-/// from the store (the record is gone) means it expired: records outlive every other end.
-pub fn receipt(state: Option<StatusState>, expires_at: Millis, now: Millis) -> Option<Receipt> {
-    let (line, status) = match state {
-        Some(StatusState::Opened { at }) => (format!("opened at {}", utc_seconds(at)), OPENED),
-        Some(StatusState::Revoked { at }) => (
-            format!("revoked by its sender at {}", utc_seconds(at)),
-            ENDED,
-        ),
-        Some(StatusState::TakenDown { at }) => (
-            format!("removed by the operator at {}", utc_seconds(at)),
-            ENDED,
-        ),
-        Some(StatusState::Locked) => (
-            "locked after too many wrong passwords; it can no longer be opened".to_owned(),
-            ENDED,
-        ),
-        Some(StatusState::Armed) if expires_at > now => return None,
-        Some(StatusState::Armed) | None => (
-            format!("expired unopened at {}", utc_seconds(expires_at)),
-            EXPIRED,
-        ),
-    };
-    Some(Receipt { line, status })
-}
 
 impl ChannelTask {
     /// Blocks until the share `id` ends (or the timeout, the client or a shutdown stops the
@@ -117,43 +74,10 @@ impl ChannelTask {
                     continue;
                 }
             };
-            if let Some(receipt) = receipt(state, expires_at, now_millis()) {
-                self.stderr(&format!("{}\n", receipt.line)).await;
-                return receipt.status;
+            if let Some(ending) = Ending::of(state, expires_at, now_millis()) {
+                self.stderr(&format!("{}\n", ending.words())).await;
+                return ending.exit_status();
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_end_has_its_words_and_exit_status() {
-        let at = 1_795_000_000_000;
-        let armed = receipt(Some(StatusState::Armed), at + 1, at);
-        assert_eq!(armed, None);
-        let opened = receipt(Some(StatusState::Opened { at }), at + 1, at).unwrap();
-        assert_eq!(opened.status, OPENED);
-        assert!(
-            opened.line.starts_with("opened at 2026-"),
-            "{}",
-            opened.line
-        );
-        let expired = receipt(Some(StatusState::Armed), at, at).unwrap();
-        assert_eq!(expired.status, EXPIRED);
-        assert_eq!(receipt(None, at + 1, at).unwrap().status, EXPIRED);
-        let revoked = receipt(Some(StatusState::Revoked { at }), at + 1, at).unwrap();
-        assert_eq!(revoked.status, ENDED);
-        assert!(revoked.line.starts_with("revoked by its sender at "));
-        let removed = receipt(Some(StatusState::TakenDown { at }), at + 1, at).unwrap();
-        assert_eq!(removed.status, ENDED);
-        assert_eq!(
-            receipt(Some(StatusState::Locked), at + 1, at)
-                .unwrap()
-                .status,
-            ENDED
-        );
     }
 }

@@ -91,6 +91,29 @@ impl Client {
         cmd
     }
 
+    /// `ssh -T host ARGS` for a [`Client::keyless`] client of a server that allows keyless
+    /// sessions: keyboard-interactive with no prompts, which BatchMode would disable.
+    pub fn keyless_command_t(&self, args: &[&str]) -> Command {
+        let mut options: Vec<String> = self
+            .options()
+            .into_iter()
+            .map(|o| {
+                if o == "BatchMode=yes" {
+                    "BatchMode=no".into()
+                } else {
+                    o
+                }
+            })
+            .collect();
+        options.extend(["-o".into(), "KbdInteractiveAuthentication=yes".into()]);
+        let mut cmd = Command::new("ssh");
+        cmd.args(options)
+            .args(["-T", "-p", &self.port.to_string()])
+            .arg("127.0.0.1")
+            .args(args);
+        cmd
+    }
+
     /// `ssh -tt host ARGS`: a pty, as an interactive login asks for.
     pub fn ssh_command_tty(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("ssh");
