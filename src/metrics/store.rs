@@ -217,8 +217,13 @@ impl MetaStore for CountingMeta {
         self.metrics.counted(StoreOp::MetaSettle, result)
     }
 
-    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
-        let result = self.inner.undo(key, op).await;
+    async fn undo(
+        &self,
+        key: &StoreKey,
+        op: &OpId,
+        inline: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let result = self.inner.undo(key, op, inline).await;
         self.metrics.counted(StoreOp::MetaUndo, result)
     }
 

@@ -25,8 +25,8 @@ use tracing::{info, warn};
 use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::{
-    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, MetaStore, Millis,
-    OpId, ShareEntry, ShareError, ShareEvent, ShareId, ShareState, StoreKey, now_millis,
+    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, OpId,
+    ShareEntry, ShareError, ShareEvent, ShareId, ShareState, now_millis,
 };
 use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
 
@@ -72,9 +72,11 @@ impl Shares {
         }
         refuse_unless_armed(&entry)?;
 
-        let inline = entry.record.inline.take();
+        // A small share's content came with its entry; the claim below drops it from the
+        // store, and keeps it here in case the claim must be undone (see `Pending::inline`).
+        let inline: Option<Arc<[u8]>> = entry.record.inline.take().map(Arc::from);
         let in_blob = inline.is_none();
-        let opened = match inline {
+        let opened = match inline.clone() {
             Some(bytes) => open_inline(bytes),
             None => open_blob(inner.blobs.as_ref(), &entry).await,
         };
@@ -144,7 +146,7 @@ impl Shares {
         let op = OpId::generate()?;
         let claimed = self
             .step(
-                Pending::of(&entry.record, op),
+                Pending::of(&entry.record, op).with_inline(inline),
                 inner.meta.claim(&store_key, now, &op),
             )
             .await?;
@@ -163,15 +165,11 @@ impl Shares {
         self.emit(ShareEvent::Claimed {
             latency: started.elapsed(),
         });
+        // The claim itself dropped inline content; a blob goes once the body is done with it.
         let cleanup = ContentCleanup {
             blobs: inner.blobs.clone(),
-            meta: inner.meta.clone(),
             tasks: inner.tasks.clone(),
-            content: Some(if in_blob {
-                Content::Blob(entry.record.blob.clone())
-            } else {
-                Content::Inline(entry.record.key)
-            }),
+            blob: in_blob.then(|| entry.record.blob.clone()),
         };
         let meta = match crate::crypto::SealedMeta(entry.record.sealed_meta.clone()).open(&keys) {
             Ok(meta) => meta,
@@ -247,7 +245,7 @@ async fn open_blob(
 }
 
 /// A small share's content, straight from its entry: the header, then a reader over the chunks.
-fn open_inline(bytes: Vec<u8>) -> Result<(BlobReader, Header), ShareError> {
+fn open_inline(bytes: Arc<[u8]>) -> Result<(BlobReader, Header), ShareError> {
     let malformed = || ShareError::Corrupt(CryptoError::MalformedHeader);
     let len = Header::encoded_len(bytes.get(..Header::PREFIX_LEN).ok_or_else(malformed)?)?;
     let header = Header::parse(bytes.get(..len).ok_or_else(malformed)?)?;
@@ -383,18 +381,12 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<u
     Ok(filled)
 }
 
-/// What a claimed share's content is, to delete once it is delivered.
-enum Content {
-    Blob(BlobName),
-    Inline(StoreKey),
-}
-
-/// Deletes a claimed share's content once: at the end of the body, or when it is dropped.
+/// Deletes a claimed share's blob once: at the end of the body, or when it is dropped. (A small
+/// share's inline content needs no cleanup: the claim dropped it from the store.)
 pub(super) struct ContentCleanup {
     blobs: Arc<dyn BlobStore>,
-    meta: Arc<dyn MetaStore>,
     tasks: tokio_util::task::TaskTracker,
-    content: Option<Content>,
+    blob: Option<BlobName>,
 }
 
 impl ContentCleanup {
@@ -402,56 +394,41 @@ impl ContentCleanup {
     /// stored age file streams through the same guard).
     pub(super) fn for_blob(
         blobs: Arc<dyn BlobStore>,
-        meta: Arc<dyn MetaStore>,
         tasks: tokio_util::task::TaskTracker,
         name: BlobName,
     ) -> Self {
         Self {
             blobs,
-            meta,
             tasks,
-            content: Some(Content::Blob(name)),
+            blob: Some(name),
         }
     }
 
     pub(super) async fn run(&mut self) {
-        match self.content.take() {
-            Some(Content::Blob(name)) => {
-                if let Err(err) = self.blobs.remove(&name).await {
-                    warn!(error = %err, "could not remove a claimed blob; the sweeper will");
-                }
-            }
-            // A store write: in the background, so the last chunk is not held back by it.
-            Some(Content::Inline(key)) => self.spawn(Content::Inline(key)),
-            None => {}
+        if let Some(name) = self.blob.take()
+            && let Err(err) = self.blobs.remove(&name).await
+        {
+            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
         }
-    }
-
-    fn spawn(&self, content: Content) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let blobs = self.blobs.clone();
-        let meta = self.meta.clone();
-        self.tasks.spawn_on(
-            async move {
-                let removed = match &content {
-                    Content::Blob(name) => blobs.remove(name).await,
-                    Content::Inline(key) => meta.drop_inline(key).await,
-                };
-                if let Err(err) = removed {
-                    warn!(error = %err, "could not remove a claimed share's content; the sweeper or its expiry will");
-                }
-            },
-            &runtime,
-        );
     }
 }
 
 impl Drop for ContentCleanup {
     fn drop(&mut self) {
-        if let Some(content) = self.content.take() {
-            self.spawn(content);
-        }
+        let Some(name) = self.blob.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let blobs = self.blobs.clone();
+        self.tasks.spawn_on(
+            async move {
+                if let Err(err) = blobs.remove(&name).await {
+                    warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+                }
+            },
+            &runtime,
+        );
     }
 }

@@ -46,6 +46,9 @@ pub(super) struct Pending {
     pub(super) blob: BlobName,
     /// The share's expiry: past it there is nothing left to settle.
     pub(super) expires_at: super::Millis,
+    /// A claimed small share's content, which the claim dropped from the store: an undo puts
+    /// it back. Ciphertext only (the key is in the link), as it was at rest a moment ago.
+    pub(super) inline: Option<std::sync::Arc<[u8]>>,
 }
 
 impl Pending {
@@ -55,7 +58,14 @@ impl Pending {
             op,
             blob: record.blob.clone(),
             expires_at: record.expires_at,
+            inline: None,
         }
+    }
+
+    /// The pending claim of a small share whose content `inline` the claimant holds.
+    pub(super) fn with_inline(mut self, inline: Option<std::sync::Arc<[u8]>>) -> Self {
+        self.inline = inline;
+        self
     }
 }
 
@@ -149,7 +159,8 @@ impl Shares {
                     Some(Applied::Revoked) => self.emit(ShareEvent::Revoked),
                     Some(Applied::TakenDown) => self.emit(ShareEvent::TakenDown),
                     Some(_) => {
-                        meta.undo(&pending.key, &pending.op).await?;
+                        meta.undo(&pending.key, &pending.op, pending.inline.as_deref())
+                            .await?;
                     }
                 }
                 let entry = meta.get(&pending.key, now_millis()).await?;

@@ -72,8 +72,8 @@ pub struct ShareRecord {
     /// A small share's whole sealed content (header and chunks), kept beside the record instead
     /// of in a blob (`blob` then names no file): publishing it is the metadata insert alone, and
     /// a claim reads no file. Not part of the record's JSON — stores keep it raw, next to it, and
-    /// return it with every entry until [`MetaStore::drop_inline`](super::MetaStore::drop_inline)
-    /// removes it once the share is spent.
+    /// return it with every entry until the share is spent: the claim drops it in its own atomic
+    /// step, a revoke or takedown through [`MetaStore::drop_inline`](super::MetaStore::drop_inline).
     #[serde(skip)]
     pub inline: Option<Vec<u8>>,
     /// Set for a share sealed to recipients' SSH keys (see `sealed.rs`): no link opens it.

@@ -338,7 +338,6 @@ impl Shares {
             reader,
             cleanup: ContentCleanup::for_blob(
                 inner.blobs.clone(),
-                inner.meta.clone(),
                 inner.tasks.clone(),
                 entry.record.blob,
             ),

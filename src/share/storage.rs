@@ -208,7 +208,10 @@ pub trait MetaStore: Send + Sync + 'static {
     /// **Atomic.** If the share is `Armed` and unexpired, mark it `Opened { at: now }` and report
     /// `Claimed`. Of any number of concurrent calls (across processes sharing the store) at most
     /// one sees `Claimed`. The state change is durable before this returns. A winning claim
-    /// releases the share's quota charges in the same step (so do `revoke` and `take_down`).
+    /// releases the share's quota charges in the same step (so do `revoke` and `take_down`), and
+    /// drops a small share's inline content ([`ShareRecord::inline`](super::ShareRecord)): the
+    /// claimant read it with the entry it checked its key against, and a spent share's
+    /// ciphertext is gone in the very step that spends it.
     async fn claim(
         &self,
         key: &StoreKey,
@@ -255,12 +258,18 @@ pub trait MetaStore: Send + Sync + 'static {
     /// **Atomic.** Reverts the applied change `op` whose requester was never told its outcome,
     /// when nothing has happened to the share since: an insert is deleted (while armed), a claim
     /// re-armed (while opened), a granted attempt refunded (while armed). Revokes and takedowns
-    /// stand. True if something was reverted; later `settle`s of `op` answer `None`.
-    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError>;
+    /// stand. True if something was reverted; later `settle`s of `op` answer `None`. A re-armed
+    /// claim gets its inline content back from `inline` (what the claimant read; `None` for a
+    /// share whose content is a blob), since the claim dropped it.
+    async fn undo(
+        &self,
+        key: &StoreKey,
+        op: &OpId,
+        inline: Option<&[u8]>,
+    ) -> Result<bool, StoreError>;
 
     /// Drops the inline content ([`ShareRecord::inline`]) of a share that has left `Armed`
-    /// (opened, revoked, taken down), as deleting its blob would: once delivered, the ciphertext
-    /// is gone. Does nothing to an armed share — a late call never empties a share that can still
+    /// (revoked, taken down; a claim drops it itself), as deleting its blob would. Does nothing to an armed share — a late call never empties a share that can still
     /// be claimed — nor to a missing one.
     async fn drop_inline(&self, key: &StoreKey) -> Result<(), StoreError>;
 

@@ -12,7 +12,7 @@
 //! - `<p>s:{<h>}` hash, the share: `rec` (immutable record, JSON), `state`, `at`, `att`
 //!   (attempts), `max`, `exp`, `owner`, `blob`, `q` (quota tags charged, space-separated), `qm`
 //!   (its quota member `<h>:<stored size>`), and for a small share `body` (its sealed content,
-//!   raw, until [`MetaStore::drop_inline`]); expires at the share's expiry (PEXPIREAT),
+//!   raw, until the claim drops it or [`MetaStore::drop_inline`]); expires at the share's expiry (PEXPIREAT),
 //!   tombstones included;
 //! - `<p>x:{<h>}` hash, the share's ledger: op id → what that op did, or `void` once settled as
 //!   never done, or `undone` (see `MetaStore::settle`); `r:<op id>` → the quota charges an
@@ -184,6 +184,7 @@ if not v[1] or tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
 local all = redis.call('HGETALL', KEYS[1])
 if v[1] == 'armed' then
   redis.call('HSET', KEYS[1], 'state', ARGV[2], 'at', ARGV[1])
+  if ARGV[2] == 'opened' then redis.call('HDEL', KEYS[1], 'body') end
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
   redis.call('PEXPIREAT', KEYS[2], v[2])
   return {1, all}
@@ -236,7 +237,8 @@ end
 return {'void', reserved or ''}
 ";
 
-// Undoes op `ARGV[1]` nobody was told about. Replies {0}, or {1, what (`ins`, `clm`, `att`),
+// Undoes op `ARGV[1]` nobody was told about (a re-armed claim gets its inline content back from
+// `ARGV[2]`, when given). Replies {0}, or {1, what (`ins`, `clm`, `att`),
 // blob, quota tags, quota member, expiry} so the caller can fix the secondary indexes.
 const UNDO: &str = r"
 local done = redis.call('HGET', KEYS[2], ARGV[1])
@@ -251,6 +253,7 @@ if done == 'ins' and v[1] == 'armed' then
 elseif done == 'clm' and v[1] == 'opened' then
   redis.call('HSET', KEYS[1], 'state', 'armed')
   redis.call('HDEL', KEYS[1], 'at')
+  if ARGV[2] then redis.call('HSET', KEYS[1], 'body', ARGV[2]) end
   what = 'clm'
 elseif string.sub(done, 1, 4) == 'att:' and v[1] == 'armed' and tonumber(v[2]) > 0 then
   redis.call('HINCRBY', KEYS[1], 'att', -1)
@@ -635,7 +638,12 @@ impl RedisStore {
     /// reached that many replicas; if it did not, undoes it (then nothing happened, and the
     /// caller is told so) or, if even that fails, reports the outcome unknown so the caller
     /// settles it — on whichever server is master by then.
-    async fn confirm(&self, key: &StoreKey, op: &OpId) -> Result<(), StoreError> {
+    async fn confirm(
+        &self,
+        key: &StoreKey,
+        op: &OpId,
+        inline: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         if self.wait_replicas == 0 {
             return Ok(());
         }
@@ -648,7 +656,7 @@ impl RedisStore {
             return Ok(());
         }
         warn!(share = %key.handle(), acked, wanted = self.wait_replicas, "a change did not reach enough replicas; undoing it");
-        if self.undo(key, op).await? {
+        if self.undo(key, op, inline).await? {
             return Err(StoreError::NotApplied(format!(
                 "only {acked} of {} Redis replicas acknowledged the change",
                 self.wait_replicas
@@ -875,7 +883,8 @@ impl MetaStore for RedisStore {
             {
                 None => ClaimOutcome::Missing,
                 Some((1, entry)) => {
-                    self.confirm(key, op).await?;
+                    self.confirm(key, op, entry.record.inline.as_deref())
+                        .await?;
                     ClaimOutcome::Claimed(entry)
                 }
                 Some((_, entry)) => ClaimOutcome::Refused(entry),
@@ -920,13 +929,18 @@ impl MetaStore for RedisStore {
         Ok(Applied::decode(mark))
     }
 
-    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
-        let reply: Vec<String> = self
-            .scripts
-            .undo
-            .key(self.share_key(key))
-            .key(self.ledger_key(key))
-            .arg(op.to_hex())
+    async fn undo(
+        &self,
+        key: &StoreKey,
+        op: &OpId,
+        inline: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let mut script = self.scripts.undo.key(self.share_key(key));
+        script.key(self.ledger_key(key)).arg(op.to_hex());
+        if let Some(content) = inline {
+            script.arg(content);
+        }
+        let reply: Vec<String> = script
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -1054,7 +1068,7 @@ impl MetaStore for RedisStore {
                     .transpose()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?
                     .ok_or_else(|| StoreError::Corrupt("missing max".into()))?;
-                self.confirm(key, op).await?;
+                self.confirm(key, op, None).await?;
                 AttemptOutcome::Granted {
                     attempt: attempt as u32,
                     max: max as u32,

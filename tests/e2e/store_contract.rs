@@ -258,8 +258,8 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
         meta.settle(&key, &attempt).await.unwrap(),
         Some(Applied::Granted { attempt: 1, max: 5 })
     );
-    assert!(meta.undo(&key, &attempt).await.unwrap());
-    assert!(!meta.undo(&key, &attempt).await.unwrap(), "undone once");
+    assert!(meta.undo(&key, &attempt, None).await.unwrap());
+    assert!(!meta.undo(&key, &attempt, None).await.unwrap(), "undone once");
     assert_eq!(meta.get(&key, now).await.unwrap().unwrap().attempts, 0);
 
     // A claim nobody was told about is re-armed, and leaves the spent index.
@@ -272,7 +272,7 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
         meta.settle(&key, &claim).await.unwrap(),
         Some(Applied::Claimed)
     );
-    assert!(meta.undo(&key, &claim).await.unwrap());
+    assert!(meta.undo(&key, &claim, None).await.unwrap());
     assert_eq!(
         meta.settle(&key, &claim).await.unwrap(),
         None,
@@ -304,7 +304,7 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
     let other = bare_record();
     let insert = op();
     meta.insert(&other, &[], &insert).await.unwrap();
-    assert!(meta.undo(&other.key, &insert).await.unwrap());
+    assert!(meta.undo(&other.key, &insert, None).await.unwrap());
     assert!(meta.get(&other.key, now).await.unwrap().is_none());
 }
 
@@ -333,11 +333,11 @@ async fn revoked_and_taken_down_shares_are_spent_and_stand(fx: Fixture) {
         Some(Applied::TakenDown)
     );
     assert!(
-        !meta.undo(&a.key, &revoke).await.unwrap(),
+        !meta.undo(&a.key, &revoke, None).await.unwrap(),
         "a revoke stands"
     );
     assert!(
-        !meta.undo(&b.key, &takedown).await.unwrap(),
+        !meta.undo(&b.key, &takedown, None).await.unwrap(),
         "a takedown stands"
     );
     let mut spent = meta.take_spent(now).await.unwrap();
@@ -959,7 +959,7 @@ async fn an_expired_share_no_longer_counts_against_a_quota(fx: Fixture) {
     assert_eq!(used(t0 + 1_001).await.bytes, 900);
 }
 
-/// Polls `get` until the share's inline content is gone (the claim drops it in the background).
+/// The share's inline content as the store holds it now.
 async fn inline_of(fx: &Fixture, armed: &Armed) -> Option<Vec<u8>> {
     let key = armed.link.id().store_key();
     let entry = fx
@@ -1013,17 +1013,45 @@ async fn a_small_share_lives_inline_is_claimed_once_and_leaves_no_bytes_behind(f
     }
     assert_eq!(winners, vec![secret]);
 
-    // Once delivered, the ciphertext is gone from the store (dropped in the background).
-    let mut left = inline_of(&fx, &armed).await;
-    for _ in 0..500 {
-        if left.is_none() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        left = inline_of(&fx, &armed).await;
-    }
-    assert_eq!(left, None, "the spent share's content was dropped");
+    // The claim dropped the ciphertext in its own atomic step: nothing to wait for.
+    assert_eq!(
+        inline_of(&fx, &armed).await,
+        None,
+        "the spent share's content was dropped by the claim"
+    );
     assert!(files_in(&fx.blob_dir()).is_empty());
+}
+
+async fn an_undone_claim_of_an_inline_share_gets_its_content_back(fx: Fixture) {
+    let secret = b"API_KEY=undo-me".to_vec();
+    let armed = fx.text(&secret, UploadSpec::text()).await;
+    let key = armed.link.id().store_key();
+    let sealed = inline_of(&fx, &armed).await.expect("inline content");
+    let now = now_millis();
+
+    // The store-level claim drops the content with the state change...
+    let claim = op();
+    assert!(matches!(
+        fx.meta.claim(&key, now, &claim).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    assert_eq!(inline_of(&fx, &armed).await, None);
+    // ...and undoing it (the claimant was never told) re-arms the share with the content the
+    // claimant had read, so the link works again, once.
+    assert!(fx.meta.undo(&key, &claim, Some(&sealed)).await.unwrap());
+    assert_eq!(inline_of(&fx, &armed).await, Some(sealed));
+    let claimed = fx
+        .shares
+        .claim(armed.link.id(), armed.link.key(), None)
+        .await
+        .expect("re-armed share opens");
+    assert_eq!(claimed.body.read_to_end().await.unwrap(), secret);
+    assert!(matches!(
+        fx.shares
+            .claim(armed.link.id(), armed.link.key(), None)
+            .await,
+        Err(ShareError::AlreadyOpened { .. })
+    ));
 }
 
 async fn a_share_past_the_inline_limit_streams_through_a_blob(fx: Fixture) {
@@ -1138,6 +1166,7 @@ contract!(
     a_takedown_racing_claims_lets_exactly_one_side_win,
     the_operator_overview_lists_every_share_without_names,
     a_small_share_lives_inline_is_claimed_once_and_leaves_no_bytes_behind,
+    an_undone_claim_of_an_inline_share_gets_its_content_back,
     a_share_past_the_inline_limit_streams_through_a_blob,
     a_password_on_an_inline_share_is_counted_before_the_check,
     tampered_inline_content_fails_the_claim,

@@ -74,7 +74,8 @@ enum Request {
     Attempt(StoreKey, Millis, OpId),
     Revoke(StoreKey, Owner, Millis, OpId),
     Settle(StoreKey, OpId),
-    Undo(StoreKey, OpId),
+    /// The op to undo, and a claimed share's inline content to put back.
+    Undo(StoreKey, OpId, Option<Vec<u8>>),
     TakeExpired(Millis),
     TakeSpent(Millis),
     DropInline(StoreKey),
@@ -267,6 +268,7 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                             let opened = ShareState::Opened { at: *now };
                             let mut tables = (&mut shares, &mut ledger, &mut spent, &mut quota);
                             leave_armed(&mut tables, &entry, opened, *now, op, Applied::Claimed)?;
+                            inline.remove(&key.0)?;
                             ClaimOutcome::Claimed(entry)
                         }
                         Some(entry) => ClaimOutcome::Refused(entry),
@@ -349,13 +351,12 @@ fn apply_batch(db: &Database, requests: &[Request]) -> Result<Vec<Response>, red
                         }
                     }
                 }
-                Request::Undo(key, op) => Response::Undone(undo(
+                Request::Undo(key, op, content) => Response::Undone(undo(
                     (&mut shares, &mut inline),
                     &mut expiry,
                     &mut owners,
                     (&mut ledger, &mut spent, &mut quota),
-                    key,
-                    op,
+                    (key, op, content.as_deref()),
                 )?),
                 Request::TakeExpired(now) => {
                     let due = take_due(&mut expiry, *now)?;
@@ -563,8 +564,7 @@ fn undo(
     expiry: &mut redb::Table<(u64, &[u8; 32]), &str>,
     owners: &mut redb::MultimapTable<&[u8; 32], &[u8; 32]>,
     (ledger, spent, quota): UndoTables<'_, '_>,
-    key: &StoreKey,
-    op: &OpId,
+    (key, op, content): (&StoreKey, &OpId, Option<&[u8]>),
 ) -> Result<bool, redb::Error> {
     let Some(mark) = ledger
         .get((&key.0, op.as_bytes()))?
@@ -589,6 +589,9 @@ fn undo(
         (Applied::Claimed, ShareState::Opened { at }) => {
             entry.state = ShareState::Armed;
             shares.insert(&key.0, encode(&entry).as_slice())?;
+            if let Some(content) = content {
+                inline.insert(&key.0, content)?;
+            }
             spent.remove((at, &key.0))?;
             charge(quota, &entry.record)?;
         }
@@ -685,8 +688,14 @@ impl MetaStore for EmbeddedStore {
         }
     }
 
-    async fn undo(&self, key: &StoreKey, op: &OpId) -> Result<bool, StoreError> {
-        match self.submit(Request::Undo(*key, *op)).await? {
+    async fn undo(
+        &self,
+        key: &StoreKey,
+        op: &OpId,
+        inline: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let request = Request::Undo(*key, *op, inline.map(<[u8]>::to_vec));
+        match self.submit(request).await? {
             Response::Undone(done) => Ok(done),
             _ => Err(unexpected()),
         }
