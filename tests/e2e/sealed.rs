@@ -273,6 +273,11 @@ fn a_sealed_upload_that_differs_from_its_announced_size_or_digest_reaches_no_inb
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_owned();
+    assert!(
+        text(&out.stderr).contains(&format!("get {id} | age -d")),
+        "the sender is told the command that claims it: {}",
+        text(&out.stderr)
+    );
     assert!(inbox(&bob).contains(&id), "{}", inbox(&bob));
     assert_eq!(get_and_open(&bob, &id), secret);
 }
