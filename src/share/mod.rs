@@ -13,6 +13,7 @@
 mod claim;
 mod error;
 mod events;
+mod expected;
 mod id;
 mod lifecycle;
 mod link;
@@ -29,6 +30,7 @@ mod upload;
 pub use claim::{ClaimBody, Claimed};
 pub use error::ShareError;
 pub use events::{ShareEvent, ShareObserver};
+pub use expected::Expected;
 pub use id::{HANDLE_CHARS, Handle, ShareId, StoreKey};
 pub use lifecycle::{
     INLINE_MAX, KdfCost, MIN_TTL, MIN_TTL_FLOOR, Policy, Sender, ShareOverview, ShareRef,
@@ -47,4 +49,4 @@ pub use storage::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome,
     LEDGER_UNDONE, LEDGER_VOID, MetaStore, OpId, RevokeOutcome, StoreError, TakedownOutcome,
 };
-pub use upload::{Armed, Expected, Upload, UploadSpec};
+pub use upload::{Armed, Upload, UploadSpec};

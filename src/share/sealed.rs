@@ -24,6 +24,7 @@ use tokio::io::AsyncReadExt;
 use tracing::info;
 
 use super::claim::ContentCleanup;
+use super::expected::{Expected, ExpectedCheck};
 use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::{
@@ -174,6 +175,8 @@ pub struct SealedUpload {
     size: u64,
     stored: u64,
     charges: Vec<QuotaCharge>,
+    /// What the sender announced (`--size`, `--sha256`), checked as bytes arrive and at finish.
+    expected: ExpectedCheck,
 }
 
 /// One share waiting in a recipient's inbox.
@@ -252,6 +255,7 @@ impl Shares {
             size: 0,
             stored: 0,
             charges,
+            expected: ExpectedCheck::default(),
         })
     }
 
@@ -347,12 +351,24 @@ impl Shares {
 }
 
 impl SealedUpload {
-    /// Encrypts and stores `data`; past the size limit nothing more is accepted.
+    /// Holds `finish` to what the sender announced, as a link upload is; call before the first
+    /// `write`.
+    pub fn expect(&mut self, expected: Expected) {
+        self.expected = ExpectedCheck::new(expected);
+    }
+
+    /// Encrypts and stores `data`; past the size limit (or the announced size) nothing more is
+    /// accepted and `finish` publishes nothing.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
         let limit = self.shares.policy().max_size;
-        if self.size + data.len() as u64 > limit {
+        let after = self.size + data.len() as u64;
+        if after > limit {
             self.poison();
             return Err(ShareError::TooLarge { limit });
+        }
+        if let Err(err) = self.expected.admit(data, after) {
+            self.poison();
+            return Err(err);
         }
         let age = self.age.as_mut().ok_or(ShareError::UploadFailed)?;
         if age.write_all(data).is_err() {
@@ -366,11 +382,12 @@ impl SealedUpload {
         Ok(())
     }
 
-    /// Finishes the age file, makes the blob durable and publishes the share to the inboxes.
+    /// Finishes the age file, makes the blob durable and publishes the share to the inboxes —
+    /// unless the content is empty or not what was announced: then nothing is published.
     pub async fn finish(mut self) -> Result<ArmedSealed, ShareError> {
-        if self.size == 0 {
+        if let Err(err) = self.expected.settle(self.size) {
             self.poison();
-            return Err(ShareError::Empty);
+            return Err(err);
         }
         let age = self.age.take().ok_or(ShareError::UploadFailed)?;
         age.finish().map_err(|_| ShareError::UploadFailed)?;

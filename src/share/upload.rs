@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tracing::info;
 
+use super::expected::{Expected, ExpectedCheck};
 use super::lifecycle::{MIN_TTL_FLOOR, Shares};
 use super::outcome::{Outcome, Pending};
 use super::sniff::{Sniffed, TextSniffer};
@@ -63,17 +63,6 @@ impl UploadSpec {
     }
 }
 
-/// What the sender announced about the content before sending it (`--size`, `--sha256`): a
-/// producer that dies mid-pipe still closes stdin cleanly, so only this tells a truncated
-/// upload from a short one. A mismatch publishes nothing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Expected {
-    /// Exact plaintext length in bytes.
-    pub size: Option<u64>,
-    /// SHA-256 of the plaintext.
-    pub sha256: Option<[u8; 32]>,
-}
-
 /// A share that is live: the link (shown to the sender once) and what to tell them about it.
 #[derive(Debug)]
 pub struct Armed {
@@ -107,9 +96,8 @@ pub struct Upload {
     /// What this share is charged to, and the plaintext bytes its quotas had room for at begin.
     charges: Vec<QuotaCharge>,
     quota_room: Option<(u64, QuotaExceeded)>,
-    expected: Expected,
-    /// Running SHA-256 of the plaintext, only while one is expected.
-    digest: Option<Sha256>,
+    /// What the sender announced (`--size`, `--sha256`), checked as bytes arrive and at finish.
+    expected: ExpectedCheck,
 }
 
 impl Shares {
@@ -158,8 +146,7 @@ impl Shares {
             size: 0,
             charges,
             quota_room,
-            expected: Expected::default(),
-            digest: None,
+            expected: ExpectedCheck::default(),
         })
     }
 
@@ -221,8 +208,7 @@ impl Upload {
 
     /// Holds `finish` to what the sender announced; call before the first `write`.
     pub fn expect(&mut self, expected: Expected) {
-        self.digest = expected.sha256.map(|_| Sha256::new());
-        self.expected = expected;
+        self.expected = ExpectedCheck::new(expected);
     }
 
     /// Encrypts and stores `data`. Past the size limit (or the announced size) nothing more is
@@ -238,15 +224,9 @@ impl Upload {
             self.poison();
             return Err(err);
         }
-        if let Some(announced) = self.expected.size.filter(|&announced| after > announced) {
+        if let Err(err) = self.expected.admit(data, after) {
             self.poison();
-            return Err(ShareError::SizeMismatch {
-                announced,
-                received: after,
-            });
-        }
-        if let Some(digest) = self.digest.as_mut() {
-            digest.update(data);
+            return Err(err);
         }
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
         if let Err(err) = sealer.push(data, &mut self.out) {
@@ -269,30 +249,9 @@ impl Upload {
 
     /// Seals the last chunk, makes the blob durable, publishes the share and returns its link.
     pub async fn finish(mut self) -> Result<Armed, ShareError> {
-        // Empty input is refused (`cat missing | ssh HOST` must not publish a blank secret)
-        // unless the sender announced exactly that: `--size 0`.
-        if self.size == 0 && self.expected.size != Some(0) {
+        if let Err(err) = self.expected.settle(self.size) {
             self.poison();
-            return Err(ShareError::Empty);
-        }
-        if let Some(announced) = self
-            .expected
-            .size
-            .filter(|&announced| announced != self.size)
-        {
-            self.poison();
-            return Err(ShareError::SizeMismatch {
-                announced,
-                received: self.size,
-            });
-        }
-        if let (Some(announced), Some(digest)) = (self.expected.sha256, self.digest.take()) {
-            let mut received = [0u8; 32];
-            received.copy_from_slice(&digest.finalize());
-            if received != announced {
-                self.poison();
-                return Err(ShareError::DigestMismatch);
-            }
+            return Err(err);
         }
         let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
         sealer.finish(&mut self.out)?;

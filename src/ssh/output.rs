@@ -108,13 +108,13 @@ pub fn share_table(shares: &[ShareStatus], now: Millis) -> String {
 /// stderr after a sealed upload: who can open it and how.
 pub fn sealed_details(armed: &ArmedSealed, now: Millis) -> String {
     format!(
-        "{} sealed to {}, expires in {} ({}), id {}; each recipient sees it with `ssh HOST \
-         inbox` and the first to claim it (`ssh HOST get N | age -d -i KEY`) gets it",
+        "{} sealed to {}, expires in {} ({}), id {id}; each recipient sees it with `ssh HOST \
+         inbox` and the first to claim it (`ssh HOST get {id} | age -d -i KEY`) gets it",
         format_size(armed.size),
         count(armed.recipients as u64, "key"),
         time_left(armed.expires_at, now),
         utc(armed.expires_at),
-        armed.handle,
+        id = armed.handle,
     )
 }
 

@@ -299,13 +299,14 @@ impl InboxList {
         }
     }
 
-    /// The command that claims the selected share: `get N` numbers the inbox from 1, oldest
-    /// first, as this list does. The age identity path is the usual one; the screen says so.
+    /// The command that claims the selected share by its ID, which (unlike its number N) does
+    /// not shift when an older share leaves the inbox between copying and running it. The age
+    /// identity path is the usual one; the screen says so.
     pub fn get_command(&self, ssh: &str) -> Option<String> {
-        (self.selected < self.items.len()).then(|| {
+        self.items.get(self.selected).map(|item| {
             format!(
                 "{ssh} get {} | age -d -i ~/.ssh/id_ed25519 > file",
-                self.selected + 1
+                item.handle.as_str()
             )
         })
     }

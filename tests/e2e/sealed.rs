@@ -2,7 +2,8 @@
 //! real `age` CLI (Debian `age`): each recipient's `inbox` lists the share, the first
 //! `get N | age -d -i KEY` (or `get ID`, the id `inbox` shows) yields the exact bytes, the other
 //! recipient then finds it gone, a third key sees and claims nothing, and what the server
-//! stores is an age file its own keys cannot open. Hostile senders: malformed keys, too many
+//! stores is an age file its own keys cannot open. A sender's `--size`/`--sha256` hold as for
+//! link shares: a mismatch reaches no inbox. Hostile senders: malformed keys, too many
 //! recipients, a key server that hangs or floods, and an inbox flooded by one sender.
 
 use std::io::{Read as _, Write as _};
@@ -10,7 +11,9 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use crate::support::ssh_client::{Client, run, text};
-use crate::support::{ServerOptions, TestServer, random_bytes, require_tool, temp_dir};
+use crate::support::{
+    ServerOptions, TestServer, random_bytes, require_tool, sha256_hex, temp_dir, wait_no_temp_files,
+};
 
 fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(ServerOptions {
@@ -204,6 +207,101 @@ fn get_by_id_claims_the_share_inbox_shows_and_another_key_cannot_claim_it() {
     let out = run(&mut bob.ssh_command_t(&["get", &ids[0]]), b"");
     assert_eq!(out.status.code(), Some(1), "claimed once only");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_sealed_upload_that_differs_from_its_announced_size_or_digest_reaches_no_inbox() {
+    let server = server_with(&[]);
+    let alice = Client::new(&server);
+    let bob = Client::new(&server);
+    let secret = b"DB_PASSWORD=correct-horse-battery-staple\n";
+    let len = secret.len();
+    let size = len.to_string();
+    let right = sha256_hex(secret);
+    let mut tampered = secret.to_vec();
+    tampered[3] ^= 1;
+    let big = random_bytes(256 * 1024);
+    let cases: Vec<(Vec<&str>, &[u8], String)> = vec![
+        // The producer died after 20 bytes: stdin still closed cleanly.
+        (
+            vec!["--size", &size],
+            &secret[..20],
+            format!("the upload is 20 bytes but {len} were announced; nothing was stored\n"),
+        ),
+        (
+            vec!["--size", "60"],
+            secret,
+            format!("the upload is {len} bytes but 60 were announced; nothing was stored\n"),
+        ),
+        // More than announced is refused while it streams (where it stops depends on how the
+        // client split the stream, so only the announced size is certain).
+        (
+            vec!["--size", "1000"],
+            &big,
+            "but 1000 were announced".into(),
+        ),
+        (
+            vec!["--size", &size, "--sha256", &right],
+            &tampered,
+            "the upload's SHA-256 differs from the one announced; nothing was stored\n".into(),
+        ),
+    ];
+    for (args, sent, said) in cases {
+        let out = send_sealed(&alice, &[bob.public_key()], &args, sent);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: no id for a refused share");
+        if said.ends_with('\n') {
+            assert_eq!(stderr, said, "{args:?}");
+        } else {
+            assert!(
+                stderr.contains(&said) && stderr.ends_with("nothing was stored\n"),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert!(inbox(&bob).contains("empty"), "{args:?} reached the inbox");
+    }
+    wait_no_temp_files(server.data_dir());
+    assert!(blobs(&server).is_empty(), "a refused upload left a blob");
+
+    // Announced right, the share is armed and opens to the exact bytes.
+    let out = send_sealed(
+        &alice,
+        &[bob.public_key()],
+        &["--size", &size, "--sha256", &right],
+        secret,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    assert!(
+        text(&out.stderr).contains(&format!("get {id} | age -d")),
+        "the sender is told the command that claims it: {}",
+        text(&out.stderr)
+    );
+    assert!(inbox(&bob).contains(&id), "{}", inbox(&bob));
+    assert_eq!(get_and_open(&bob, &id), secret);
+}
+
+#[test]
+fn an_empty_sealed_upload_is_refused_unless_announced_with_size_0() {
+    let server = server_with(&[]);
+    let alice = Client::new(&server);
+    let bob = Client::new(&server);
+
+    let out = send_sealed(&alice, &[bob.public_key()], &[], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "nothing to share: the input was empty; nothing was stored (an empty secret on \
+         purpose is announced with --size 0)\n"
+    );
+    assert!(inbox(&bob).contains("empty"));
+
+    let out = send_sealed(&alice, &[bob.public_key()], &["--size", "0"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    assert!(get_and_open(&bob, &id).is_empty());
 }
 
 #[test]

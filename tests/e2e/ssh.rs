@@ -9,7 +9,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::ssh_client::{Client, run, spawn_piped, text};
-use crate::support::{ServerOptions, TestServer, claim_once, keygen, open_shares, temp_dir};
+use crate::support::{
+    ServerOptions, TestServer, claim_once, keygen, open_shares, sha256_hex, temp_dir,
+    wait_no_temp_files,
+};
 use onetimeshare::share::{Link, Owner, ShareError};
 use onetimeshare::store::MetaBackend;
 
@@ -125,23 +128,6 @@ fn assert_nothing_stored(data_dir: &Path, owner: Option<&str>) {
             .block_on(shares.1.list(&Owner::new(owner)))
             .unwrap();
         assert!(list.is_empty(), "{list:?}");
-    }
-}
-
-/// Waits until no temp blob is left (the server drops uploads asynchronously).
-fn wait_no_temp_files(data_dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let temps: Vec<_> = std::fs::read_dir(data_dir.join("blobs"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .filter(|n| n.to_string_lossy().starts_with(".tmp-"))
-            .collect();
-        if temps.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "temp files left: {temps:?}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -361,23 +347,6 @@ fn a_pipe_that_differs_from_its_announced_size_or_digest_publishes_nothing() {
         .unwrap();
     assert_eq!(owned.len(), 1, "only the announced-right upload is a share");
     assert_eq!(claim_once(&shares, &link, None), secret);
-}
-
-/// What `sha256sum` prints for `bytes`, from the real tool.
-fn sha256_hex(bytes: &[u8]) -> String {
-    let program = crate::support::require_tool("sha256sum", "coreutils");
-    let mut child = Command::new(program)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run sha256sum");
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    text(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]

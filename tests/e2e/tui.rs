@@ -702,6 +702,7 @@ fn a_share_sealed_to_the_clients_key_shows_in_the_inbox_with_its_get_command_and
         "{}",
         support::ssh_client::text(&sent.stderr)
     );
+    let id = support::ssh_client::text(&sent.stdout).trim().to_owned();
     let from = sender.fingerprint();
     let port = server.ssh_addr.port();
     // The screen reloads on its own (once a second): no key needed.
@@ -710,12 +711,13 @@ fn a_share_sealed_to_the_clients_key_shows_in_the_inbox_with_its_get_command_and
             .any(|l| l.contains("tui.env") && l.contains(&from[..20]))
     });
     assert!(
-        screen.contains(&format!("-p {port}")) && screen.contains("get 1 | age -d -i"),
-        "the get command for the selected share is on screen:\n{screen}"
+        screen.contains(&format!("-p {port}")) && screen.contains(&format!("get {id} | age -d -i")),
+        "the get command for the selected share, by its ID {id}, is on screen:\n{screen}"
     );
 
-    // Claiming stays on the command line; the inbox then empties.
-    let claimed = support::ssh_client::run(&mut recipient.ssh_command_t(&["get", "1"]), b"");
+    // Claiming stays on the command line, with the command the screen showed; the inbox then
+    // empties.
+    let claimed = support::ssh_client::run(&mut recipient.ssh_command_t(&["get", &id]), b"");
     assert!(claimed.status.success());
     assert!(claimed.stdout.starts_with(b"age-encryption.org/v1"));
     tui.wait_text("NOTHING SEALED TO YOUR KEY YET");

@@ -9,7 +9,7 @@
 use tracing::debug;
 
 use super::{ChannelTask, Input};
-use crate::share::{Recipient, SealedSpec, now_millis};
+use crate::share::{Expected, Recipient, SealedSpec, now_millis};
 use crate::ssh::command::{InboxPick, UploadOptions};
 use crate::ssh::output;
 use crate::ssh::recipient_keys;
@@ -41,6 +41,10 @@ impl ChannelTask {
             Ok(upload) => upload,
             Err(err) => return self.upload_failed(&err).await,
         };
+        upload.expect(Expected {
+            size: options.size,
+            sha256: options.sha256,
+        });
         loop {
             match self.next_input().await {
                 Input::Data(data) => {
@@ -75,7 +79,7 @@ impl ChannelTask {
                 }
                 0
             }
-            Err(err) => self.upload_failed(&err).await,
+            Err(err) => self.pipe_failed(&err).await,
         }
     }
 

@@ -100,16 +100,22 @@ impl ChannelTask {
                 }
                 0
             }
-            Err(ShareError::Empty) => {
-                self.stderr(
-                    "nothing to share: the input was empty; nothing was stored (an empty \
-                     secret on purpose is announced with --size 0)\n",
-                )
-                .await;
-                1
-            }
-            Err(err) => self.upload_failed(&err).await,
+            Err(err) => self.pipe_failed(&err).await,
         }
+    }
+
+    /// A piped upload (link or `--to`) that published nothing; empty input is told how an empty
+    /// secret is sent on purpose.
+    pub(super) async fn pipe_failed(&self, err: &ShareError) -> u32 {
+        if let ShareError::Empty = err {
+            self.stderr(
+                "nothing to share: the input was empty; nothing was stored (an empty secret on \
+                 purpose is announced with --size 0)\n",
+            )
+            .await;
+            return 1;
+        }
+        self.upload_failed(err).await
     }
 
     pub(super) async fn upload_failed(&self, err: &ShareError) -> u32 {

@@ -1,6 +1,6 @@
 //! The inbox's handling: moving the selection, reloading, and copying the selected share's
-//! `get` command. Nothing here claims a share: the claim streams an age file, which belongs in
-//! a shell pipe (`… get N | age -d …`), not on a terminal screen.
+//! `get ID` command. Nothing here claims a share: the claim streams an age file, which belongs
+//! in a shell pipe (`… get ID | age -d …`), not on a terminal screen.
 
 use zeroize::Zeroizing;
 

@@ -1,6 +1,6 @@
 //! The inbox: shares sealed to the session's key as a table numbered like `ssh HOST inbox`
 //! (N, FROM, KIND, SIZE, EXPIRES IN, LABEL) with the marked selection and `n/m` cue of My shares,
-//! then the exact `get` command that claims the selected one. The screen never claims: the age
+//! then the exact `get ID` command that claims the selected one. The screen never claims: the age
 //! file goes to a shell pipe, and the empty state says how senders seal and recipients claim.
 //! Sender fingerprints and labels come from other people, so control characters are dropped.
 
@@ -135,9 +135,12 @@ fn empty_lines(state: &State, styles: &Styles) -> Vec<Line<'static>> {
         ),
         Line::styled(format!("  {ssh} -- --to github:YOU < file"), styles.body()),
         Line::raw(""),
-        Line::styled("IT SHOWS UP HERE AS N; YOU CLAIM IT ONCE:", styles.label()),
         Line::styled(
-            format!("  {ssh} get N | age -d -i ~/.ssh/id_ed25519 > file"),
+            "IT SHOWS UP HERE; YOU CLAIM IT ONCE BY ITS ID:",
+            styles.label(),
+        ),
+        Line::styled(
+            format!("  {ssh} get ID | age -d -i ~/.ssh/id_ed25519 > file"),
             styles.accent(),
         ),
     ]

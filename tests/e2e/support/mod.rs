@@ -55,6 +55,7 @@ pub mod shares;
 pub mod ssh_client;
 pub mod stores;
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
@@ -116,6 +117,48 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).expect("the OS random source");
     bytes
+}
+
+/// What `sha256sum` prints for `bytes`, from the real tool.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let program = require_tool("sha256sum", "coreutils");
+    let mut child = std::process::Command::new(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("sha256sum's stdin")
+        .write_all(bytes)
+        .expect("feed sha256sum");
+    let out = child.wait_with_output().expect("sha256sum's output");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("sha256sum printed a digest")
+        .to_owned()
+}
+
+/// Waits until no temp blob is left in `data_dir` (the server drops uploads asynchronously).
+pub fn wait_no_temp_files(data_dir: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let temps: Vec<_> = std::fs::read_dir(data_dir.join("blobs"))
+            .expect("the server's blob dir")
+            .map(|e| e.expect("a blob dir entry").file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".tmp-"))
+            .collect();
+        if temps.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "temp files left: {temps:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 pub fn temp_dir() -> tempfile::TempDir {
