@@ -306,6 +306,11 @@ Upload options:
                      4 revoked, removed by the operator or locked,
                      5 --wait-timeout ran out (or the server restarted)
   --wait-timeout DURATION  stop waiting after this long (implies --wait)
+  --to KEY           seal the share to a recipient's SSH public key instead of
+                     making a link: an age file only that key's owner can
+                     open, listed in their `inbox`. KEY is a public key line
+                     ('ssh-ed25519 AAAA… bob', quoted twice) or github:USER
+                     (that user's published keys); repeat for more recipients
 
 Receive in a terminal (the plaintext on stdout, messages on stderr):
   {ssh} get 'LINK' > file                  claims it: the link works once

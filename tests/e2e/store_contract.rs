@@ -259,7 +259,10 @@ async fn a_settled_change_reports_what_it_did_and_a_voided_one_never_happens(fx:
         Some(Applied::Granted { attempt: 1, max: 5 })
     );
     assert!(meta.undo(&key, &attempt, None).await.unwrap());
-    assert!(!meta.undo(&key, &attempt, None).await.unwrap(), "undone once");
+    assert!(
+        !meta.undo(&key, &attempt, None).await.unwrap(),
+        "undone once"
+    );
     assert_eq!(meta.get(&key, now).await.unwrap().unwrap().attempts, 0);
 
     // A claim nobody was told about is re-armed, and leaves the spent index.
