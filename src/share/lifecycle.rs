@@ -52,8 +52,12 @@ pub struct Policy {
     pub max_ttl: Duration,
     pub max_attempts: u32,
     pub kdf_cost: KdfCost,
-    /// How many Argon2 derivations may run at once (each holds `memory_kib`).
+    /// How many Argon2 derivations may run at once (each holds `memory_kib`): the number of
+    /// low-priority threads they run on.
     pub kdf_concurrency: usize,
+    /// How long a password check waits for a free Argon2 thread before it is told "busy" (a
+    /// claim that is told so has spent no attempt).
+    pub kdf_wait: Duration,
     /// Unreferenced blobs younger than this are left alone by orphan cleanup.
     pub orphan_grace: Duration,
     /// How long a request may spend finding out whether a state change whose store call failed
@@ -82,7 +86,8 @@ impl Default for Policy {
             max_ttl: Duration::from_secs(7 * 24 * 3600),
             max_attempts: 5,
             kdf_cost: KdfCost::default(),
-            kdf_concurrency: 4,
+            kdf_concurrency: crate::crypto::default_kdf_threads(),
+            kdf_wait: crate::crypto::DEFAULT_KDF_WAIT,
             orphan_grace: Duration::from_secs(3600),
             settle_window: Duration::from_secs(10),
             quota: super::Quota::default(),
@@ -241,7 +246,7 @@ impl Shares {
         policy: Policy,
         observers: Vec<Arc<dyn ShareObserver>>,
     ) -> Self {
-        let kdf = PasswordKdf::new(policy.kdf_concurrency);
+        let kdf = PasswordKdf::new(policy.kdf_concurrency, policy.kdf_wait);
         let mut list = Observers::default();
         for observer in observers {
             list.add(observer);
