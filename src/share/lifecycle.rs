@@ -11,7 +11,7 @@ use super::outcome::{Outcome, Pending};
 use super::pasted::{KEY_SEPARATORS, unwrap_pasted};
 use super::{
     BlobStore, Handle, MetaStore, Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareError,
-    ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
+    ShareFacts, ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
 };
 use super::{ShareEvent, ShareObserver};
 use crate::crypto::{Kind, PasswordKdf};
@@ -140,26 +140,33 @@ impl StatusState {
     }
 }
 
-impl From<&ShareEntry> for ShareStatus {
-    fn from(entry: &ShareEntry) -> Self {
-        let state = match entry.state {
+impl ShareStatus {
+    /// The status of the share stored under `key`, from its public facts.
+    pub fn of(key: &StoreKey, facts: &ShareFacts) -> Self {
+        let state = match facts.state {
             ShareState::Opened { at } => StatusState::Opened { at },
             ShareState::Revoked { at } => StatusState::Revoked { at },
             ShareState::TakenDown { at } => StatusState::TakenDown { at },
-            ShareState::Armed if entry.is_locked() => StatusState::Locked,
+            ShareState::Armed if facts.is_locked() => StatusState::Locked,
             ShareState::Armed => StatusState::Armed,
         };
         Self {
-            handle: entry.record.handle(),
-            kind: entry.record.kind,
-            stored_size: entry.record.stored_size,
-            created_at: entry.record.created_at,
-            expires_at: entry.record.expires_at,
-            password: entry.record.password,
-            max_attempts: entry.record.max_attempts,
-            attempts: entry.attempts,
+            handle: key.handle(),
+            kind: facts.kind,
+            stored_size: facts.stored_size,
+            created_at: facts.created_at,
+            expires_at: facts.expires_at,
+            password: facts.password,
+            max_attempts: facts.max_attempts,
+            attempts: facts.attempts,
             state,
         }
+    }
+}
+
+impl From<&ShareEntry> for ShareStatus {
+    fn from(entry: &ShareEntry) -> Self {
+        ShareStatus::of(&entry.record.key, &entry.facts())
     }
 }
 
@@ -284,9 +291,9 @@ impl Shares {
     /// that never existed or has expired (indistinguishable on purpose).
     pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
         let key = id.store_key();
-        let entry = self.inner.meta.get(&key, now_millis()).await?;
-        Ok(entry.as_ref().map(|entry| {
-            let mut status = ShareStatus::from(entry);
+        let facts = self.inner.meta.peek(&key, now_millis()).await?;
+        Ok(facts.map(|facts| {
+            let mut status = ShareStatus::of(&key, &facts);
             // An opening nobody was told about is being undone: it is not "already opened".
             if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&key) {
                 status.state = StatusState::Armed;

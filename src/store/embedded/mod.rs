@@ -27,9 +27,10 @@ use tracing::error;
 mod operator;
 
 use crate::share::{
-    Applied, AttemptOutcome, BlobName, ClaimOutcome, LEDGER_UNDONE, LEDGER_VOID, MetaStore, Millis,
-    OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, ClaimOutcome, EntryFacts, LEDGER_UNDONE, LEDGER_VOID,
+    MetaStore, Millis, OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage,
+    RevokeOutcome, ShareEntry, ShareFacts, ShareRecord, ShareState, StoreError, StoreKey,
+    TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -648,6 +649,22 @@ impl MetaStore for EmbeddedStore {
             let shares = txn.open_table(SHARES).map_err(db_error)?;
             let inline = txn.open_table(INLINE).map_err(db_error)?;
             load(&shares, Some(&inline), &key, now).map_err(db_error)
+        })
+        .await
+    }
+
+    async fn peek(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareFacts>, StoreError> {
+        let key = *key;
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(db_error)?;
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let Some(raw) = shares.get(&key.0).map_err(db_error)? else {
+                return Ok(None);
+            };
+            let facts: EntryFacts = serde_json::from_slice(raw.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let facts = ShareFacts::from(facts);
+            Ok((!facts.is_expired(now)).then_some(facts))
         })
         .await
     }
