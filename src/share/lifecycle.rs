@@ -150,14 +150,15 @@ impl ShareStatus {
             ShareState::Armed if facts.is_locked() => StatusState::Locked,
             ShareState::Armed => StatusState::Armed,
         };
+        let r = &facts.record;
         Self {
             handle: key.handle(),
-            kind: facts.kind,
-            stored_size: facts.stored_size,
-            created_at: facts.created_at,
-            expires_at: facts.expires_at,
-            password: facts.password,
-            max_attempts: facts.max_attempts,
+            kind: r.kind,
+            stored_size: r.stored_size,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            password: r.password,
+            max_attempts: r.max_attempts,
             attempts: facts.attempts,
             state,
         }

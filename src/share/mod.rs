@@ -39,8 +39,7 @@ pub use name::{MAX_NAME_BYTES, NameError, ShareName};
 pub use pasted::{unwrap_pasted, without_link_key};
 pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
 pub use record::{
-    EntryFacts, Millis, Owner, RecordFacts, ShareEntry, ShareFacts, ShareRecord, ShareState,
-    now_millis,
+    Millis, Owner, RecordFacts, ShareEntry, ShareFacts, ShareRecord, ShareState, now_millis,
 };
 pub use sealed::{
     ArmedSealed, InboxItem, MAX_RECIPIENTS, Recipient, RecipientError, SealedClaim, SealedSpec,

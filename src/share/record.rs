@@ -119,67 +119,36 @@ pub struct ShareEntry {
 
 /// What anyone may learn of a share without its key — what its status page shows — and nothing
 /// else: no verifier, sealed metadata, blob name, owner, quota charges or content. What
-/// [`MetaStore::peek`](super::MetaStore::peek) returns: a store decodes only these fields, so
-/// the page every link previewer fetches never loads anything that guards or holds the secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// [`MetaStore::peek`](super::MetaStore::peek) returns. It reads straight from a stored
+/// [`ShareEntry`]'s JSON (the same field names): serde skips every other field without decoding
+/// it, so the page every link previewer fetches never loads what guards or holds the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct ShareFacts {
+    pub record: RecordFacts,
+    pub state: ShareState,
+    pub attempts: u32,
+}
+
+/// The public fields of a [`ShareRecord`]; reads from the record's own JSON too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct RecordFacts {
     pub kind: Kind,
     pub stored_size: u64,
     pub created_at: Millis,
     pub expires_at: Millis,
     pub password: bool,
     pub max_attempts: u32,
-    pub state: ShareState,
-    pub attempts: u32,
 }
 
 impl ShareFacts {
-    /// The facts of a stored record in `state` after `attempts` wrong passwords.
-    pub fn of(record: RecordFacts, state: ShareState, attempts: u32) -> Self {
-        Self {
-            kind: record.kind,
-            stored_size: record.stored_size,
-            created_at: record.created_at,
-            expires_at: record.expires_at,
-            password: record.password,
-            max_attempts: record.max_attempts,
-            state,
-            attempts,
-        }
-    }
-
     pub fn is_locked(&self) -> bool {
-        self.state == ShareState::Armed && self.password && self.attempts >= self.max_attempts
+        self.state == ShareState::Armed
+            && self.record.password
+            && self.attempts >= self.record.max_attempts
     }
 
     pub fn is_expired(&self, now: Millis) -> bool {
-        self.expires_at <= now
-    }
-}
-
-/// The [`ShareFacts`] fields of a stored [`ShareRecord`], read from the record's own JSON: serde
-/// skips every other field without decoding it.
-#[derive(Clone, Copy, Debug, Deserialize)]
-pub struct RecordFacts {
-    kind: Kind,
-    stored_size: u64,
-    created_at: Millis,
-    expires_at: Millis,
-    password: bool,
-    max_attempts: u32,
-}
-
-/// A stored [`ShareEntry`]'s JSON, read as [`ShareFacts`].
-#[derive(Deserialize)]
-pub struct EntryFacts {
-    record: RecordFacts,
-    state: ShareState,
-    attempts: u32,
-}
-
-impl From<EntryFacts> for ShareFacts {
-    fn from(entry: EntryFacts) -> Self {
-        ShareFacts::of(entry.record, entry.state, entry.attempts)
+        self.record.expires_at <= now
     }
 }
 
@@ -188,12 +157,14 @@ impl ShareEntry {
     pub fn facts(&self) -> ShareFacts {
         let r = &self.record;
         ShareFacts {
-            kind: r.kind,
-            stored_size: r.stored_size,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            password: r.password,
-            max_attempts: r.max_attempts,
+            record: RecordFacts {
+                kind: r.kind,
+                stored_size: r.stored_size,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                password: r.password,
+                max_attempts: r.max_attempts,
+            },
             state: self.state,
             attempts: self.attempts,
         }
@@ -327,11 +298,12 @@ mod tests {
         entry.attempts = 3;
         entry.state = ShareState::Opened { at: 77 };
         let json = serde_json::to_vec(&entry).unwrap();
-        let facts: EntryFacts = serde_json::from_slice(&json).unwrap();
-        assert_eq!(ShareFacts::from(facts), entry.facts());
-        let record: RecordFacts =
-            serde_json::from_slice(&serde_json::to_vec(&entry.record).unwrap()).unwrap();
-        assert_eq!(ShareFacts::of(record, entry.state, 3), entry.facts());
+        let facts: ShareFacts = serde_json::from_slice(&json).unwrap();
+        assert_eq!(facts, entry.facts());
+        // Redis keeps the record's JSON alone, next to the state.
+        let json = serde_json::to_vec(&entry.record).unwrap();
+        let record: RecordFacts = serde_json::from_slice(&json).unwrap();
+        assert_eq!(record, entry.facts().record);
     }
 
     #[test]

@@ -885,7 +885,11 @@ impl MetaStore for RedisStore {
             other => return Err(StoreError::Corrupt(format!("unknown state {other:?}"))),
         };
         let attempts = att.ok_or_else(|| StoreError::Corrupt("missing field att".into()))?;
-        let facts = ShareFacts::of(record, state, attempts);
+        let facts = ShareFacts {
+            record,
+            state,
+            attempts,
+        };
         Ok((!facts.is_expired(now)).then_some(facts))
     }
 

@@ -171,7 +171,7 @@ async fn peek_tells_the_facts_get_tells(fx: Fixture) {
     };
     let guarded = fx.text(b"pw-protected", with_password("right")).await;
     assert_eq!(facts(&guarded).await.attempts, 0);
-    assert!(facts(&guarded).await.password);
+    assert!(facts(&guarded).await.record.password);
     for _ in 0..fx.policy.max_attempts {
         assert!(fx.claim_bytes(&guarded, Some("wrong")).await.is_err());
     }
@@ -181,8 +181,11 @@ async fn peek_tells_the_facts_get_tells(fx: Fixture) {
 
     let file = fx.text(&vec![7u8; 5000], UploadSpec::file(None)).await;
     let armed = facts(&file).await;
-    assert_eq!((armed.kind, armed.state), (Kind::File, ShareState::Armed));
-    assert!(armed.stored_size > 5000);
+    assert_eq!(
+        (armed.record.kind, armed.state),
+        (Kind::File, ShareState::Armed)
+    );
+    assert!(armed.record.stored_size > 5000);
     fx.claim_bytes(&file, None).await.unwrap();
     assert!(matches!(
         facts(&file).await.state,

@@ -39,10 +39,9 @@ use tracing::error;
 mod operator;
 
 use crate::share::{
-    Applied, AttemptOutcome, BlobName, ClaimOutcome, EntryFacts, LEDGER_UNDONE, LEDGER_VOID,
-    MetaStore, Millis, OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage,
-    RevokeOutcome, ShareEntry, ShareFacts, ShareRecord, ShareState, StoreError, StoreKey,
-    TakedownOutcome,
+    Applied, AttemptOutcome, BlobName, ClaimOutcome, LEDGER_UNDONE, LEDGER_VOID, MetaStore, Millis,
+    OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry,
+    ShareFacts, ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -726,9 +725,8 @@ impl MetaStore for EmbeddedStore {
             let Some(raw) = shares.get(&key.0).map_err(db_error)? else {
                 return Ok(None);
             };
-            let facts: EntryFacts = serde_json::from_slice(raw.value())
+            let facts: ShareFacts = serde_json::from_slice(raw.value())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let facts = ShareFacts::from(facts);
             Ok((!facts.is_expired(now)).then_some(facts))
         })
         .await
