@@ -78,7 +78,8 @@ pub(super) struct SharedState {
     pub refusals: Refusals,
 }
 
-/// The application: every route, with security headers and the access log on every response.
+/// The application: every route, with security headers on every response, and the access log on
+/// every response when its level is on.
 pub fn router(
     shares: Shares,
     console: Arc<Console>,

@@ -179,13 +179,11 @@ impl ShareEntry {
     }
 
     pub fn is_locked(&self) -> bool {
-        self.state == ShareState::Armed
-            && self.record.password
-            && self.attempts >= self.record.max_attempts
+        self.facts().is_locked()
     }
 
     pub fn is_expired(&self, now: Millis) -> bool {
-        self.record.expires_at <= now
+        self.facts().is_expired(now)
     }
 }
 
