@@ -9,7 +9,9 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 # PROFILE=debug smoke-tests a script quickly, PROFILE=fast (optimised, no LTO) rebuilds quickly
 # while profiling; figures come from the release build.
 PROFILE=${PROFILE:-release}
-BIN=$TARGET/$PROFILE/onetimeshare
+# ONETIMESHARE_BIN=path runs an already built server instead of building one (A/B against an
+# older build); the share maker still comes from the target dir.
+BIN=${ONETIMESHARE_BIN:-$TARGET/$PROFILE/onetimeshare}
 MAKE_SHARES=$TARGET/$PROFILE/examples/http_bench_shares
 WORK=$(mktemp -d /tmp/ots-bench.XXXXXX)
 PIDS=()
@@ -37,6 +39,7 @@ rps() { awk '/Requests\/sec/ {print $2}'; }
 p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub("us","",v); v /= 1000 } else if (v ~ /ms$/) { sub("ms","",v) } else if (v ~ /s$/) { sub("s","",v); v *= 1000 } printf "%.2f\n", v }'; }
 
 build_release() {
+  [ -n "${ONETIMESHARE_BIN:-}" ] && [ -x "$MAKE_SHARES" ] && { echo "== using $BIN" >&2; return 0; }
   echo "== build ($PROFILE)" >&2
   local flags=(--quiet --bin onetimeshare --example http_bench_shares)
   case $PROFILE in debug) ;; release) flags+=(--release) ;; *) flags+=(--profile "$PROFILE") ;; esac

@@ -6,19 +6,24 @@ use crate::units::Millis;
 
 /// `2026-11-23 09:34:40 UTC`.
 pub fn utc_seconds(millis: Millis) -> String {
-    let (date, rem) = date_and_rest(millis);
-    format!(
-        "{date} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (mut out, rem) = date_and_rest(millis);
+    for (sep, n) in [(' ', rem / 3600), (':', rem % 3600 / 60), (':', rem % 60)] {
+        out.push(sep);
+        push_two_digits(&mut out, n);
+    }
+    out.push_str(" UTC");
+    out
 }
 
 /// `2026-11-23 09:34 UTC`.
 pub fn utc_minutes(millis: Millis) -> String {
-    let (date, rem) = date_and_rest(millis);
-    format!("{date} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    let (mut out, rem) = date_and_rest(millis);
+    for (sep, n) in [(' ', rem / 3600), (':', rem % 3600 / 60)] {
+        out.push(sep);
+        push_two_digits(&mut out, n);
+    }
+    out.push_str(" UTC");
+    out
 }
 
 /// `2026-11-23T09:34:40Z` (RFC 3339, UTC, whole seconds): for machine-read output.
@@ -32,11 +37,32 @@ pub fn rfc3339(millis: Millis) -> String {
     )
 }
 
-/// `YYYY-MM-DD` and the seconds into that day.
+/// `YYYY-MM-DD` (room left for the time) and the seconds into that day. Written digit by digit:
+/// every status page shows a time, and `format!` costs more than the calendar arithmetic.
 fn date_and_rest(millis: Millis) -> (String, u64) {
+    use std::fmt::Write as _;
     let secs = millis / 1000;
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    (format!("{y:04}-{m:02}-{d:02}"), secs % 86_400)
+    let mut out = String::with_capacity(24);
+    if (0..10_000).contains(&y) {
+        let y = y as u64;
+        push_two_digits(&mut out, y / 100);
+        push_two_digits(&mut out, y % 100);
+    } else {
+        // Years past 9999 (or before 0) never reach a page in practice; spelled out in full.
+        let _ = write!(out, "{y:04}");
+    }
+    out.push('-');
+    push_two_digits(&mut out, u64::from(m));
+    out.push('-');
+    push_two_digits(&mut out, u64::from(d));
+    (out, secs % 86_400)
+}
+
+/// `n` (below 100) as two digits.
+fn push_two_digits(out: &mut String, n: u64) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Howard Hinnant's days → (year, month, day) for the proleptic Gregorian calendar.
@@ -66,6 +92,8 @@ mod tests {
         assert_eq!(rfc3339(1_795_426_480_123), "2026-11-23T09:34:40Z");
         assert_eq!(utc_minutes(951_868_799_000), "2000-02-29 23:59 UTC");
         assert_eq!(utc_minutes(951_868_800_000), "2000-03-01 00:00 UTC");
+        assert_eq!(utc_seconds(253_402_300_799_000), "9999-12-31 23:59:59 UTC");
+        assert_eq!(utc_seconds(253_402_300_800_000), "10000-01-01 00:00:00 UTC");
     }
 
     #[test]

@@ -124,7 +124,8 @@ pub struct Layer {
     /// Argon2id passes [default: 3]
     #[arg(long, env = "ONETIMESHARE_ARGON2_ITERATIONS", value_name = "N")]
     pub argon2_iterations: Option<u32>,
-    /// Argon2 derivations allowed to run at once [default: 4]
+    /// Argon2 derivations allowed to run at once, each on its own low-priority thread
+    /// [default: one per core beyond the first, 1 to 4]
     #[arg(long, env = "ONETIMESHARE_ARGON2_CONCURRENCY", value_name = "N")]
     pub argon2_concurrency: Option<usize>,
     /// How often expired shares and orphan blobs are removed [default: 1m]
@@ -564,7 +565,11 @@ impl Settings {
                 max_ttl: expiry.max,
                 max_attempts,
                 kdf_cost: resolve_kdf(&layer)?,
-                kdf_concurrency: layer.argon2_concurrency.unwrap_or(4).max(1),
+                kdf_concurrency: layer
+                    .argon2_concurrency
+                    .unwrap_or_else(crate::crypto::default_kdf_threads)
+                    .max(1),
+                kdf_wait: crate::crypto::DEFAULT_KDF_WAIT,
                 orphan_grace: Duration::from_secs(3600),
                 settle_window: redis_timeout.saturating_mul(SETTLE_TIMEOUTS),
                 quota: resolve_quota(&layer)?,

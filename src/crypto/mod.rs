@@ -15,15 +15,17 @@
 
 mod aead;
 mod header;
+mod kdf_pool;
 mod keys;
 mod meta;
 mod password;
 mod stream;
 
 pub use header::{FORMAT_VERSION, Header, KdfParams};
+pub use kdf_pool::{DEFAULT_KDF_WAIT, KdfSlot, PasswordKdf, default_kdf_threads};
 pub use keys::{ContentKeys, LinkVerifier, ShareKey, derive_content_keys};
 pub use meta::{Kind, SealedMeta, ShareMeta};
-pub use password::{Password, PasswordKdf, PasswordKey};
+pub use password::{Password, PasswordKey};
 pub use stream::{CHUNK_LOG2, CHUNK_SIZE, StreamOpener, StreamSealer, TAG_SIZE};
 
 /// Everything that can go wrong opening or sealing a share. Opaque on purpose: no variant carries
@@ -58,6 +60,9 @@ pub enum CryptoError {
     Rng,
     #[error("password hashing was cancelled")]
     KdfCancelled,
+    /// Every Argon2 thread stayed busy for as long as a caller may wait.
+    #[error("too many password checks at once")]
+    KdfBusy,
 }
 
 /// Fills `buf` from the operating system's CSPRNG.

@@ -2,14 +2,11 @@
 //! key derivation.
 //!
 //! Argon2 is deliberately expensive (64 MiB by default), so it never runs on the async runtime:
-//! [`PasswordKdf`] runs it on the blocking pool behind a semaphore, so a burst of attempts queues
-//! instead of exhausting memory. Counting attempts is the share lifecycle's job, done atomically
-//! *before* this is called.
-
-use std::sync::Arc;
+//! [`PasswordKdf`](super::PasswordKdf) runs it on a bounded pool of low-priority threads of its
+//! own (`kdf_pool.rs`). Counting attempts is the share lifecycle's job, done atomically *before*
+//! this is called.
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{CryptoError, KdfParams};
@@ -54,7 +51,7 @@ impl PasswordKey {
         &self.0
     }
 
-    /// Runs Argon2id synchronously. Prefer [`PasswordKdf::derive`] from async code.
+    /// Runs Argon2id synchronously. Async code goes through [`PasswordKdf`](super::PasswordKdf).
     pub fn derive_blocking(password: &Password, params: &KdfParams) -> Result<Self, CryptoError> {
         let argon_params = Params::new(
             params.memory_kib,
@@ -75,37 +72,6 @@ impl PasswordKey {
 impl std::fmt::Debug for PasswordKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PasswordKey(<redacted>)")
-    }
-}
-
-/// Runs Argon2id off the async runtime with at most `limit` derivations in flight.
-#[derive(Clone)]
-pub struct PasswordKdf {
-    permits: Arc<Semaphore>,
-}
-
-impl PasswordKdf {
-    pub fn new(limit: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
-        }
-    }
-
-    pub async fn derive(
-        &self,
-        password: &Password,
-        params: &KdfParams,
-    ) -> Result<PasswordKey, CryptoError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| CryptoError::KdfCancelled)?;
-        let password = password.clone();
-        let params = params.clone();
-        tokio::task::spawn_blocking(move || PasswordKey::derive_blocking(&password, &params))
-            .await
-            .map_err(|_| CryptoError::KdfCancelled)?
     }
 }
 
@@ -157,24 +123,5 @@ mod tests {
             format!("{:?}", Password::new("hunter2")),
             "Password(<redacted>)"
         );
-    }
-
-    #[tokio::test]
-    async fn bounded_kdf_runs_many_derivations() {
-        let kdf = PasswordKdf::new(2);
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let kdf = kdf.clone();
-            tasks.push(tokio::spawn(async move {
-                kdf.derive(&Password::new("pw"), &small_params([7; 16]))
-                    .await
-                    .map(|k| *k.bytes())
-            }));
-        }
-        let mut keys = Vec::new();
-        for t in tasks {
-            keys.push(t.await.unwrap().unwrap());
-        }
-        assert!(keys.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -1,6 +1,6 @@
 //! `POST /s/{id}`: the claim. Rate limit first (per client address), then the form, then the one
-//! call to [`Shares::claim`] — which checks the link key, counts a password attempt and flips the
-//! share to opened atomically — and only then the content.
+//! call to [`Shares::claim`](crate::share::Shares::claim) — which checks the link key, counts a
+//! password attempt and flips the share to opened atomically — and only then the content.
 //!
 //! Delivery guards the "a failed download never looks complete" rule: the first chunk is
 //! decrypted before the response head is sent (so early damage becomes an honest error page);
@@ -29,7 +29,7 @@ use super::error::{Audience, Problem};
 use super::router::AppState;
 use super::{status, templates, when};
 use crate::crypto::{Kind, Password, ShareKey};
-use crate::share::{Claimed, Handle, ShareError, ShareId, Shares};
+use crate::share::{Claimed, Handle, ShareError, ShareId};
 
 /// Text shares larger than this are downloaded by browsers instead of rendered into a page.
 const TEXT_PAGE_MAX: u64 = 1024 * 1024;
@@ -94,7 +94,7 @@ pub(super) async fn claim(
         Err(err @ (ShareError::WrongPassword { .. } | ShareError::PasswordRequired))
             if audience == Audience::Browser =>
         {
-            ask_again(&state.shares, &id, &err).await
+            ask_again(&state, &id, &err).await
         }
         Err(err) => Problem::from_share_error(&err).respond(audience),
     }
@@ -154,7 +154,7 @@ fn key_of(text: &str) -> Option<&str> {
 }
 
 /// A wrong or missing password in a browser: the form again, with what went wrong.
-async fn ask_again(shares: &Shares, id: &ShareId, err: &ShareError) -> Response {
+async fn ask_again(state: &AppState, id: &ShareId, err: &ShareError) -> Response {
     let problem = match err {
         ShareError::WrongPassword { remaining } => {
             format!(
@@ -164,9 +164,9 @@ async fn ask_again(shares: &Shares, id: &ShareId, err: &ShareError) -> Response 
         }
         _ => "THIS SHARE NEEDS A PASSWORD.".to_owned(),
     };
-    match shares.peek(id).await {
+    match state.shares.peek(id).await {
         Ok(Some(current)) => {
-            let mut response = status::render(id, &current, Some(problem));
+            let mut response = status::render(&state.armed_page, id, &current, Some(&problem));
             if response.status() == StatusCode::OK {
                 *response.status_mut() = StatusCode::FORBIDDEN;
             }

@@ -187,6 +187,22 @@ impl Problem {
         p
     }
 
+    /// Every Argon2 thread stayed busy for as long as a claim may wait: a flood of password
+    /// checks. The claim reserved no thread, so it spent no attempt.
+    pub fn password_checks_busy() -> Self {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BUSY",
+            Tone::Warning,
+            "TOO MANY PASSWORD CHECKS AT ONCE",
+        )
+        .line(
+            "Nothing was opened or burned, and no attempt was counted: try again in a few seconds.",
+        );
+        p.retry_after = Some(5);
+        p
+    }
+
     pub fn unavailable() -> Self {
         let mut p = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -259,6 +275,10 @@ impl Problem {
                 ),
             )
             .line("Nothing was burned."),
+            ShareError::Busy => {
+                err.log("claim");
+                Problem::password_checks_busy()
+            }
             ShareError::StoreUnavailable => {
                 err.log("claim");
                 Problem::unavailable()

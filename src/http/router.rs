@@ -12,6 +12,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use super::client_slots::{self, ClientSlots};
 use super::rate_limit::RateLimiter;
+use super::templates::ArmedPage;
 use super::{access_log, assets, claim, headers, index, report, status};
 use crate::config::{HttpSettings, IpNet, Settings};
 use crate::operator::Console;
@@ -46,24 +47,39 @@ impl SiteInfo {
     }
 }
 
+/// What every handler shares. One `Arc`: axum clones the state for each extractor of each
+/// request, and one reference count is cheaper to bump than one per field.
 #[derive(Clone)]
-pub(super) struct AppState {
+pub(super) struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub(super) struct SharedState {
     pub shares: Shares,
-    pub site: Arc<SiteInfo>,
-    pub limiter: Arc<RateLimiter>,
+    pub site: SiteInfo,
+    pub limiter: RateLimiter,
     pub console: Arc<Console>,
     /// Abuse reports per client address: a few, then one a minute.
-    pub report_limiter: Arc<RateLimiter>,
-    pub trusted_proxies: Arc<[IpNet]>,
+    pub report_limiter: RateLimiter,
+    pub trusted_proxies: Vec<IpNet>,
     /// The stylesheet with the configured theme's colours.
     pub css: Arc<str>,
+    /// The armed status page, rendered once.
+    pub armed_page: ArmedPage,
     /// Requests in flight per forwarded client, behind a trusted proxy.
     pub forwarded_slots: ClientSlots,
     /// What the HTTP side refused, by reason (for `/metrics`).
     pub refusals: Refusals,
 }
 
-/// The application: every route, with security headers and the access log on every response.
+/// The application: every route, with security headers on every response, and the access log on
+/// every response when its level is on.
 pub fn router(
     shares: Shares,
     console: Arc<Console>,
@@ -73,22 +89,20 @@ pub fn router(
     refusals: Refusals,
 ) -> Router {
     let rates = console.shared_rates();
-    let state = AppState {
+    let state = AppState(Arc::new(SharedState {
         shares,
         console,
-        report_limiter: Arc::new(
-            RateLimiter::new(REPORTS_PER_MINUTE, REPORT_BURST).shared(rates.clone(), "report"),
-        ),
-        site: Arc::new(site),
-        limiter: Arc::new(
-            RateLimiter::new(http.claims_per_minute, http.claim_burst).shared(rates, "claim"),
-        ),
-        trusted_proxies: http.trusted_proxies.clone().into(),
+        report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, REPORT_BURST)
+            .shared(rates.clone(), "report"),
+        site,
+        limiter: RateLimiter::new(http.claims_per_minute, http.claim_burst).shared(rates, "claim"),
+        trusted_proxies: http.trusted_proxies.clone(),
         css: super::assets::stylesheet(http.theme).into(),
+        armed_page: ArmedPage::new(),
         forwarded_slots: ClientSlots::new(http.max_connections_per_client),
         refusals,
-    };
-    Router::new()
+    }));
+    let routes = Router::new()
         .route("/", get(index::page))
         .route("/healthz", get(index::healthz))
         .route("/s/{id}", get(status::page).post(claim::claim))
@@ -99,12 +113,22 @@ pub fn router(
         .route("/favicon.ico", get(assets::favicon))
         .fallback(index::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
-        .layer(middleware::from_fn_with_state(
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
+    // Without trusted proxies the per-client cap is the accept loop's alone: no layer to pass.
+    let routes = if state.trusted_proxies.is_empty() {
+        routes
+    } else {
+        routes.layer(middleware::from_fn_with_state(
             state.clone(),
             client_slots::forwarded_client_cap,
         ))
-        .layer(middleware::from_fn(access_log::record))
+    };
+    let routes = if access_log::enabled() {
+        routes.layer(middleware::from_fn(access_log::record))
+    } else {
+        routes
+    };
+    routes
         .layer(middleware::map_response(move |response| {
             headers::secure(response, tls)
         }))

@@ -6,7 +6,7 @@
 //! in sync. Pages carry no inline script or style at all — the CSP forbids both — only
 //! `/static/app.css` and `/static/app.js`.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, Render as _, html};
 
 /// How a notice is coloured: the Industrial Urgency roles.
 #[derive(Clone, Copy)]
@@ -91,18 +91,19 @@ pub fn notice(n: &Notice<'_>) -> Markup {
 
 /// What the armed status page shows. Nothing here needs the key.
 pub struct ArmedView<'a> {
-    pub action: &'a str,
-    /// Where the abuse report form posts.
-    pub report_action: &'a str,
+    /// The share id: the claim form posts to `/s/{id}`, the abuse report to `/s/{id}/report`.
+    pub id: &'a str,
     pub kind: &'a str,
     pub size_class: &'a str,
-    pub expires_in: String,
-    pub expires_at: String,
+    pub expires_in: &'a str,
+    pub expires_at: &'a str,
     pub password: bool,
     /// A problem with the previous attempt (wrong password…), shown above the form.
-    pub problem: Option<String>,
+    pub problem: Option<&'a str>,
 }
 
+/// The armed status page: the one template. Page views go through [`ArmedPage`], which fills in
+/// parts of this rendered once.
 pub fn armed(v: &ArmedView<'_>) -> Markup {
     layout(
         "ARMED",
@@ -116,10 +117,10 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
                     dt { "EXPIRES IN" } dd.warn { (v.expires_in) " " small { "(" (v.expires_at) ")" } }
                     dt { "PASSWORD" } dd { @if v.password { span.warn { "REQUIRED" } } @else { "NONE" } }
                 }
-                @if let Some(problem) = &v.problem {
+                @if let Some(problem) = v.problem {
                     p.problem role="alert" { (problem) }
                 }
-                form id="claim" method="post" action=(v.action) {
+                form id="claim" method="post" action={ "/s/" (v.id) } {
                     div.field id="key-field" {
                         label for="key" { "LINK KEY " small { "(THE PART AFTER # IN YOUR LINK)" } }
                         input id="key" type="text" name="key" autocomplete="off" spellcheck="false"
@@ -147,7 +148,7 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
                 }
                 details.report {
                     summary { "REPORT ABUSE" }
-                    form id="report" method="post" action=(v.report_action) {
+                    form id="report" method="post" action={ "/s/" (v.id) "/report" } {
                         div.field {
                             label for="reason" { "WHAT IS WRONG" }
                             select id="reason" name="reason" required {
@@ -169,6 +170,126 @@ pub fn armed(v: &ArmedView<'_>) -> Markup {
             }
         },
     )
+}
+
+/// The armed page, rendered once at start-up and filled in per page view.
+///
+/// Every armed page is the same ~5 KB of markup but for five values (id, kind, size class,
+/// expiry span and time) and whether a password is asked for, so a page view should cost a few
+/// copies and the escaping of those values, not a template run. [`armed`] stays the one source:
+/// [`ArmedPage::new`] renders it with a marker in place of each value (for both password
+/// variants) and splits it there. The values are escaped by maud's own escaping, as in the
+/// template; a test checks that both ways give the same bytes.
+pub struct ArmedPage {
+    /// `[without password, with password]`; `None` only if a marker got lost, which the tests
+    /// rule out — every page then comes from the template.
+    variants: Option<[Variant; 2]>,
+}
+
+/// One variant of the page: markup and values in order, and the length of the markup.
+struct Variant {
+    pieces: Vec<Piece>,
+    markup_len: usize,
+}
+
+enum Piece {
+    Markup(String),
+    Value(Field),
+}
+
+#[derive(Clone, Copy)]
+enum Field {
+    Id,
+    Kind,
+    SizeClass,
+    ExpiresIn,
+    ExpiresAt,
+}
+
+impl Field {
+    const ALL: [Field; 5] = [
+        Field::Id,
+        Field::Kind,
+        Field::SizeClass,
+        Field::ExpiresIn,
+        Field::ExpiresAt,
+    ];
+
+    fn of<'a>(self, v: &ArmedView<'a>) -> &'a str {
+        match self {
+            Field::Id => v.id,
+            Field::Kind => v.kind,
+            Field::SizeClass => v.size_class,
+            Field::ExpiresIn => v.expires_in,
+            Field::ExpiresAt => v.expires_at,
+        }
+    }
+}
+
+/// Brackets a field's number in the marked page: a private-use character, which no template
+/// text contains and escaping leaves alone.
+const MARK: char = '\u{E000}';
+
+impl ArmedPage {
+    pub fn new() -> Self {
+        let marks: Vec<String> = (0..Field::ALL.len())
+            .map(|n| format!("{MARK}{n}{MARK}"))
+            .collect();
+        let marked = |password| {
+            let view = ArmedView {
+                id: &marks[0],
+                kind: &marks[1],
+                size_class: &marks[2],
+                expires_in: &marks[3],
+                expires_at: &marks[4],
+                password,
+                problem: None,
+            };
+            Variant::split(&armed(&view).into_string())
+        };
+        Self {
+            variants: marked(false).zip(marked(true)).map(<[Variant; 2]>::from),
+        }
+    }
+
+    /// The page for `v`, exactly as [`armed`] renders it.
+    pub fn render(&self, v: &ArmedView<'_>) -> String {
+        match &self.variants {
+            // A problem is shown only after a failed claim: not worth a third variant.
+            Some(variants) if v.problem.is_none() => variants[usize::from(v.password)].fill(v),
+            _ => armed(v).into_string(),
+        }
+    }
+}
+
+impl Variant {
+    /// `markup, MARK n MARK, markup, …` into pieces; `None` if a mark is malformed.
+    fn split(page: &str) -> Option<Variant> {
+        let mut pieces = Vec::new();
+        let mut markup_len = 0;
+        for (i, part) in page.split(MARK).enumerate() {
+            if i % 2 == 0 {
+                markup_len += part.len();
+                pieces.push(Piece::Markup(part.to_owned()));
+            } else {
+                let n: usize = part.parse().ok()?;
+                pieces.push(Piece::Value(*Field::ALL.get(n)?));
+            }
+        }
+        Some(Variant { pieces, markup_len })
+    }
+
+    fn fill(&self, v: &ArmedView<'_>) -> String {
+        // The values are short (an id, a date): room for them without a second allocation.
+        let mut out = String::with_capacity(self.markup_len + 256);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Markup(markup) => out.push_str(markup),
+                Piece::Value(field) => field.of(v).render_to(&mut out),
+            }
+        }
+        out
+    }
 }
 
 /// A claimed text share, escaped, with a copy button.
@@ -236,4 +357,43 @@ pub fn index(v: &IndexView<'_>) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prerendered_armed_page_is_the_template_byte_for_byte() {
+        let page = ArmedPage::new();
+        assert!(page.variants.is_some(), "a marker was lost");
+        let values = [
+            [
+                "AbCdEfGh12345678",
+                "FILE",
+                "UNDER 4 KB",
+                "6D 23H",
+                "2026-11-23 09:34:40 UTC",
+            ],
+            // Hostile values are escaped as the template escapes them, and a marker in a value
+            // is only text.
+            ["<i>&\"'", "TE\"XT", "a<b>c", "&amp;", "x\u{E000}0\u{E000}y"],
+        ];
+        for password in [false, true] {
+            for [id, kind, size_class, expires_in, expires_at] in values {
+                for problem in [None, Some("WRONG PASSWORD <2 LEFT>")] {
+                    let view = ArmedView {
+                        id,
+                        kind,
+                        size_class,
+                        expires_in,
+                        expires_at,
+                        password,
+                        problem,
+                    };
+                    assert_eq!(page.render(&view), armed(&view).into_string());
+                }
+            }
+        }
+    }
 }

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use super::Metrics;
 use crate::share::{
     Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, BlobWriter, ClaimOutcome, MetaStore,
-    Millis, OpId, Owner, QuotaCharge, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord,
-    StoreError, StoreKey, TakedownOutcome,
+    Millis, OpId, Owner, QuotaCharge, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareFacts,
+    ShareRecord, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// A store operation, the `store` and `op` labels of `onetimeshare_store_errors_total`.
@@ -22,6 +22,7 @@ use crate::share::{
 pub enum StoreOp {
     MetaInsert,
     MetaGet,
+    MetaPeek,
     MetaClaim,
     MetaSpendAttempt,
     MetaRevoke,
@@ -47,9 +48,10 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 24] = [
+    pub const ALL: [StoreOp; 25] = [
         StoreOp::MetaInsert,
         StoreOp::MetaGet,
+        StoreOp::MetaPeek,
         StoreOp::MetaClaim,
         StoreOp::MetaSpendAttempt,
         StoreOp::MetaRevoke,
@@ -79,6 +81,7 @@ impl StoreOp {
         match self {
             StoreOp::MetaInsert => ("meta", "insert"),
             StoreOp::MetaGet => ("meta", "get"),
+            StoreOp::MetaPeek => ("meta", "peek"),
             StoreOp::MetaClaim => ("meta", "claim"),
             StoreOp::MetaSpendAttempt => ("meta", "spend_attempt"),
             StoreOp::MetaRevoke => ("meta", "revoke"),
@@ -164,6 +167,11 @@ impl MetaStore for CountingMeta {
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
         let result = self.inner.get(key, now).await;
         self.metrics.counted(StoreOp::MetaGet, result)
+    }
+
+    async fn peek(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareFacts>, StoreError> {
+        let result = self.inner.peek(key, now).await;
+        self.metrics.counted(StoreOp::MetaPeek, result)
     }
 
     async fn claim(

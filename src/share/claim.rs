@@ -5,7 +5,9 @@
 //! 1. the link key is checked against the stored verifier in constant time — a requester
 //!    without the link learns nothing and cannot spend password attempts;
 //! 2. for a password share the attempt is counted atomically *before* Argon2 runs, so a burst of
-//!    guesses gets exactly `max_attempts` checks, then the share is locked (never deleted);
+//!    guesses gets exactly `max_attempts` checks, then the share is locked (never deleted). An
+//!    Argon2 thread is reserved before the attempt is counted: a claimant who cannot get one in
+//!    time is told the server is busy, and has spent nothing;
 //! 3. the atomic claim happens before a single plaintext byte exists;
 //! 4. the body decrypts chunk by chunk and fails loudly on tampering or truncation. The content
 //!    (blob, or a small share's inline bytes) is deleted when the body ends or is dropped: a
@@ -97,6 +99,13 @@ impl Shares {
             let password = password
                 .filter(|p| !p.is_empty())
                 .ok_or(ShareError::PasswordRequired)?;
+            let params = header
+                .kdf_params()
+                .ok_or(ShareError::Corrupt(CryptoError::MalformedHeader))?;
+            // An Argon2 thread is reserved *before* the attempt is spent: when every thread
+            // stays busy for longer than a claimant may wait, the answer is "busy" and nothing
+            // was counted.
+            let argon2 = inner.kdf.reserve().await?;
             let op = OpId::generate()?;
             let spent = self
                 .step(
@@ -120,10 +129,7 @@ impl Shares {
                     return Err(self.now_refused(&store_key).await);
                 }
             };
-            let params = header
-                .kdf_params()
-                .ok_or(ShareError::Corrupt(CryptoError::MalformedHeader))?;
-            let pk = inner.kdf.derive(password, params).await?;
+            let pk = argon2.derive(password, params).await?;
             match header.unlock(key, Some(&pk)) {
                 Ok(_) => Some(pk),
                 Err(CryptoError::WrongPassword) => {
@@ -430,5 +436,71 @@ impl Drop for ContentCleanup {
             },
             &runtime,
         );
+    }
+}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::share::{KdfCost, Policy, UploadSpec};
+    use crate::store::{self, MetaBackend};
+
+    /// Every Argon2 thread held by someone else: the claim is told "busy" without waiting
+    /// (`kdf_wait` 0 here) and has spent no attempt; an upload with a password is refused too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_claim_that_finds_every_argon2_thread_busy_is_told_so_and_spends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = store::open(dir.path(), &MetaBackend::Embedded)
+            .await
+            .unwrap();
+        let policy = Policy {
+            kdf_cost: KdfCost {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            kdf_concurrency: 1,
+            kdf_wait: Duration::ZERO,
+            ..Policy::default()
+        };
+        let shares = Shares::new(stores.meta, stores.blobs, policy);
+        let with_password = || UploadSpec {
+            password: Some(Password::new("right")),
+            ..UploadSpec::text()
+        };
+        let mut upload = shares.begin(with_password()).await.unwrap();
+        upload.write(b"guarded").await.unwrap();
+        let armed = upload.finish().await.unwrap();
+        let (id, key) = (armed.link.id(), armed.link.key());
+        let attempts = || async { shares.peek(id).await.unwrap().unwrap().attempts };
+
+        let held = shares.inner.kdf.reserve().await.unwrap();
+        let wrong = Password::new("wrong");
+        for _ in 0..3 {
+            let claimed = shares.claim(id, key, Some(&wrong)).await;
+            assert!(
+                matches!(claimed, Err(ShareError::Busy)),
+                "{:?}",
+                claimed.err()
+            );
+        }
+        assert_eq!(attempts().await, 0);
+        assert!(matches!(
+            shares.begin(with_password()).await.err(),
+            Some(ShareError::Busy)
+        ));
+
+        drop(held);
+        let claimed = shares.claim(id, key, Some(&wrong)).await;
+        assert!(
+            matches!(claimed, Err(ShareError::WrongPassword { remaining: 4 })),
+            "{:?}",
+            claimed.err()
+        );
+        assert_eq!(attempts().await, 1);
+        let right = Password::new("right");
+        let claimed = shares.claim(id, key, Some(&right)).await.unwrap();
+        assert_eq!(claimed.body.read_to_end().await.unwrap(), b"guarded");
     }
 }

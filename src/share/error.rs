@@ -47,6 +47,10 @@ pub enum ShareError {
     Ambiguous(String),
     #[error("the upload failed earlier and cannot continue")]
     UploadFailed,
+    /// Every Argon2 thread stayed busy (a flood of password checks) for as long as a request may
+    /// wait; nothing was counted or changed.
+    #[error("the server is busy checking other passwords, try again shortly")]
+    Busy,
     /// Storage could not be reached and nothing changed.
     #[error("share storage is unavailable, try again shortly")]
     StoreUnavailable,
@@ -157,6 +161,7 @@ impl From<CryptoError> for ShareError {
             | CryptoError::UnsupportedVersion(_) => ShareError::Corrupt(err),
             CryptoError::WrongKey | CryptoError::BadKeyEncoding => ShareError::NotFound,
             CryptoError::PasswordRequired => ShareError::PasswordRequired,
+            CryptoError::KdfBusy => ShareError::Busy,
             other => ShareError::Crypto(other),
         }
     }

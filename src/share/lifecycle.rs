@@ -11,7 +11,7 @@ use super::outcome::{Outcome, Pending};
 use super::pasted::{KEY_SEPARATORS, unwrap_pasted};
 use super::{
     BlobStore, Handle, MetaStore, Millis, OpId, Owner, RevokeOutcome, ShareEntry, ShareError,
-    ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
+    ShareFacts, ShareId, ShareState, StoreKey, TakedownOutcome, now_millis,
 };
 use super::{ShareEvent, ShareObserver};
 use crate::crypto::{Kind, PasswordKdf};
@@ -52,8 +52,12 @@ pub struct Policy {
     pub max_ttl: Duration,
     pub max_attempts: u32,
     pub kdf_cost: KdfCost,
-    /// How many Argon2 derivations may run at once (each holds `memory_kib`).
+    /// How many Argon2 derivations may run at once (each holds `memory_kib`): the number of
+    /// low-priority threads they run on.
     pub kdf_concurrency: usize,
+    /// How long a password check waits for a free Argon2 thread before it is told "busy" (a
+    /// claim that is told so has spent no attempt).
+    pub kdf_wait: Duration,
     /// Unreferenced blobs younger than this are left alone by orphan cleanup.
     pub orphan_grace: Duration,
     /// How long a request may spend finding out whether a state change whose store call failed
@@ -82,7 +86,8 @@ impl Default for Policy {
             max_ttl: Duration::from_secs(7 * 24 * 3600),
             max_attempts: 5,
             kdf_cost: KdfCost::default(),
-            kdf_concurrency: 4,
+            kdf_concurrency: crate::crypto::default_kdf_threads(),
+            kdf_wait: crate::crypto::DEFAULT_KDF_WAIT,
             orphan_grace: Duration::from_secs(3600),
             settle_window: Duration::from_secs(10),
             quota: super::Quota::default(),
@@ -135,26 +140,34 @@ impl StatusState {
     }
 }
 
-impl From<&ShareEntry> for ShareStatus {
-    fn from(entry: &ShareEntry) -> Self {
-        let state = match entry.state {
+impl ShareStatus {
+    /// The status of the share stored under `key`, from its public facts.
+    pub fn of(key: &StoreKey, facts: &ShareFacts) -> Self {
+        let state = match facts.state {
             ShareState::Opened { at } => StatusState::Opened { at },
             ShareState::Revoked { at } => StatusState::Revoked { at },
             ShareState::TakenDown { at } => StatusState::TakenDown { at },
-            ShareState::Armed if entry.is_locked() => StatusState::Locked,
+            ShareState::Armed if facts.is_locked() => StatusState::Locked,
             ShareState::Armed => StatusState::Armed,
         };
+        let r = &facts.record;
         Self {
-            handle: entry.record.handle(),
-            kind: entry.record.kind,
-            stored_size: entry.record.stored_size,
-            created_at: entry.record.created_at,
-            expires_at: entry.record.expires_at,
-            password: entry.record.password,
-            max_attempts: entry.record.max_attempts,
-            attempts: entry.attempts,
+            handle: key.handle(),
+            kind: r.kind,
+            stored_size: r.stored_size,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            password: r.password,
+            max_attempts: r.max_attempts,
+            attempts: facts.attempts,
             state,
         }
+    }
+}
+
+impl From<&ShareEntry> for ShareStatus {
+    fn from(entry: &ShareEntry) -> Self {
+        ShareStatus::of(&entry.record.key, &entry.facts())
     }
 }
 
@@ -241,7 +254,7 @@ impl Shares {
         policy: Policy,
         observers: Vec<Arc<dyn ShareObserver>>,
     ) -> Self {
-        let kdf = PasswordKdf::new(policy.kdf_concurrency);
+        let kdf = PasswordKdf::new(policy.kdf_concurrency, policy.kdf_wait);
         let mut list = Observers::default();
         for observer in observers {
             list.add(observer);
@@ -278,8 +291,16 @@ impl Shares {
     /// Non-consuming status: what a link previewer or the status page may see. `None` for a share
     /// that never existed or has expired (indistinguishable on purpose).
     pub async fn peek(&self, id: &ShareId) -> Result<Option<ShareStatus>, ShareError> {
-        let entry = self.inner.meta.get(&id.store_key(), now_millis()).await?;
-        Ok(entry.as_ref().map(|entry| self.status_of(entry)))
+        let key = id.store_key();
+        let facts = self.inner.meta.peek(&key, now_millis()).await?;
+        Ok(facts.map(|facts| {
+            let mut status = ShareStatus::of(&key, &facts);
+            // An opening nobody was told about is being undone: it is not "already opened".
+            if matches!(status.state, StatusState::Opened { .. }) && self.unsettled(&key) {
+                status.state = StatusState::Armed;
+            }
+            status
+        }))
     }
 
     /// The owner's unexpired shares, newest first.

@@ -40,7 +40,9 @@ pub use link::Link;
 pub use name::{MAX_NAME_BYTES, NameError, ShareName};
 pub use pasted::{unwrap_pasted, without_link_key};
 pub use quota::{Quota, QuotaCharge, QuotaExceeded, QuotaScope, QuotaTag, QuotaUsage};
-pub use record::{Millis, Owner, ShareEntry, ShareRecord, ShareState, now_millis};
+pub use record::{
+    Millis, Owner, RecordFacts, ShareEntry, ShareFacts, ShareRecord, ShareState, now_millis,
+};
 pub use sealed::{
     ArmedSealed, InboxItem, MAX_RECIPIENTS, Recipient, RecipientError, SealedClaim, SealedSpec,
     SealedTo, SealedUpload,

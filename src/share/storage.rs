@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use super::{
-    Millis, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, ShareEntry, ShareRecord,
-    StoreKey,
+    Millis, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, ShareEntry, ShareFacts,
+    ShareRecord, StoreKey,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +204,11 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// The current entry, without changing anything.
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError>;
+
+    /// The current entry's public facts, without changing anything: what a status page shows.
+    /// Every link previewer fetches that page, so this reads neither the inline content nor the
+    /// record's other fields (see [`ShareFacts`]).
+    async fn peek(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareFacts>, StoreError>;
 
     /// **Atomic.** If the share is `Armed` and unexpired, mark it `Opened { at: now }` and report
     /// `Claimed`. Of any number of concurrent calls (across processes sharing the store) at most

@@ -70,8 +70,8 @@ use tracing::warn;
 use super::redis_conn::RedisConn;
 use crate::share::{
     Applied, AttemptOutcome, BlobName, ClaimOutcome, MetaStore, Millis, OpId, Owner, QuotaCharge,
-    QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry, ShareRecord, ShareState, StoreError, StoreKey,
-    TakedownOutcome,
+    QuotaTag, QuotaUsage, RecordFacts, RevokeOutcome, ShareEntry, ShareFacts, ShareRecord,
+    ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 #[derive(Clone, Debug)]
@@ -868,6 +868,37 @@ impl MetaStore for RedisStore {
         }
         let entry = entry_from_fields(fields)?;
         Ok((!entry.is_expired(now)).then_some(entry))
+    }
+
+    async fn peek(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareFacts>, StoreError> {
+        // The share's hash but `body` (its inline content); of the record, only its facts.
+        let (rec, state, at, att): (Option<Vec<u8>>, Option<String>, Option<u64>, Option<u32>) =
+            redis::cmd("HMGET")
+                .arg(self.share_key(key))
+                .arg(&["rec", "state", "at", "att"][..])
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+        let Some(rec) = rec else {
+            return Ok(None);
+        };
+        let record: RecordFacts =
+            serde_json::from_slice(&rec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let at = || at.ok_or_else(|| StoreError::Corrupt("missing field at".into()));
+        let state = match state.as_deref() {
+            Some("armed") => ShareState::Armed,
+            Some("opened") => ShareState::Opened { at: at()? },
+            Some("revoked") => ShareState::Revoked { at: at()? },
+            Some("takendown") => ShareState::TakenDown { at: at()? },
+            other => return Err(StoreError::Corrupt(format!("unknown state {other:?}"))),
+        };
+        let attempts = att.ok_or_else(|| StoreError::Corrupt("missing field att".into()))?;
+        let facts = ShareFacts {
+            record,
+            state,
+            attempts,
+        };
+        Ok((!facts.is_expired(now)).then_some(facts))
     }
 
     async fn claim(

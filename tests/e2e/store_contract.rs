@@ -156,6 +156,43 @@ async fn peek_never_consumes(fx: Fixture) {
     );
 }
 
+/// `MetaStore::peek` (the status page's read) tells exactly what `get` tells of a share's public
+/// facts, in every state, without its content.
+async fn peek_tells_the_facts_get_tells(fx: Fixture) {
+    let facts = |armed: &Armed| {
+        let key = armed.link.id().store_key();
+        let meta = fx.meta.clone();
+        async move {
+            let peeked = meta.peek(&key, now_millis()).await.unwrap();
+            let got = meta.get(&key, now_millis()).await.unwrap();
+            assert_eq!(peeked, got.as_ref().map(|e| e.facts()));
+            peeked.expect("present")
+        }
+    };
+    let guarded = fx.text(b"pw-protected", with_password("right")).await;
+    assert_eq!(facts(&guarded).await.attempts, 0);
+    assert!(facts(&guarded).await.record.password);
+    for _ in 0..fx.policy.max_attempts {
+        assert!(fx.claim_bytes(&guarded, Some("wrong")).await.is_err());
+    }
+    let locked = facts(&guarded).await;
+    assert!(locked.is_locked());
+    assert_eq!(locked.attempts, fx.policy.max_attempts);
+
+    let file = fx.text(&vec![7u8; 5000], UploadSpec::file(None)).await;
+    let armed = facts(&file).await;
+    assert_eq!(
+        (armed.record.kind, armed.state),
+        (Kind::File, ShareState::Armed)
+    );
+    assert!(armed.record.stored_size > 5000);
+    fx.claim_bytes(&file, None).await.unwrap();
+    assert!(matches!(
+        facts(&file).await.state,
+        ShareState::Opened { .. }
+    ));
+}
+
 async fn second_claim_is_refused_with_the_time_it_was_opened(fx: Fixture) {
     let armed = fx.text(b"once", UploadSpec::text()).await;
     assert_eq!(fx.claim_bytes(&armed, None).await.unwrap(), b"once");
@@ -1152,6 +1189,7 @@ contract!(
     parallel_uploads_never_take_a_key_over_its_quota,
     an_expired_share_no_longer_counts_against_a_quota,
     peek_never_consumes,
+    peek_tells_the_facts_get_tells,
     second_claim_is_refused_with_the_time_it_was_opened,
     insert_of_an_existing_id_fails,
     exactly_one_of_200_concurrent_claims_gets_the_content,

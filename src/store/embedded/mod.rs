@@ -10,6 +10,15 @@
 //! share see each other, and a caller is answered only after the commit is durable — a claimed
 //! share cannot come back after a crash, yet a burst of claims costs one fsync.
 //!
+//! Point reads (one share's entry: every status page and claim) have a thread of their own too,
+//! for speed rather than atomicity. On tokio's blocking pool each was a hand-off to one of up to
+//! a hundred threads (64 concurrent page views kept ~80 alive), and the kernel time of those
+//! wake-ups cost more than the page itself. The reader drains what is queued and answers it from
+//! one read transaction begun *after* the drain, so every read sees every commit that finished
+//! before it was asked for; it never runs on the async runtime, so a read that misses the cache
+//! and waits for the disk stalls other point reads, never the server. Scans (lists, quotas,
+//! operator views) stay on the blocking pool: they could hold the reader for long.
+//!
 //! The ledger (op id → what it did) and the spent index keep the same contract as Redis; a void
 //! recorded for an insert that never happened stays in the ledger (a few bytes, and only after a
 //! failed commit).
@@ -20,7 +29,10 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use async_trait::async_trait;
-use redb::{Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, MultimapTableDefinition, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition,
+};
 use tokio::sync::oneshot;
 use tracing::error;
 
@@ -29,7 +41,7 @@ mod operator;
 use crate::share::{
     Applied, AttemptOutcome, BlobName, ClaimOutcome, LEDGER_UNDONE, LEDGER_VOID, MetaStore, Millis,
     OpId, Owner, QuotaCharge, QuotaExceeded, QuotaTag, QuotaUsage, RevokeOutcome, ShareEntry,
-    ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
+    ShareFacts, ShareRecord, ShareState, StoreError, StoreKey, TakedownOutcome,
 };
 
 /// store key → JSON [`ShareEntry`]
@@ -65,7 +77,12 @@ pub struct EmbeddedStore {
     >,
     writer: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    reader: Option<mpsc::Sender<ReadJob>>,
+    reader_thread: Option<JoinHandle<()>>,
 }
+
+/// A point read, answered from the reader's current read transaction (or its failure).
+type ReadJob = Box<dyn FnOnce(Result<&ReadTransaction, &StoreError>) + Send>;
 
 enum Request {
     Insert(Box<ShareRecord>, Vec<QuotaCharge>, OpId),
@@ -131,12 +148,40 @@ impl EmbeddedStore {
             .name("redb-writer".into())
             .spawn(move || writer_loop(&writer_db, &rx))
             .map_err(StoreError::Io)?;
+        let (reader, reads) = mpsc::channel();
+        let reader_db = db.clone();
+        let reader_thread = std::thread::Builder::new()
+            .name("redb-reader".into())
+            .spawn(move || reader_loop(&reader_db, &reads))
+            .map_err(StoreError::Io)?;
         Ok(Self {
             db,
             presence: Default::default(),
             writer: Some(tx),
             thread: Some(thread),
+            reader: Some(reader),
+            reader_thread: Some(reader_thread),
         })
+    }
+
+    /// Runs a point read on the reader thread (see the module docs).
+    async fn point_read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |txn| {
+            let txn = txn.map_err(|err| StoreError::Unavailable(err.to_string()));
+            let _ = reply.send(txn.and_then(f));
+        });
+        self.reader
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("store reader stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("store reader stopped".into()))?
     }
 
     async fn submit(&self, request: Request) -> Result<Response, StoreError> {
@@ -167,8 +212,30 @@ impl Drop for EmbeddedStore {
         // Closing the queue ends the writer after its current batch; joining releases the file
         // lock before a reopen in the same process.
         self.writer = None;
-        if let Some(thread) = self.thread.take() {
+        self.reader = None;
+        for thread in [self.thread.take(), self.reader_thread.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
+        }
+    }
+}
+
+/// Largest batch of point reads answered from one read transaction.
+const MAX_READ_BATCH: usize = 256;
+
+fn reader_loop(db: &Database, queue: &mpsc::Receiver<ReadJob>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        jobs.extend(queue.try_iter().take(MAX_READ_BATCH - 1));
+        // Begun after the drain: it sees every commit that finished before any of these reads
+        // was asked for.
+        let txn = db.begin_read().map_err(db_error);
+        for job in jobs {
+            // A read that panics fails alone (its caller hears "reader stopped"); the thread
+            // keeps serving the others.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(txn.as_ref())));
         }
     }
 }
@@ -648,11 +715,24 @@ impl MetaStore for EmbeddedStore {
 
     async fn get(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareEntry>, StoreError> {
         let key = *key;
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(db_error)?;
+        self.point_read(move |txn| {
             let shares = txn.open_table(SHARES).map_err(db_error)?;
             let inline = txn.open_table(INLINE).map_err(db_error)?;
             load(&shares, Some(&inline), &key, now).map_err(db_error)
+        })
+        .await
+    }
+
+    async fn peek(&self, key: &StoreKey, now: Millis) -> Result<Option<ShareFacts>, StoreError> {
+        let key = *key;
+        self.point_read(move |txn| {
+            let shares = txn.open_table(SHARES).map_err(db_error)?;
+            let Some(raw) = shares.get(&key.0).map_err(db_error)? else {
+                return Ok(None);
+            };
+            let facts: ShareFacts = serde_json::from_slice(raw.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((!facts.is_expired(now)).then_some(facts))
         })
         .await
     }
