@@ -1,13 +1,16 @@
 //! Blobs as files in one directory, named by the server (`<32 hex>`), written as
 //! `.tmp-<random>` → fsync → rename → fsync(dir). A client's file name never reaches this code.
+//! Writes take the caller's buffer to the blocking pool as it is (no copy), one in flight.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::fs;
-use tokio::io::AsyncWriteExt;
+use tokio::task::JoinHandle;
 
 use crate::share::{BlobName, BlobReader, BlobStore, BlobWriter, StoreError};
 
@@ -50,9 +53,10 @@ impl BlobStore for FsBlobStore {
         options.write(true).create_new(true);
         #[cfg(unix)]
         options.mode(0o600);
-        let file = options.open(&temp).await?;
+        let file = options.open(&temp).await?.into_std().await;
         Ok(Box::new(FsBlobWriter {
-            file: Some(file),
+            file: Some(Arc::new(file)),
+            in_flight: None,
             temp,
             target: self.path(&name),
             dir: self.dir.clone(),
@@ -117,26 +121,54 @@ impl BlobStore for FsBlobStore {
 }
 
 struct FsBlobWriter {
-    file: Option<fs::File>,
+    file: Option<Arc<std::fs::File>>,
+    /// The last write, running on the blocking pool, and the buffer it gives back: at most one
+    /// is in flight, so the caller fills the next buffer while this one reaches the file.
+    in_flight: Option<JoinHandle<(std::io::Result<()>, Vec<u8>)>>,
     temp: PathBuf,
     target: PathBuf,
     dir: PathBuf,
     name: BlobName,
 }
 
+impl FsBlobWriter {
+    /// Waits for the write in flight; its buffer (emptied) or a new one.
+    async fn settle(&mut self) -> Result<Vec<u8>, StoreError> {
+        let Some(write) = self.in_flight.take() else {
+            return Ok(Vec::new());
+        };
+        let (written, mut buffer) = write
+            .await
+            .map_err(|_| StoreError::Io(std::io::Error::other("the blob write was lost")))?;
+        written?;
+        buffer.clear();
+        Ok(buffer)
+    }
+}
+
 #[async_trait]
 impl BlobWriter for FsBlobWriter {
     async fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
-        let file = self.file.as_mut().ok_or(StoreError::BlobMissing)?;
-        file.write_all(data).await?;
-        Ok(())
+        self.write_owned(data.to_vec()).await.map(drop)
+    }
+
+    /// Hands `data` itself to the blocking pool (no copy), once the previous write is done.
+    async fn write_owned(&mut self, data: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let spare = self.settle().await?;
+        let file = self.file.clone().ok_or(StoreError::BlobMissing)?;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let written = (&*file).write_all(&data);
+            (written, data)
+        }));
+        Ok(spare)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<BlobName, StoreError> {
-        let mut file = self.file.take().ok_or(StoreError::BlobMissing)?;
-        file.flush().await?;
-        file.sync_all().await?;
-        drop(file);
+        self.settle().await?;
+        let file = self.file.take().ok_or(StoreError::BlobMissing)?;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(|_| StoreError::Io(std::io::Error::other("the blob sync was lost")))??;
         fs::rename(&self.temp, &self.target).await?;
         // The rename is durable only once the directory entry is.
         fs::File::open(&self.dir).await?.sync_all().await?;

@@ -1,7 +1,5 @@
-//! Subsystem `sftp`: frames SFTP packets from the channel and hands them to [`SftpSession`],
-//! which answers them in order (write-only: every `put` is one share).
-
-use bytes::BytesMut;
+//! Subsystem `sftp`: hands the channel's bytes to [`SftpSession`], which frames and answers
+//! them in order (write-only: every `put` is one share).
 
 use super::{ChannelTask, Input};
 use crate::ssh::sftp::SftpSession;
@@ -10,10 +8,9 @@ impl ChannelTask {
     /// Subsystem `sftp`: frames SFTP packets from the channel and answers them in order.
     pub(super) async fn sftp(&mut self) -> u32 {
         let mut session = SftpSession::new(self.cx.clone());
-        let mut buf = BytesMut::new();
         loop {
-            match self.next_input().await {
-                Input::Data(data) => buf.extend_from_slice(&data),
+            let data = match self.next_input().await {
+                Input::Data(data) => data,
                 Input::Eof => return session.end(),
                 Input::Gone => {
                     session.end();
@@ -25,8 +22,8 @@ impl ChannelTask {
                     self.stderr(&format!("{why}\n")).await;
                     return 1;
                 }
-            }
-            let step = session.feed(&mut buf).await;
+            };
+            let step = session.feed(data).await;
             if !step.stderr.is_empty() {
                 self.stderr(&step.stderr).await;
             }
