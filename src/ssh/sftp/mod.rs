@@ -44,6 +44,17 @@ pub struct Step {
     pub fatal: Option<String>,
 }
 
+impl Step {
+    /// Appends what a later call produced.
+    pub fn merge(&mut self, later: Step) {
+        self.replies.extend_from_slice(&later.replies);
+        self.stderr.push_str(&later.stderr);
+        if self.fatal.is_none() {
+            self.fatal = later.fatal;
+        }
+    }
+}
+
 struct OpenFile {
     name: String,
     /// `None` once the upload died (the reason was already reported on stderr): never published.
