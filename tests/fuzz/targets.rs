@@ -176,7 +176,7 @@ pub fn sftp_packets(data: &[u8]) {
     for piece in [&data[..split], &data[split..]] {
         framer.feed(bytes::Bytes::copy_from_slice(piece));
         loop {
-            let reply = match framer.next() {
+            let reply = match framer.next_frame() {
                 Ok(None) => break,
                 Err(_) => return,
                 Ok(Some(SftpFrame::Request(Some(Packet::Open(open))))) => {

@@ -67,7 +67,7 @@ pub struct Framer {
 }
 
 impl Framer {
-    /// Queues received bytes; drain them with [`Framer::next`] before feeding more.
+    /// Queues received bytes; drain them with [`Framer::next_frame`] before feeding more.
     pub fn feed(&mut self, data: Bytes) {
         if !data.is_empty() {
             self.input.push_back(data);
@@ -75,7 +75,7 @@ impl Framer {
     }
 
     /// The next frame, `Ok(None)` once the fed bytes end mid-frame (the rest is kept).
-    pub fn next(&mut self) -> Result<Option<Frame>, Refused> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, Refused> {
         if let Some(left) = self.write_left {
             if left == 0 {
                 self.write_left = None;
@@ -205,7 +205,7 @@ mod tests {
         let mut out: Vec<Frame> = Vec::new();
         for piece in input.chunks(step) {
             framer.feed(Bytes::copy_from_slice(piece));
-            while let Some(frame) = framer.next().unwrap() {
+            while let Some(frame) = framer.next_frame().unwrap() {
                 match (out.last_mut(), frame) {
                     (Some(Frame::Data(joined)), Frame::Data(more)) => {
                         assert!(!more.is_empty());
@@ -274,8 +274,8 @@ mod tests {
         let input = Bytes::from(write(1, "f1", 0, &[5; 4096]));
         let mut framer = Framer::default();
         framer.feed(input.clone());
-        assert!(matches!(framer.next(), Ok(Some(Frame::Write(_)))));
-        let Ok(Some(Frame::Data(data))) = framer.next() else {
+        assert!(matches!(framer.next_frame(), Ok(Some(Frame::Write(_)))));
+        let Ok(Some(Frame::Data(data))) = framer.next_frame() else {
             panic!("no data");
         };
         assert_eq!(data.len(), 4096);
@@ -305,7 +305,7 @@ mod tests {
         let long = "h".repeat(MAX_HANDLE + 1);
         let mut framer = Framer::default();
         framer.feed(write(5, &long, 0, b"x").into());
-        let got = framer.next();
+        let got = framer.next_frame();
         assert!(
             matches!(&got, Ok(Some(Frame::Request(Some(Packet::Write(w))))) if w.handle == long),
             "{got:?}"
@@ -316,14 +316,17 @@ mod tests {
     fn a_length_out_of_bounds_breaks_the_stream_before_anything_is_kept() {
         let mut framer = Framer::default();
         framer.feed(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, WRITE]));
-        assert!(matches!(framer.next(), Err(Refused(0xffff_ffff))));
+        assert!(matches!(framer.next_frame(), Err(Refused(0xffff_ffff))));
         let mut framer = Framer::default();
         framer.feed(Bytes::from_static(&[0, 0, 0, 0, 1]));
-        assert!(matches!(framer.next(), Err(Refused(0))));
+        assert!(matches!(framer.next_frame(), Err(Refused(0))));
         let mut framer = Framer::default();
         framer.feed(Bytes::from_static(&[0, 0, 0, 3, 200, 1, 2]));
-        assert!(matches!(framer.next(), Ok(Some(Frame::Request(None)))));
-        assert!(matches!(framer.next(), Ok(None)));
+        assert!(matches!(
+            framer.next_frame(),
+            Ok(Some(Frame::Request(None)))
+        ));
+        assert!(matches!(framer.next_frame(), Ok(None)));
     }
 
     #[test]
@@ -337,11 +340,15 @@ mod tests {
                 state ^= state >> 17;
                 state ^= state << 5;
                 // Mostly small bytes, so lengths stay in range and writes appear.
-                piece.push(if state % 3 == 0 { WRITE } else { (state % 9) as u8 });
+                piece.push(if state.is_multiple_of(3) {
+                    WRITE
+                } else {
+                    (state % 9) as u8
+                });
             }
             framer.feed(piece.into());
             loop {
-                match framer.next() {
+                match framer.next_frame() {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(_) => {

@@ -97,7 +97,7 @@ impl SftpSession {
         let mut step = Step::default();
         self.framer.feed(data);
         loop {
-            let reply = match self.framer.next() {
+            let reply = match self.framer.next_frame() {
                 Ok(None) => return step,
                 Err(refused) => {
                     step.fatal = Some(refused.to_string());
@@ -441,10 +441,10 @@ fn status(id: u32, status_code: StatusCode, message: &str) -> Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Buf;
     use crate::share::{KdfCost, Owner, Policy, Shares};
     use crate::ssh::context::{Client, Identity};
     use crate::ssh::limits::{LimitConfig, Limits};
+    use bytes::Buf;
     use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
 
     async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
@@ -730,7 +730,16 @@ mod tests {
         let ok = Some(StatusCode::Ok);
         assert_eq!(
             statuses(step.replies.freeze()),
-            [Some(StatusCode::Failure), None, None, None, None, ok, ok, ok]
+            [
+                Some(StatusCode::Failure),
+                None,
+                None,
+                None,
+                None,
+                ok,
+                ok,
+                ok
+            ]
         );
         assert!(
             step.stderr.starts_with("after: https://share.test/s/"),
@@ -743,11 +752,15 @@ mod tests {
     async fn an_absurd_packet_length_ends_the_session_without_allocating_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 1 << 20).await;
-        let step = sftp.feed(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 1])).await;
+        let step = sftp
+            .feed(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 1]))
+            .await;
         assert!(step.fatal.is_some());
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 1 << 20).await;
-        let step = sftp.feed(Bytes::from_static(&[0, 0, 0, 3, 200, 1, 2])).await;
+        let step = sftp
+            .feed(Bytes::from_static(&[0, 0, 0, 3, 200, 1, 2]))
+            .await;
         assert_eq!(
             statuses(step.replies.freeze()),
             [Some(StatusCode::BadMessage)]
