@@ -566,6 +566,11 @@ mod tests {
         encode(packets)
     }
 
+    /// Files in the blob directory, finished or not.
+    fn blob_files(data_dir: &std::path::Path) -> usize {
+        std::fs::read_dir(data_dir.join("blobs")).unwrap().count()
+    }
+
     /// Decodes every reply and returns the status codes (non-status replies as `None`).
     fn statuses(mut replies: Bytes) -> Vec<Option<StatusCode>> {
         let mut out = Vec::new();
@@ -623,8 +628,7 @@ mod tests {
             "big: too large: the limit is 8 B; nothing was stored\n"
         );
         assert_eq!(sftp.end(), 1);
-        let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
-        assert_eq!(blobs, 0);
+        assert_eq!(blob_files(dir.path()), 0);
     }
 
     #[tokio::test]
@@ -644,10 +648,7 @@ mod tests {
         );
         assert!(!step.stderr.contains("/s/"), "no link: {}", step.stderr);
         assert_eq!(sftp.end(), 1);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("blobs")).unwrap().count(),
-            0
-        );
+        assert_eq!(blob_files(dir.path()), 0);
     }
 
     #[tokio::test]
@@ -690,10 +691,7 @@ mod tests {
             "two.bin: too large: the limit is 39.1 KiB; nothing was stored\n"
         );
         assert_eq!(sftp.end(), 1);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("blobs")).unwrap().count(),
-            0
-        );
+        assert_eq!(blob_files(dir.path()), 0);
     }
 
     #[tokio::test]
