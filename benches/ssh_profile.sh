@@ -5,8 +5,8 @@
 #
 #   benches/ssh_profile.sh [SIZE_MIB] [MODES]     default 64, "scp scp-O pipe"
 #
-# Prints, per mode: instructions per byte received, the top functions by instructions (inclusive
-# costs are in $KEEP/callgrind.<mode>.out if KEEP is set), and the syscall table.
+# Prints, per mode: instructions per byte received, the top functions by instructions, who calls
+# memcpy/memset (the copies), and the syscall table. KEEP=DIR keeps the callgrind files.
 # Needs: openssh-client, valgrind, strace, python3, and `cargo build --release`.
 set -euo pipefail
 
@@ -77,15 +77,30 @@ for mode in $MODES; do
     echo
     echo "=== $mode: callgrind (instructions)"
     run_under valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.$mode.out"
-    # The idle server's start-up cost is measured by an empty run of the same tool.
     upload "$mode"
     stop
     total=$(callgrind_annotate "$T/callgrind.$mode.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
     python3 -c "print(f'instructions: {$total:,} total, {$total / $BYTES:.1f} per byte received')"
     callgrind_annotate --threshold=95 "$T/callgrind.$mode.out" 2>/dev/null \
-        | awk '/file:function/ { on = 1; next } /^-+$/ && on { exit } on && NF { print }' \
+        | awk '/file:function/ { on = 1; getline; next } on && /^-+$/ { exit } on && NF { print }' \
         | sed -e 's/ \[[^]]*\]$//' -e 's|\./string/\.\./sysdeps/x86_64/multiarch/||' 
-    [ -n "${KEEP:-}" ] && cp "$T/callgrind.$mode.out" "$KEEP/"
+    echo "--- who calls memcpy / memset (each pass over the data is ~1 instruction per byte):"
+    callgrind_annotate --tree=caller --threshold=100 "$T/callgrind.$mode.out" 2>/dev/null \
+        | python3 -c '
+import re, sys
+block = []
+for line in list(sys.stdin) + [""]:
+    if line.strip():
+        block.append(line.rstrip())
+        continue
+    if any("*" in l and re.search(r"mem(move|set)-vec", l) for l in block):
+        for l in block:
+            m = re.match(r"\s*([\d,]+) .*< (.*?)( \[/.*)?$", l)
+            if m and int(m.group(1).replace(",", "")) > 1_000_000:
+                print(f"{m.group(1):>14}  {m.group(2)}")
+    block = []
+'
+    if [ -n "${KEEP:-}" ]; then cp "$T/callgrind.$mode.out" "$KEEP/"; fi
 
     echo
     echo "=== $mode: strace -f -c (system calls)"
