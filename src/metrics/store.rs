@@ -332,6 +332,11 @@ impl BlobWriter for CountingWriter {
         self.metrics.counted(StoreOp::BlobWrite, result)
     }
 
+    async fn write_owned(&mut self, data: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let result = self.inner.write_owned(data).await;
+        self.metrics.counted(StoreOp::BlobWrite, result)
+    }
+
     async fn commit(self: Box<Self>) -> Result<BlobName, StoreError> {
         let result = self.inner.commit().await;
         self.metrics.counted(StoreOp::BlobCommit, result)

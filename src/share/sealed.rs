@@ -470,11 +470,12 @@ impl SealedUpload {
             return Ok(());
         }
         let writer = self.writer.as_mut().ok_or(ShareError::UploadFailed)?;
-        if let Err(err) = writer.write(&out).await {
+        let len = out.len() as u64;
+        if let Err(err) = writer.write_owned(out).await {
             self.poison();
             return Err(err.into());
         }
-        self.stored += out.len() as u64;
+        self.stored += len;
         Ok(())
     }
 

@@ -381,6 +381,15 @@ pub trait BlobStore: Send + Sync + 'static {
 pub trait BlobWriter: Send {
     async fn write(&mut self, data: &[u8]) -> Result<(), StoreError>;
 
+    /// Like [`write`](BlobWriter::write), but takes the buffer, so a writer that can hand it to
+    /// storage as it is does not copy it; returns an empty buffer (perhaps an earlier one, with
+    /// its capacity) to fill next. Writers that copy anyway keep this default.
+    async fn write_owned(&mut self, mut data: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.write(&data).await?;
+        data.clear();
+        Ok(data)
+    }
+
     /// Makes the blob durable (data synced, then published under its final name).
     async fn commit(self: Box<Self>) -> Result<BlobName, StoreError>;
 }

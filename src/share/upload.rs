@@ -26,6 +26,9 @@ use crate::crypto::{
 
 /// Ciphertext is handed to the blob store in pieces this large (fewer, larger writes).
 const WRITE_BATCH: usize = 1024 * 1024;
+/// A batch overshoots [`WRITE_BATCH`] by at most one write's sealed chunks; room for a typical
+/// one (an SSH channel packet) is reserved up front.
+const BATCH_SLACK: usize = 128 * 1024;
 
 /// What the sender chose.
 #[derive(Debug, Clone)]
@@ -241,7 +244,12 @@ impl Upload {
         // upload in progress), then write in large batches.
         let spill =
             self.writer.is_none() && self.out.len() as u64 > self.shares.policy().inline_max;
-        if spill || self.out.len() >= WRITE_BATCH {
+        if self.out.len() >= WRITE_BATCH {
+            self.flush().await?;
+            // A large upload: two batch buffers take turns (one filling, one being written),
+            // each grown once to its full size rather than doubling its way there.
+            self.out.reserve(WRITE_BATCH + BATCH_SLACK);
+        } else if spill {
             self.flush().await?;
         }
         Ok(())
@@ -355,12 +363,16 @@ impl Upload {
             Some(writer) => writer,
             None => self.writer.insert(self.shares.inner.blobs.create().await?),
         };
-        if let Err(err) = writer.write(&self.out).await {
-            self.poison();
-            return Err(err.into());
+        let batch = std::mem::take(&mut self.out);
+        let len = batch.len() as u64;
+        match writer.write_owned(batch).await {
+            Ok(spare) => self.out = spare,
+            Err(err) => {
+                self.poison();
+                return Err(err.into());
+            }
         }
-        self.stored += self.out.len() as u64;
-        self.out.clear();
+        self.stored += len;
         Ok(())
     }
 

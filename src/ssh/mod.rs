@@ -43,7 +43,7 @@ pub use allow_list::AllowList;
 pub use limits::{LimitConfig, LimitError, Limits};
 pub use refusal::Refusal;
 pub(crate) use session::MAX_CHANNELS_PER_CONNECTION;
-pub use sftp::next_request as next_sftp_request;
+pub use sftp::{Frame as SftpFrame, Framer as SftpFramer};
 pub use tally::{SessionGuard, SessionTally};
 
 use crate::config::SshSettings;

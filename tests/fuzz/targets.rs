@@ -164,28 +164,50 @@ pub fn exec_command(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SFTP packets (what src/ssh/sftp.rs receives: its framing, then russh-sftp's decoding)
+// SFTP packets (what src/ssh/sftp/ receives: its framing, then russh-sftp's decoding)
 
 pub fn sftp_packets(data: &[u8]) {
+    use onetimeshare::ssh::SftpFrame;
     use russh_sftp::protocol::{Packet, StatusCode};
-    let mut buf = BytesMut::from(data);
-    loop {
-        match onetimeshare::ssh::next_sftp_request(&mut buf) {
-            Ok(None) | Err(_) => return,
-            Ok(Some(request)) => {
-                let reply = match request {
-                    Some(Packet::Open(open)) => {
-                        if let Ok(name) = ShareName::sanitize(open.filename.as_bytes()) {
-                            assert_clean_name(&name);
-                        }
-                        Packet::error(open.id, StatusCode::Failure)
+    // Two feeds split at a point taken from the input, so frames that span feeds are covered.
+    let split = data.first().map_or(0, |&b| usize::from(b)).min(data.len());
+    let mut framer = onetimeshare::ssh::SftpFramer::default();
+    let mut in_write = false;
+    for piece in [&data[..split], &data[split..]] {
+        framer.feed(bytes::Bytes::copy_from_slice(piece));
+        loop {
+            let reply = match framer.next_frame() {
+                Ok(None) => break,
+                Err(_) => return,
+                Ok(Some(SftpFrame::Request(Some(Packet::Open(open))))) => {
+                    assert!(!in_write, "a request inside a write's data");
+                    if let Ok(name) = ShareName::sanitize(open.filename.as_bytes()) {
+                        assert_clean_name(&name);
                     }
-                    Some(other) => Packet::error(other.get_request_id(), StatusCode::Failure),
-                    None => Packet::error(0, StatusCode::BadMessage),
-                };
-                // Every request is answered, so the answer must always encode.
-                assert!(bytes::Bytes::try_from(reply).is_ok());
-            }
+                    Packet::error(open.id, StatusCode::Failure)
+                }
+                Ok(Some(SftpFrame::Request(Some(other)))) => {
+                    assert!(!in_write, "a request inside a write's data");
+                    Packet::error(other.get_request_id(), StatusCode::Failure)
+                }
+                Ok(Some(SftpFrame::Request(None))) => Packet::error(0, StatusCode::BadMessage),
+                Ok(Some(SftpFrame::Write(header))) => {
+                    assert!(!in_write, "a write inside a write's data");
+                    in_write = true;
+                    Packet::error(header.id, StatusCode::Ok)
+                }
+                Ok(Some(SftpFrame::Data(data))) => {
+                    assert!(in_write && !data.is_empty(), "stray write data");
+                    continue;
+                }
+                Ok(Some(SftpFrame::WriteEnd)) => {
+                    assert!(in_write, "a write ended twice");
+                    in_write = false;
+                    continue;
+                }
+            };
+            // Every request is answered, so the answer must always encode.
+            assert!(bytes::Bytes::try_from(reply).is_ok());
         }
     }
 }

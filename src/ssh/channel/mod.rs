@@ -237,6 +237,19 @@ impl ChannelTask {
         }
     }
 
+    /// Input that has already arrived, without waiting: `None` if there is none right now.
+    fn input_ready(&mut self) -> Option<Input> {
+        use futures_util::FutureExt as _;
+        loop {
+            return match self.channel.wait().now_or_never()? {
+                Some(ChannelMsg::Data { data }) => Some(Input::Data(data)),
+                Some(ChannelMsg::Eof) => Some(Input::Eof),
+                Some(ChannelMsg::Close) | None => Some(Input::Gone),
+                Some(_) => continue,
+            };
+        }
+    }
+
     async fn stdout(&self, text: &str) {
         self.stdout_bytes(self.terminal_text(text)).await;
     }

@@ -1,8 +1,9 @@
 //! Write-only SFTP (what `scp` speaks by default since OpenSSH 9, and what `sftp put` uses):
 //! every file written is one share, its link printed on stderr when the file is closed.
 //!
-//! Packets are framed here from the channel's bytes (length-capped, so a client cannot make us
-//! allocate more than [`MAX_PACKET`]) and decoded with russh-sftp's protocol types; requests are
+//! Packets are framed from the channel's bytes by [`Framer`] (length-capped, so a client cannot
+//! make us allocate more than [`MAX_PACKET`](framing::MAX_PACKET); a `WRITE`'s data goes straight from the channel's
+//! buffers into the upload, uncopied) and decoded with russh-sftp's protocol types; requests are
 //! answered strictly in order. Invariants:
 //! - a file is published only at `CLOSE`, and only if every write succeeded; a failed write (size
 //!   limit, out-of-order offset) kills the upload, and the `CLOSE` that follows gets a failure;
@@ -15,18 +16,20 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use russh_sftp::protocol::{
     Attrs, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode, Version,
 };
+
+mod framing;
+
+pub use framing::{Frame, Framer, WriteHeader};
 
 use super::context::Context;
 use super::output;
 use crate::crypto::Kind;
 use crate::share::{ShareName, Upload, now_millis};
 
-/// Largest SFTP packet accepted (OpenSSH sends writes of 32 KiB + a small header).
-pub const MAX_PACKET: usize = 256 * 1024;
 /// Files one SFTP session may have open for writing at once.
 const MAX_OPEN_FILES: usize = 16;
 
@@ -41,34 +44,35 @@ pub struct Step {
     pub fatal: Option<String>,
 }
 
+impl Step {
+    /// Appends what a later call produced.
+    pub fn merge(&mut self, later: Step) {
+        self.replies.extend_from_slice(&later.replies);
+        self.stderr.push_str(&later.stderr);
+        if self.fatal.is_none() {
+            self.fatal = later.fatal;
+        }
+    }
+}
+
 struct OpenFile {
     name: String,
     /// `None` once the upload died (the reason was already reported on stderr): never published.
     upload: Option<Upload>,
 }
 
-/// The next request in `buf`, sans I/O: `Ok(None)` until a whole packet has arrived (a partial
-/// one is left in `buf`), `Ok(Some(None))` for a packet russh-sftp cannot decode (answered
-/// `BadMessage`), `Err` for a length that breaks the stream (zero, or over [`MAX_PACKET`]).
-pub fn next_request(buf: &mut BytesMut) -> Result<Option<Option<Packet>>, String> {
-    if buf.len() < 4 {
-        return Ok(None);
-    }
-    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-    if len == 0 || len > MAX_PACKET {
-        return Err(format!("sftp: packet of {len} bytes refused"));
-    }
-    if buf.len() < 4 + len {
-        buf.reserve(4 + len - buf.len());
-        return Ok(None);
-    }
-    buf.advance(4);
-    let mut packet = buf.split_to(len).freeze();
-    Ok(Some(Packet::try_from(&mut packet).ok()))
+/// The `WRITE` whose data is arriving.
+struct Writing {
+    id: u32,
+    handle: String,
+    /// Why it failed (the status text of its reply); its remaining data is skipped.
+    failed: Option<&'static str>,
 }
 
 pub struct SftpSession {
     cx: Context,
+    framer: Framer,
+    writing: Option<Writing>,
     files: HashMap<String, OpenFile>,
     dirs: HashSet<String>,
     next_handle: u64,
@@ -79,6 +83,8 @@ impl SftpSession {
     pub(crate) fn new(cx: Context) -> Self {
         Self {
             cx,
+            framer: Framer::default(),
+            writing: None,
             files: HashMap::new(),
             dirs: HashSet::new(),
             next_handle: 0,
@@ -86,21 +92,28 @@ impl SftpSession {
         }
     }
 
-    /// Handles every complete packet in `buf`, leaving a partial one for later.
-    pub async fn feed(&mut self, buf: &mut BytesMut) -> Step {
+    /// Handles every complete request in what has arrived so far, keeping a partial one.
+    pub async fn feed(&mut self, data: Bytes) -> Step {
         let mut step = Step::default();
+        self.framer.feed(data);
         loop {
-            let request = match next_request(buf) {
-                Ok(Some(request)) => request,
+            let reply = match self.framer.next_frame() {
                 Ok(None) => return step,
                 Err(refused) => {
-                    step.fatal = Some(refused);
+                    step.fatal = Some(refused.to_string());
                     return step;
                 }
-            };
-            let reply = match request {
-                Some(request) => self.handle(request, &mut step).await,
-                None => Packet::error(0, StatusCode::BadMessage),
+                Ok(Some(Frame::Request(Some(request)))) => self.handle(request, &mut step).await,
+                Ok(Some(Frame::Request(None))) => Packet::error(0, StatusCode::BadMessage),
+                Ok(Some(Frame::Write(header))) => {
+                    self.write_start(header, &mut step);
+                    continue;
+                }
+                Ok(Some(Frame::Data(data))) => {
+                    self.write_data(&data, &mut step).await;
+                    continue;
+                }
+                Ok(Some(Frame::WriteEnd)) => self.write_end(),
             };
             match Bytes::try_from(reply) {
                 Ok(bytes) => step.replies.extend_from_slice(&bytes),
@@ -144,9 +157,17 @@ impl SftpSession {
             Packet::SetStat(s) => ok(s.id),
             Packet::FSetStat(s) => self.fsetstat(s.id, &s.handle, s.attrs.size, step),
             Packet::Open(open) => self.open(open.id, &open.filename, open.pflags, step).await,
+            // A WRITE the framer's fast path did not take (an odd encoding): the same rules.
             Packet::Write(write) => {
-                self.write(write.id, &write.handle, write.offset, &write.data, step)
-                    .await
+                let header = WriteHeader {
+                    id: write.id,
+                    handle: write.handle,
+                    offset: write.offset,
+                    len: u32::try_from(write.data.len()).unwrap_or(u32::MAX),
+                };
+                self.write_start(header, step);
+                self.write_data(&write.data, step).await;
+                self.write_end()
             }
             Packet::Close(close) => self.close(close.id, &close.handle, step).await,
             Packet::OpenDir(o) => {
@@ -245,41 +266,67 @@ impl SftpSession {
         }
     }
 
-    async fn write(
-        &mut self,
-        id: u32,
-        handle: &str,
-        offset: u64,
-        data: &[u8],
-        step: &mut Step,
-    ) -> Packet {
-        let Some(file) = self.files.get_mut(handle) else {
-            return status(id, StatusCode::Failure, "no such handle");
+    /// A `WRITE` starts: its target must be a live upload, and its offset exactly the bytes
+    /// received so far (shares are streamed through encryption: only sequential writes can be
+    /// accepted). A write that fails here kills the upload; its data is skipped.
+    fn write_start(&mut self, header: WriteHeader, step: &mut Step) {
+        let failed = match self.files.get_mut(&header.handle) {
+            None => Some("no such handle"),
+            Some(file) => match file.upload.as_ref().map(Upload::size) {
+                None => Some("upload failed earlier"),
+                Some(expected) if expected == header.offset => None,
+                Some(expected) => {
+                    step.stderr.push_str(&format!(
+                        "{}: out-of-order write (offset {}, expected {expected}); nothing was stored\n",
+                        file.name, header.offset,
+                    ));
+                    file.upload = None;
+                    self.any_failed = true;
+                    Some("out-of-order write")
+                }
+            },
+        };
+        self.writing = Some(Writing {
+            id: header.id,
+            handle: header.handle,
+            failed,
+        });
+    }
+
+    /// The next piece of the current `WRITE`: encrypted and stored as it arrives, within the
+    /// size limit (past it, the upload dies and nothing of it is kept).
+    async fn write_data(&mut self, data: &[u8], step: &mut Step) {
+        let Some(writing) = self.writing.as_mut().filter(|w| w.failed.is_none()) else {
+            return;
+        };
+        let Some(file) = self.files.get_mut(&writing.handle) else {
+            return;
         };
         let Some(upload) = file.upload.as_mut() else {
-            return status(id, StatusCode::Failure, "upload failed earlier");
+            return;
         };
-        if offset != upload.size() {
-            // Shares are streamed through encryption: only sequential writes can be accepted.
-            step.stderr.push_str(&format!(
-                "{}: out-of-order write (offset {offset}, expected {}); nothing was stored\n",
-                file.name,
-                upload.size()
-            ));
+        if let Err(err) = upload.write(data).await {
+            err.log("upload");
+            step.stderr
+                .push_str(&format!("{}: {}\n", file.name, err.upload_words()));
             file.upload = None;
             self.any_failed = true;
-            return status(id, StatusCode::Failure, "out-of-order write");
+            writing.failed = Some("write failed");
         }
-        match upload.write(data).await {
-            Ok(()) => ok(id),
-            Err(err) => {
-                err.log("upload");
-                step.stderr
-                    .push_str(&format!("{}: {}\n", file.name, err.upload_words()));
-                file.upload = None;
-                self.any_failed = true;
-                status(id, StatusCode::Failure, "write failed")
-            }
+    }
+
+    /// The current `WRITE`'s data has all arrived: its reply.
+    fn write_end(&mut self) -> Packet {
+        match self.writing.take() {
+            Some(Writing {
+                id, failed: None, ..
+            }) => ok(id),
+            Some(Writing {
+                id,
+                failed: Some(why),
+                ..
+            }) => status(id, StatusCode::Failure, why),
+            None => Packet::error(0, StatusCode::BadMessage),
         }
     }
 
@@ -397,6 +444,7 @@ mod tests {
     use crate::share::{KdfCost, Owner, Policy, Shares};
     use crate::ssh::context::{Client, Identity};
     use crate::ssh::limits::{LimitConfig, Limits};
+    use bytes::Buf;
     use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
 
     async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
@@ -518,6 +566,11 @@ mod tests {
         encode(packets)
     }
 
+    /// Files in the blob directory, finished or not.
+    fn blob_files(data_dir: &std::path::Path) -> usize {
+        std::fs::read_dir(data_dir.join("blobs")).unwrap().count()
+    }
+
     /// Decodes every reply and returns the status codes (non-status replies as `None`).
     fn statuses(mut replies: Bytes) -> Vec<Option<StatusCode>> {
         let mut out = Vec::new();
@@ -537,12 +590,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 1 << 20).await;
         let input = scp_like_upload("./x.env", &[(0, b"hello "), (6, b"world")]);
-        let mut buf = BytesMut::new();
         let mut replies = BytesMut::new();
         let mut stderr = String::new();
         for byte in input {
-            buf.extend_from_slice(&[byte]);
-            let step = sftp.feed(&mut buf).await;
+            let step = sftp.feed(Bytes::copy_from_slice(&[byte])).await;
             assert!(step.fatal.is_none());
             replies.extend_from_slice(&step.replies);
             stderr.push_str(&step.stderr);
@@ -565,8 +616,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 8).await;
         let input = scp_like_upload("big", &[(0, b"12345"), (5, b"67890")]);
-        let mut buf = BytesMut::from(&input[..]);
-        let step = sftp.feed(&mut buf).await;
+        let step = sftp.feed(input.into()).await;
         let fail = Some(StatusCode::Failure);
         let ok = Some(StatusCode::Ok);
         assert_eq!(
@@ -578,8 +628,7 @@ mod tests {
             "big: too large: the limit is 8 B; nothing was stored\n"
         );
         assert_eq!(sftp.end(), 1);
-        let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
-        assert_eq!(blobs, 0);
+        assert_eq!(blob_files(dir.path()), 0);
     }
 
     #[tokio::test]
@@ -588,8 +637,7 @@ mod tests {
         let mut sftp = session(dir.path(), 1 << 20).await;
         // An interrupted transfer: the client announces 11 bytes but sent 6.
         let input = scp_like_upload_sized("cut.env", &[(0, b"hello ")], Some(11));
-        let mut buf = BytesMut::from(&input[..]);
-        let step = sftp.feed(&mut buf).await;
+        let step = sftp.feed(input.into()).await;
         let codes = statuses(step.replies.freeze());
         assert_eq!(codes[5], Some(StatusCode::Failure), "fsetstat refused");
         assert_eq!(codes[6], Some(StatusCode::Failure), "close refused");
@@ -600,10 +648,7 @@ mod tests {
         );
         assert!(!step.stderr.contains("/s/"), "no link: {}", step.stderr);
         assert_eq!(sftp.end(), 1);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("blobs")).unwrap().count(),
-            0
-        );
+        assert_eq!(blob_files(dir.path()), 0);
     }
 
     #[tokio::test]
@@ -611,8 +656,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 1 << 20).await;
         let input = scp_like_upload("gap", &[(0, b"ab"), (10, b"cd")]);
-        let mut buf = BytesMut::from(&input[..]);
-        let step = sftp.feed(&mut buf).await;
+        let step = sftp.feed(input.into()).await;
         let codes = statuses(step.replies.freeze());
         assert_eq!(codes[5], Some(StatusCode::Failure));
         assert_eq!(codes[7], Some(StatusCode::Failure));
@@ -624,14 +668,97 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_write_that_crosses_the_limit_mid_packet_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 40_000).await;
+        let big = vec![3u8; 32 * 1024];
+        let input = scp_like_upload("two.bin", &[(0, &big), (32 * 1024, &big)]);
+        let mut replies = BytesMut::new();
+        let mut stderr = String::new();
+        // Pieces smaller than a write, as the channel delivers them.
+        for piece in input.chunks(5000) {
+            let step = sftp.feed(Bytes::copy_from_slice(piece)).await;
+            replies.extend_from_slice(&step.replies);
+            stderr.push_str(&step.stderr);
+        }
+        let (ok, fail) = (Some(StatusCode::Ok), Some(StatusCode::Failure));
+        assert_eq!(
+            statuses(replies.freeze()),
+            [None, None, None, None, ok, fail, ok, fail]
+        );
+        assert_eq!(
+            stderr,
+            "two.bin: too large: the limit is 39.1 KiB; nothing was stored\n"
+        );
+        assert_eq!(sftp.end(), 1);
+        assert_eq!(blob_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn an_overlapping_write_kills_the_upload_and_later_requests_still_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        // The second write re-sends the first one's bytes: overlapping, refused like a gap.
+        let input = scp_like_upload("again", &[(0, b"abcd"), (2, b"cdef"), (8, b"gh")]);
+        let step = sftp.feed(input.into()).await;
+        let (ok, fail) = (Some(StatusCode::Ok), Some(StatusCode::Failure));
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [None, None, None, None, ok, fail, fail, ok, fail]
+        );
+        assert_eq!(
+            step.stderr,
+            "again: out-of-order write (offset 2, expected 4); nothing was stored\n"
+        );
+        assert_eq!(sftp.end(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_to_an_unknown_handle_is_refused_and_its_data_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let mut input = encode(vec![Packet::Write(Write {
+            id: 5,
+            handle: "f9".into(),
+            offset: 0,
+            data: vec![1; 1000],
+        })]);
+        input.extend(scp_like_upload("after", &[(0, b"fine")]));
+        let step = sftp.feed(input.into()).await;
+        let ok = Some(StatusCode::Ok);
+        assert_eq!(
+            statuses(step.replies.freeze()),
+            [
+                Some(StatusCode::Failure),
+                None,
+                None,
+                None,
+                None,
+                ok,
+                ok,
+                ok
+            ]
+        );
+        assert!(
+            step.stderr.starts_with("after: https://share.test/s/"),
+            "{}",
+            step.stderr
+        );
+    }
+
+    #[tokio::test]
     async fn an_absurd_packet_length_ends_the_session_without_allocating_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut sftp = session(dir.path(), 1 << 20).await;
-        let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 1][..]);
-        let step = sftp.feed(&mut buf).await;
+        let step = sftp
+            .feed(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 1]))
+            .await;
         assert!(step.fatal.is_some());
-        let mut garbage = BytesMut::from(&[0, 0, 0, 3, 200, 1, 2][..]);
-        let step = sftp.feed(&mut garbage).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let step = sftp
+            .feed(Bytes::from_static(&[0, 0, 0, 3, 200, 1, 2]))
+            .await;
         assert_eq!(
             statuses(step.replies.freeze()),
             [Some(StatusCode::BadMessage)]
