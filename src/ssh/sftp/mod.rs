@@ -2,9 +2,9 @@
 //! every file written is one share, its link printed on stderr when the file is closed.
 //!
 //! Packets are framed from the channel's bytes by [`Framer`] (length-capped, so a client cannot
-//! make us allocate more than [`MAX_PACKET`](framing::MAX_PACKET); a `WRITE`'s data goes straight from the channel's
-//! buffers into the upload, uncopied) and decoded with russh-sftp's protocol types; requests are
-//! answered strictly in order. Invariants:
+//! make us allocate more than [`MAX_PACKET`](framing::MAX_PACKET); a `WRITE`'s data goes
+//! straight from the channel's buffers into the upload, uncopied) and decoded with russh-sftp's
+//! protocol types; requests are answered strictly in order. Invariants:
 //! - a file is published only at `CLOSE`, and only if every write succeeded; a failed write (size
 //!   limit, out-of-order offset) kills the upload, and the `CLOSE` that follows gets a failure;
 //! - reads are refused — the only way to open a share is its link;
