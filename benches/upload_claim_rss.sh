@@ -10,7 +10,8 @@ need ssh openssh-client
 build_release
 DATA=$WORK/data
 "$MAKE_SHARES" "$DATA" http://127.0.0.1:1 1 $((SIZE_MIB << 20)) "$WORK/big.txt"
-start_ots "$DATA" --max-size 4GiB --ssh-uploads-per-minute 1000
+start_ots "$DATA" --max-size 4GiB --ssh-uploads-per-minute 1000 --quota-bytes-per-key 8GiB \
+  --quota-bytes-per-address 8GiB
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/id"
 SSH=(ssh -T -F /dev/null -o UserKnownHostsFile="$WORK/kh" -o StrictHostKeyChecking=accept-new
      -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR -i "$WORK/id" -p "$SSH_PORT" 127.0.0.1)
@@ -20,10 +21,10 @@ IDLE=$(rss_kib "$OTS")
 read -r BIG_PATH BIG_KEY <"$WORK/big.txt"
 sample_rss "$OTS"
 start=$(date +%s.%N)
-head -c $((SIZE_MIB << 20)) /dev/urandom | "${SSH[@]}" >"$WORK/link.txt" 2>/dev/null &
+head -c $((SIZE_MIB << 20)) /dev/urandom | "${SSH[@]}" >"$WORK/link.txt" 2>"$WORK/upload.err" &
 UP=$!
 curl -s -o /dev/null -X POST -d "key=$BIG_KEY" "$URL$BIG_PATH"
-wait "$UP"
+wait "$UP" || { echo "the upload failed: $(cat "$WORK/upload.err")" >&2; exit 1; }
 end=$(date +%s.%N)
 kill "$SAMPLER" 2>/dev/null || true
 PEAK=$(cat "$WORK/rss-max.$OTS")
