@@ -115,6 +115,11 @@ pub struct ShareEntry {
     pub record: ShareRecord,
     pub state: ShareState,
     pub attempts: u32,
+    /// The op id (hex) of the claim that opened the share, where a store keeps a claim's ledger
+    /// mark in the record itself (the embedded store: the claim's transaction then writes one
+    /// table fewer). `None` everywhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
 }
 
 /// What anyone may learn of a share without its key — what its status page shows — and nothing
@@ -175,6 +180,7 @@ impl ShareEntry {
             record,
             state: ShareState::Armed,
             attempts: 0,
+            claimed_by: None,
         }
     }
 

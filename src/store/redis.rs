@@ -733,6 +733,7 @@ pub(super) fn entry_from_fields(
         record,
         state,
         attempts: number("att")? as u32,
+        claimed_by: None,
     })
 }
 
