@@ -26,23 +26,23 @@ fn sizes() -> Vec<usize> {
 
 fn seal(key: &ShareKey, header: &Header, plain: &[u8], total: usize, keep: bool) -> Vec<u8> {
     let keys = derive_content_keys(key, None, header.as_bytes());
-    let mut sealer = StreamSealer::new(&keys, header).unwrap();
-    let mut out = Vec::with_capacity(if keep {
+    let out = Vec::with_capacity(if keep {
         total + total / 4096 + 64
     } else {
         2 * PIECE
     });
+    let mut sealer = StreamSealer::new(&keys, header, out).unwrap();
+    let mut spare = Vec::with_capacity(2 * PIECE);
     let mut left = total;
     while left > 0 {
         let n = left.min(plain.len());
-        sealer.push(&plain[..n], &mut out).unwrap();
+        sealer.push(&plain[..n]).unwrap();
         left -= n;
         if !keep {
-            out.clear();
+            spare = sealer.take_sealed(spare);
         }
     }
-    sealer.finish(&mut out).unwrap();
-    out
+    sealer.finish().unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -8,6 +8,8 @@
 #   benches/ssh.sh [SIZE_MIB]          default 512
 #   ROUNDS=5 benches/ssh.sh 256        five interleaved rounds, medians (for a busy machine)
 #   CIPHER=aes128-gcm@openssh.com benches/ssh.sh    force a cipher on both servers' clients
+#   RTT_MS=20 benches/ssh.sh 256       both servers behind benches/delay_proxy.py: a 20 ms round
+#                                      trip, where what each side keeps in flight sets the pace
 #
 # Needs: openssh-client, openssh-server (for /usr/sbin/sshd), python3 (free ports), time, and
 # `cargo build --release` (the binary is taken from $CARGO_TARGET_DIR or ./target).
@@ -69,6 +71,23 @@ cpu_s() {
 }
 
 
+# via PORT: sets VIA_PORT, the port to connect to for PORT: with RTT_MS, a delay relay's (its
+# pid goes to PROXY_PID).
+PROXY_PID=
+via() {
+    VIA_PORT=$1
+    if [ -z "${RTT_MS:-}" ]; then return; fi
+    local port
+    port=$(free_port)
+    python3 "$ROOT/benches/delay_proxy.py" "$port" "$1" "$(python3 -c "print($RTT_MS / 2)")" \
+        > "$T/proxy.$port" 2>&1 &
+    PROXY_PID=$!
+    PIDS+=("$PROXY_PID")
+    for _ in $(seq 50); do grep -qs ready "$T/proxy.$port" && break; sleep 0.1; done
+    grep -qs ready "$T/proxy.$port" || { cat "$T/proxy.$port" >&2; exit 1; }
+    VIA_PORT=$port
+}
+
 # --- onetimeshare: a fresh server (and data dir) per upload, so VmHWM is per mode. -----------
 OURS_PID=
 start_ours() {
@@ -81,10 +100,12 @@ start_ours() {
     PIDS+=("$OURS_PID")
     for _ in $(seq 100); do grep -qs "onetimeshare ready" "$T/ours.log" && break; sleep 0.1; done
     grep -qs "onetimeshare ready" "$T/ours.log" || { cat "$T/ours.log" >&2; exit 1; }
-    OURS_PORT=$port
+    via "$port"
+    OURS_PORT=$VIA_PORT
 }
 stop_ours() {
     kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+    if [ -n "${RTT_MS:-}" ]; then kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; fi
 }
 hwm_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$OURS_PID/status"; }
 
@@ -111,6 +132,8 @@ EOF
 SSHD_PID=$!
 PIDS+=("$SSHD_PID")
 for _ in $(seq 50); do ssh "${OPTS[@]}" -p "$SSHD_PORT" 127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
+via "$SSHD_PORT"
+SSHD_VIA=$VIA_PORT
 
 # upload_to PORT MODE [DEST]: one upload, timed (seconds on stdout); DEST is sshd's file.
 upload_to() {
@@ -138,7 +161,7 @@ for round in $(seq "$ROUNDS"); do
 
         sleep 0.5
         before=$(cpu_s "$SSHD_PID" children)
-        sshd_t=$(upload_to "$SSHD_PORT" "$mode" "$T/sink/$mode")
+        sshd_t=$(upload_to "$SSHD_VIA" "$mode" "$T/sink/$mode")
         sshd_client=$(cat "$T/client_cpu")
         # sshd's CPU for one transfer: what its per-connection processes used, once reaped.
         sleep 0.5
@@ -150,7 +173,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "cipher: ${CIPHER:-client default (chacha20-poly1305@openssh.com)}; ${SIZE_MIB} MiB; ${ROUNDS} round(s); $(ssh -V 2>&1)"
+echo "cipher: ${CIPHER:-client default (chacha20-poly1305@openssh.com)}; ${SIZE_MIB} MiB; ${ROUNDS} round(s); ${RTT_MS:+round trip ${RTT_MS} ms (delay_proxy.py); }$(ssh -V 2>&1)"
 echo "load average before and after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$T/results" "$BYTES" <<'PY'
 import statistics, sys

@@ -34,16 +34,20 @@ impl ChunkCipher {
         Nonce::assume_unique_for_key(nonce)
     }
 
-    /// Encrypts `buf` in place and appends the tag.
-    pub(crate) fn seal(
+    /// Encrypts `chunk` where it lies and returns its tag.
+    pub(crate) fn seal_in_place(
         &self,
         position: u32,
         last: bool,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), CryptoError> {
-        self.key
-            .seal_in_place_append_tag(self.nonce(position, last), Aad::empty(), buf)
-            .map_err(|_| CryptoError::TooManyChunks)
+        chunk: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], CryptoError> {
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(self.nonce(position, last), Aad::empty(), chunk)
+            .map_err(|_| CryptoError::TooManyChunks)?;
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
     }
 
     /// Authenticates and decrypts `buf` in place, leaving only the plaintext. On failure `buf`

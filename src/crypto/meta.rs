@@ -44,7 +44,8 @@ pub struct SealedMeta(pub Vec<u8>);
 impl ShareMeta {
     pub fn seal(&self, keys: &ContentKeys) -> Result<SealedMeta, CryptoError> {
         let mut buf = serde_json::to_vec(self).map_err(|_| CryptoError::MalformedHeader)?;
-        cipher(keys)?.seal(0, true, &mut buf)?;
+        let tag = cipher(keys)?.seal_in_place(0, true, &mut buf)?;
+        buf.extend_from_slice(&tag);
         Ok(SealedMeta(buf))
     }
 }

@@ -8,6 +8,8 @@
 //! Both directions hold at most one chunk, so memory is bounded whatever the share size.
 
 use super::aead::{ChunkCipher, TAG_LEN};
+use zeroize::Zeroize;
+
 use super::{ContentKeys, CryptoError, Header};
 
 /// Default plaintext chunk size: 64 KiB (see docs/benchmarks.md for the measurement).
@@ -22,47 +24,80 @@ fn stream_for(keys: &ContentKeys, header: &Header) -> Result<ChunkCipher, Crypto
 }
 
 /// Encrypts a byte stream of unknown length into sealed chunks.
+///
+/// The sealer owns its output buffer and seals in place: plaintext is copied once, into the
+/// buffer, and encrypted where it lies. The buffer holds the sealed bytes first and then the
+/// plaintext of the chunk being filled (at most one chunk), which is wiped whenever it leaves the
+/// buffer or the sealer is dropped.
 pub struct StreamSealer {
     stream: ChunkCipher,
     chunk_size: usize,
     position: u32,
-    pending: Vec<u8>,
+    buf: Vec<u8>,
+    /// `buf[..sealed]` is ready to store; `buf[sealed..]` is plaintext.
+    sealed: usize,
 }
 
 impl StreamSealer {
-    pub fn new(keys: &ContentKeys, header: &Header) -> Result<Self, CryptoError> {
-        let chunk_size = header.chunk_size();
+    /// A sealer whose output continues `out` (its bytes, e.g. the header, are passed on as they
+    /// are, ahead of the first chunk).
+    pub fn new(keys: &ContentKeys, header: &Header, out: Vec<u8>) -> Result<Self, CryptoError> {
         Ok(Self {
             stream: stream_for(keys, header)?,
-            chunk_size,
+            chunk_size: header.chunk_size(),
             position: 0,
-            pending: Vec::with_capacity(chunk_size + TAG_SIZE),
+            sealed: out.len(),
+            buf: out,
         })
     }
 
-    /// Consumes `data`, appending every chunk it completes to `out`. A full chunk is sealed only
-    /// once more data arrives, because the final chunk may be full too.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+    /// Consumes `data`, sealing every chunk it completes. A full chunk is sealed only once more
+    /// data arrives, because the final chunk may be full too.
+    pub fn push(&mut self, mut data: &[u8]) -> Result<(), CryptoError> {
         while !data.is_empty() {
-            if self.pending.len() == self.chunk_size {
-                self.seal_pending(false, out)?;
+            if self.pending() == self.chunk_size {
+                self.seal_pending(false)?;
             }
-            let take = (self.chunk_size - self.pending.len()).min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
+            let take = (self.chunk_size - self.pending()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
         }
         Ok(())
     }
 
-    /// Seals the final chunk into `out`.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        self.seal_pending(true, out)
+    /// Bytes ready to store (the passed-on prefix and the sealed chunks).
+    pub fn sealed_len(&self) -> usize {
+        self.sealed
     }
 
-    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        self.stream.seal(self.position, last, &mut self.pending)?;
-        out.extend_from_slice(&self.pending);
-        self.pending.clear();
+    /// Hands over the bytes ready to store. Sealing goes on in `spare` (emptied first; the
+    /// caller sizes it), which takes the plaintext not yet sealed.
+    pub fn take_sealed(&mut self, mut spare: Vec<u8>) -> Vec<u8> {
+        spare.clear();
+        spare.extend_from_slice(&self.buf[self.sealed..]);
+        self.buf[self.sealed..].zeroize();
+        self.buf.truncate(self.sealed);
+        self.sealed = 0;
+        std::mem::replace(&mut self.buf, spare)
+    }
+
+    /// Seals the final chunk and returns everything not yet taken.
+    pub fn finish(mut self) -> Result<Vec<u8>, CryptoError> {
+        self.seal_pending(true)?;
+        Ok(std::mem::take(&mut self.buf))
+    }
+
+    fn pending(&self) -> usize {
+        self.buf.len() - self.sealed
+    }
+
+    /// Seals `buf[sealed..]` (one chunk's plaintext) where it lies and appends its tag.
+    fn seal_pending(&mut self, last: bool) -> Result<(), CryptoError> {
+        let tag = self
+            .stream
+            .seal_in_place(self.position, last, &mut self.buf[self.sealed..])?;
+        self.buf.extend_from_slice(&tag);
+        self.sealed = self.buf.len();
         self.position = self
             .position
             .checked_add(1)
@@ -71,10 +106,11 @@ impl StreamSealer {
     }
 }
 
-// The pending buffers hold plaintext (sealer) or about-to-be plaintext (opener): wipe on drop.
+// Plaintext waiting to be sealed (sealer) or about-to-be plaintext (opener): wipe on drop.
 impl Drop for StreamSealer {
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.pending);
+        let sealed = self.sealed.min(self.buf.len());
+        self.buf[sealed..].zeroize();
     }
 }
 
@@ -188,13 +224,11 @@ mod tests {
         }
 
         fn seal(&self, plaintext: &[u8], piece: usize) -> Vec<u8> {
-            let mut sealer = StreamSealer::new(&self.keys(), &self.header).unwrap();
-            let mut out = Vec::new();
+            let mut sealer = StreamSealer::new(&self.keys(), &self.header, Vec::new()).unwrap();
             for part in plaintext.chunks(piece.max(1)) {
-                sealer.push(part, &mut out).unwrap();
+                sealer.push(part).unwrap();
             }
-            sealer.finish(&mut out).unwrap();
-            out
+            sealer.finish().unwrap()
         }
 
         fn open(&self, ciphertext: &[u8], piece: usize) -> Result<Vec<u8>, CryptoError> {
@@ -363,6 +397,34 @@ mod tests {
             let sealed = fx.seal(&plain, seal_piece);
             prop_assert_eq!(sealed.len(), sealed_len(plain.len(), SMALL));
             prop_assert_eq!(fx.open(&sealed, open_piece).unwrap(), plain);
+        }
+
+        #[test]
+        fn taking_the_sealed_bytes_at_any_point_changes_nothing(
+            plain in proptest::collection::vec(any::<u8>(), 0..5 * SMALL),
+            piece in 1usize..3000,
+            take_every in 1usize..5,
+        ) {
+            let fx = Fixture::new(SMALL_LOG2);
+            let lead = b"header".to_vec();
+            let mut sealer = StreamSealer::new(&fx.keys(), &fx.header, lead.clone()).unwrap();
+            let mut stored = Vec::new();
+            let mut spare = Vec::new();
+            for (i, part) in plain.chunks(piece).enumerate() {
+                sealer.push(part).unwrap();
+                if i % take_every == 0 {
+                    let batch = sealer.take_sealed(spare);
+                    // Only the lead and whole sealed chunks ever leave the sealer.
+                    let body = stored.len() + batch.len() - lead.len();
+                    prop_assert_eq!(body % (SMALL + TAG_SIZE), 0);
+                    stored.extend_from_slice(&batch);
+                    spare = batch;
+                }
+            }
+            stored.extend_from_slice(&sealer.finish().unwrap());
+            let mut expected = lead.clone();
+            expected.extend_from_slice(&fx.seal(&plain, piece));
+            prop_assert_eq!(stored, expected);
         }
 
         #[test]

@@ -86,11 +86,13 @@ pub struct Upload {
     keys: ContentKeys,
     spec: UploadSpec,
     ttl: Duration,
+    /// Holds the sealed bytes not yet handed to the blob (all of them, while the share may stay
+    /// inline), then the plaintext of the chunk being filled.
     sealer: Option<StreamSealer>,
     /// The temp blob, created by the first flush: a share that stays small never has one.
     writer: Option<Box<dyn BlobWriter>>,
-    /// Sealed bytes not yet handed to the blob (all of them, while the share may stay inline).
-    out: Vec<u8>,
+    /// The batch buffer the blob gave back, for the sealer to go on in.
+    spare: Vec<u8>,
     size: u64,
     /// Sealed bytes handed to the blob so far.
     stored: u64,
@@ -128,12 +130,12 @@ impl Shares {
                 (header, keys)
             }
         };
-        let sealer = StreamSealer::new(&keys, &header)?;
         let sniffer = (spec.kind == Kind::Text).then(TextSniffer::default);
         // The header leads the sealed content: it is the first thing written to a blob, or the
         // start of the inline bytes.
         let mut out = Vec::with_capacity(policy.inline_max.min(WRITE_BATCH as u64) as usize);
         out.extend_from_slice(header.as_bytes());
+        let sealer = StreamSealer::new(&keys, &header, out)?;
         Ok(Upload {
             sniffer,
             shares: self.clone(),
@@ -145,7 +147,7 @@ impl Shares {
             ttl,
             sealer: Some(sealer),
             writer: None,
-            out,
+            spare: Vec::new(),
             size: 0,
             charges,
             quota_room,
@@ -232,24 +234,19 @@ impl Upload {
             return Err(err);
         }
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
-        if let Err(err) = sealer.push(data, &mut self.out) {
+        if let Err(err) = sealer.push(data) {
             self.poison();
             return Err(err.into());
         }
+        let sealed = sealer.sealed_len();
         self.size += data.len() as u64;
         if let Some(sniffer) = self.sniffer.as_mut() {
             sniffer.push(data);
         }
         // Past the inline limit the share needs its blob: start it now (the temp file shows an
         // upload in progress), then write in large batches.
-        let spill =
-            self.writer.is_none() && self.out.len() as u64 > self.shares.policy().inline_max;
-        if self.out.len() >= WRITE_BATCH {
-            self.flush().await?;
-            // A large upload: two batch buffers take turns (one filling, one being written),
-            // each grown once to its full size rather than doubling its way there.
-            self.out.reserve(WRITE_BATCH + BATCH_SLACK);
-        } else if spill {
+        let spill = self.writer.is_none() && sealed as u64 > self.shares.policy().inline_max;
+        if spill || sealed >= WRITE_BATCH {
             self.flush().await?;
         }
         Ok(())
@@ -262,15 +259,15 @@ impl Upload {
             return Err(err);
         }
         let sealer = self.sealer.take().ok_or(ShareError::UploadFailed)?;
-        sealer.finish(&mut self.out)?;
+        let rest = sealer.finish()?;
         let inline_max = self.shares.policy().inline_max;
-        let (blob, inline) = if self.writer.is_none() && self.out.len() as u64 <= inline_max {
+        let (blob, inline) = if self.writer.is_none() && rest.len() as u64 <= inline_max {
             // Never written anywhere: the ciphertext goes into the record, and the blob name
             // is one no file will ever have.
-            self.stored = self.out.len() as u64;
-            (BlobName::generate()?, Some(std::mem::take(&mut self.out)))
+            self.stored = rest.len() as u64;
+            (BlobName::generate()?, Some(rest))
         } else {
-            self.flush().await?;
+            self.write_batch(rest).await?;
             let writer = self.writer.take().ok_or(ShareError::UploadFailed)?;
             (writer.commit().await?, None)
         };
@@ -355,18 +352,30 @@ impl Upload {
         })
     }
 
+    /// Hands the sealed bytes so far to the blob.
     async fn flush(&mut self) -> Result<(), ShareError> {
-        if self.out.is_empty() {
+        let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
+        // A large upload: two batch buffers take turns (one filling, one being written), each
+        // allocated once at its full size rather than doubling its way there.
+        let mut spare = std::mem::take(&mut self.spare);
+        if spare.capacity() < WRITE_BATCH + BATCH_SLACK {
+            spare = Vec::with_capacity(WRITE_BATCH + BATCH_SLACK);
+        }
+        let batch = sealer.take_sealed(spare);
+        self.write_batch(batch).await
+    }
+
+    async fn write_batch(&mut self, batch: Vec<u8>) -> Result<(), ShareError> {
+        if batch.is_empty() {
             return Ok(());
         }
         let writer = match self.writer.as_mut() {
             Some(writer) => writer,
             None => self.writer.insert(self.shares.inner.blobs.create().await?),
         };
-        let batch = std::mem::take(&mut self.out);
         let len = batch.len() as u64;
         match writer.write_owned(batch).await {
-            Ok(spare) => self.out = spare,
+            Ok(spare) => self.spare = spare,
             Err(err) => {
                 self.poison();
                 return Err(err.into());
@@ -380,7 +389,7 @@ impl Upload {
     fn poison(&mut self) {
         self.sealer = None;
         self.writer = None;
-        self.out = Vec::new();
+        self.spare = Vec::new();
     }
 }
 

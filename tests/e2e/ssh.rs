@@ -501,6 +501,37 @@ fn scp_in_sftp_mode_makes_one_share_per_file_with_its_link_on_stderr() {
 }
 
 #[test]
+fn scp_in_sftp_mode_sends_writes_as_large_as_openssh_server_takes() {
+    let server = server();
+    let client = Client::new(&server);
+    // 3 MB that no run of equal bytes could hide a misplaced piece in.
+    let content: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let file = client.file("big.bin", &content);
+    let out = client.scp(&["-vvv"], &[&file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    // Without the limits extension OpenSSH's client would send 32 KiB writes.
+    assert!(
+        stderr
+            .contains("server upload/download buffer sizes 261120 / 261120; using 261120 / 261120"),
+        "{stderr}"
+    );
+    let ours: String = stderr
+        .lines()
+        .skip_while(|line| !line.contains("/s/"))
+        .take(2)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let files = file_links(&server, &ours);
+    expect_details(files[0].2.trim_start(), "2.9 MiB", "file", &files[0].1);
+    let data_dir = server.stop();
+    let shares = open_shares(&data_dir, MetaBackend::Embedded);
+    assert_eq!(claim_once(&shares, &files[0].1, None), content);
+}
+
+#[test]
 fn legacy_scp_with_preserve_makes_one_share_per_file() {
     let server = server();
     let client = Client::new(&server);

@@ -241,10 +241,10 @@ fn blob(with_password: bool) -> &'static Blob {
         let pk = password.map(|(_, pk)| pk);
         let keys = header.unlock(&key, pk.as_ref()).expect("unlock");
         let plaintext: Vec<u8> = (0..3500u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut bytes = header.as_bytes().to_vec();
-        let mut sealer = StreamSealer::new(&keys, &header).expect("sealer");
-        sealer.push(&plaintext, &mut bytes).expect("seal");
-        sealer.finish(&mut bytes).expect("seal");
+        let mut sealer =
+            StreamSealer::new(&keys, &header, header.as_bytes().to_vec()).expect("sealer");
+        sealer.push(&plaintext).expect("seal");
+        let bytes = sealer.finish().expect("seal");
         let meta = ShareMeta {
             kind: Kind::File,
             name: Some("a.env".into()),

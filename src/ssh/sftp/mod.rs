@@ -12,13 +12,17 @@
 //!   `SETSTAT` succeed silently (scp truncates to the final size after the last write);
 //! - SFTP status texts are never shown by OpenSSH's clients, so every readable explanation also
 //!   goes to stderr;
-//! - files still open when the client leaves are discarded, never published.
+//! - files still open when the client leaves are discarded, never published;
+//! - the `limits@openssh.com` extension tells OpenSSH's clients how large a `WRITE` may be (the
+//!   same 255 KiB OpenSSH's own server allows; without it they send 32 KiB) and how many files
+//!   may be open, which they also take as how many requests to keep in flight.
 
 use std::collections::{HashMap, HashSet};
 
 use bytes::{Bytes, BytesMut};
 use russh_sftp::protocol::{
-    Attrs, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode, Version,
+    Attrs, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
+    StatusCode, Version,
 };
 
 mod framing;
@@ -32,6 +36,11 @@ use crate::share::{ShareName, Upload, now_millis};
 
 /// Files one SFTP session may have open for writing at once.
 const MAX_OPEN_FILES: usize = 16;
+/// The largest `WRITE` (or `READ`) payload clients are told to send: a packet's limit less room
+/// for its header, as OpenSSH's server does.
+const MAX_DATA: usize = framing::MAX_PACKET - 1024;
+/// The extension that announces [`MAX_DATA`] and [`MAX_OPEN_FILES`].
+const LIMITS: &str = russh_sftp::extensions::LIMITS;
 
 /// What one call to [`SftpSession::feed`] produced.
 #[derive(Default)]
@@ -136,7 +145,7 @@ impl SftpSession {
 
     async fn handle(&mut self, request: Packet, step: &mut Step) -> Packet {
         match request {
-            Packet::Init(_) => Packet::Version(Version::new()),
+            Packet::Init(_) => version(),
             Packet::RealPath(r) => Packet::Name(Name {
                 id: r.id,
                 files: vec![File::dummy(normalize(&r.path))],
@@ -203,6 +212,7 @@ impl SftpSession {
             Packet::RmDir(r) => status(r.id, StatusCode::PermissionDenied, "write-only"),
             Packet::ReadLink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
             Packet::Symlink(r) => status(r.id, StatusCode::OpUnsupported, "unsupported"),
+            Packet::Extended(e) if e.request == LIMITS => limits(e.id),
             Packet::Extended(e) => status(e.id, StatusCode::OpUnsupported, "unsupported"),
             other => status(
                 other.get_request_id(),
@@ -425,6 +435,22 @@ fn file_attrs(size: u64) -> FileAttributes {
     }
 }
 
+/// Our `VERSION` reply: protocol 3, with the limits extension.
+fn version() -> Packet {
+    let mut version = Version::new();
+    version.extensions.insert(LIMITS.to_owned(), "1".to_owned());
+    Packet::Version(version)
+}
+
+/// The `limits@openssh.com` reply: max packet, read and write lengths, open handles (u64 each).
+fn limits(id: u32) -> Packet {
+    let mut data = Vec::with_capacity(32);
+    for limit in [framing::MAX_PACKET, MAX_DATA, MAX_DATA, MAX_OPEN_FILES] {
+        data.extend_from_slice(&(limit as u64).to_be_bytes());
+    }
+    Packet::ExtendedReply(ExtendedReply { id, data })
+}
+
 fn ok(id: u32) -> Packet {
     status(id, StatusCode::Ok, "ok")
 }
@@ -445,7 +471,7 @@ mod tests {
     use crate::ssh::context::{Client, Identity};
     use crate::ssh::limits::{LimitConfig, Limits};
     use bytes::Buf;
-    use russh_sftp::protocol::{Close, FSetStat, Init, Open, RealPath, Stat, Write};
+    use russh_sftp::protocol::{Close, Extended, FSetStat, Init, Open, RealPath, Stat, Write};
 
     async fn session(dir: &std::path::Path, max_size: u64) -> SftpSession {
         let crate::store::Stores {
@@ -629,6 +655,60 @@ mod tests {
         );
         assert_eq!(sftp.end(), 1);
         assert_eq!(blob_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn clients_are_told_the_write_size_and_open_files_we_accept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let input = encode(vec![
+            Packet::Init(Init {
+                version: 3,
+                extensions: Default::default(),
+            }),
+            Packet::Extended(Extended {
+                id: 7,
+                request: "limits@openssh.com".into(),
+                data: Vec::new(),
+            }),
+        ]);
+        let mut replies = sftp.feed(input.into()).await.replies.freeze();
+        let mut next = || {
+            let len = replies.get_u32() as usize;
+            Packet::try_from(&mut replies.split_to(len)).unwrap()
+        };
+        let Packet::Version(version) = next() else {
+            panic!("no VERSION reply")
+        };
+        assert_eq!(version.extensions.get("limits@openssh.com").unwrap(), "1");
+        let Packet::ExtendedReply(reply) = next() else {
+            panic!("no EXTENDED_REPLY")
+        };
+        assert_eq!(reply.id, 7);
+        let limits: Vec<u64> = reply
+            .data
+            .chunks(8)
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap()))
+            .collect();
+        // Packet, read, write, open handles: what OpenSSH's server says, but our file limit.
+        assert_eq!(limits, [262_144, 261_120, 261_120, 16]);
+    }
+
+    #[tokio::test]
+    async fn a_write_as_large_as_the_announced_limit_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sftp = session(dir.path(), 1 << 20).await;
+        let big: Vec<u8> = (0..MAX_DATA).map(|i| (i % 251) as u8).collect();
+        let input = scp_like_upload("big.bin", &[(0, &big), (MAX_DATA as u64, &big)]);
+        let step = sftp.feed(input.into()).await;
+        assert!(step.fatal.is_none(), "{:?}", step.fatal);
+        assert!(
+            statuses(step.replies.freeze())
+                .iter()
+                .all(|c| *c != Some(StatusCode::Failure))
+        );
+        assert!(step.stderr.contains("/s/"), "{}", step.stderr);
+        assert!(step.stderr.contains("510.0 KiB"), "{}", step.stderr);
     }
 
     #[tokio::test]
