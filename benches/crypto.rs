@@ -32,14 +32,18 @@ fn seal(key: &ShareKey, header: &Header, plain: &[u8], total: usize, keep: bool)
         2 * PIECE
     });
     let mut sealer = StreamSealer::new(&keys, header, out).unwrap();
-    let mut spare = Vec::with_capacity(2 * PIECE);
+    let mut spare = Vec::new();
     let mut left = total;
     while left > 0 {
-        let n = left.min(plain.len());
-        sealer.push(&plain[..n]).unwrap();
-        left -= n;
-        if !keep {
-            spare = sealer.take_sealed(spare);
+        let mut rest = &plain[..left.min(plain.len())];
+        left -= rest.len();
+        while !rest.is_empty() {
+            let batch = if keep { usize::MAX } else { PIECE };
+            rest = &rest[sealer.push(rest, batch).unwrap()..];
+            if !keep && sealer.sealed_len() >= PIECE {
+                let out = sealer.take_sealed();
+                sealer.recycle(std::mem::replace(&mut spare, out), 2 * PIECE);
+            }
         }
     }
     sealer.finish().unwrap()

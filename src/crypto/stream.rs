@@ -51,18 +51,24 @@ impl StreamSealer {
         })
     }
 
-    /// Consumes `data`, sealing every chunk it completes. A full chunk is sealed only once more
-    /// data arrives, because the final chunk may be full too.
-    pub fn push(&mut self, mut data: &[u8]) -> Result<(), CryptoError> {
-        while !data.is_empty() {
+    /// Consumes `data`, sealing every chunk it completes, until all of it is sealed or waiting,
+    /// or until the bytes ready to store reach `batch` with no plaintext waiting (the moment to
+    /// hand them over: [`Self::take_sealed`] then moves nothing). Returns how much of `data` it
+    /// took. A full chunk is sealed only once more data arrives: the final chunk may be full too.
+    pub fn push(&mut self, data: &[u8], batch: usize) -> Result<usize, CryptoError> {
+        let mut taken = 0;
+        while taken < data.len() {
             if self.pending() == self.chunk_size {
                 self.seal_pending(false)?;
+                if self.sealed >= batch {
+                    break;
+                }
             }
-            let take = (self.chunk_size - self.pending()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
-            data = &data[take..];
+            let take = (self.chunk_size - self.pending()).min(data.len() - taken);
+            self.buf.extend_from_slice(&data[taken..taken + take]);
+            taken += take;
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Bytes ready to store (the passed-on prefix and the sealed chunks).
@@ -70,15 +76,25 @@ impl StreamSealer {
         self.sealed
     }
 
-    /// Hands over the bytes ready to store. Sealing goes on in `spare` (emptied first; the
-    /// caller sizes it), which takes the plaintext not yet sealed.
-    pub fn take_sealed(&mut self, mut spare: Vec<u8>) -> Vec<u8> {
-        spare.clear();
-        spare.extend_from_slice(&self.buf[self.sealed..]);
+    /// Hands over the bytes ready to store. Plaintext still waiting (none when [`Self::push`]
+    /// stopped at a batch) moves to a buffer of its own and is wiped from the one handed over.
+    pub fn take_sealed(&mut self) -> Vec<u8> {
+        let waiting = self.buf[self.sealed..].to_vec();
         self.buf[self.sealed..].zeroize();
         self.buf.truncate(self.sealed);
         self.sealed = 0;
-        std::mem::replace(&mut self.buf, spare)
+        std::mem::replace(&mut self.buf, waiting)
+    }
+
+    /// Goes on in `spare` (a buffer handed over earlier and given back), emptied and grown to at
+    /// least `capacity`; what the current buffer holds moves there and is wiped here.
+    pub fn recycle(&mut self, mut spare: Vec<u8>, capacity: usize) {
+        spare.clear();
+        // Exactly: two buffers taking turns must not keep growing each other.
+        spare.reserve_exact(capacity.max(self.buf.len()));
+        spare.extend_from_slice(&self.buf);
+        self.buf.zeroize();
+        self.buf = spare;
     }
 
     /// Seals the final chunk and returns everything not yet taken.
@@ -226,7 +242,7 @@ mod tests {
         fn seal(&self, plaintext: &[u8], piece: usize) -> Vec<u8> {
             let mut sealer = StreamSealer::new(&self.keys(), &self.header, Vec::new()).unwrap();
             for part in plaintext.chunks(piece.max(1)) {
-                sealer.push(part).unwrap();
+                assert_eq!(sealer.push(part, usize::MAX).unwrap(), part.len());
             }
             sealer.finish().unwrap()
         }
@@ -403,6 +419,7 @@ mod tests {
         fn taking_the_sealed_bytes_at_any_point_changes_nothing(
             plain in proptest::collection::vec(any::<u8>(), 0..5 * SMALL),
             piece in 1usize..3000,
+            batch in 1usize..3 * SMALL,
             take_every in 1usize..5,
         ) {
             let fx = Fixture::new(SMALL_LOG2);
@@ -411,14 +428,20 @@ mod tests {
             let mut stored = Vec::new();
             let mut spare = Vec::new();
             for (i, part) in plain.chunks(piece).enumerate() {
-                sealer.push(part).unwrap();
-                if i % take_every == 0 {
-                    let batch = sealer.take_sealed(spare);
-                    // Only the lead and whole sealed chunks ever leave the sealer.
-                    let body = stored.len() + batch.len() - lead.len();
-                    prop_assert_eq!(body % (SMALL + TAG_SIZE), 0);
-                    stored.extend_from_slice(&batch);
-                    spare = batch;
+                let mut rest = part;
+                while !rest.is_empty() {
+                    let taken = sealer.push(rest, batch).unwrap();
+                    rest = &rest[taken..];
+                    let at_batch = sealer.sealed_len() >= batch;
+                    prop_assert!(rest.is_empty() || at_batch);
+                    if at_batch || i % take_every == 0 {
+                        let out = sealer.take_sealed();
+                        // Only the lead and whole sealed chunks ever leave the sealer.
+                        let body = stored.len() + out.len() - lead.len();
+                        prop_assert_eq!(body % (SMALL + TAG_SIZE), 0);
+                        stored.extend_from_slice(&out);
+                        sealer.recycle(std::mem::replace(&mut spare, out), 2 * SMALL);
+                    }
                 }
             }
             stored.extend_from_slice(&sealer.finish().unwrap());

@@ -26,8 +26,8 @@ use crate::crypto::{
 
 /// Ciphertext is handed to the blob store in pieces this large (fewer, larger writes).
 const WRITE_BATCH: usize = 1024 * 1024;
-/// A batch overshoots [`WRITE_BATCH`] by at most one write's sealed chunks; room for a typical
-/// one (an SSH channel packet) is reserved up front.
+/// A batch buffer holds less than [`WRITE_BATCH`] of sealed bytes and at most one chunk waiting
+/// to be sealed (the sealer stops at the batch): room for that chunk and its tag, rounded up.
 const BATCH_SLACK: usize = 128 * 1024;
 
 /// What the sender chose.
@@ -91,8 +91,6 @@ pub struct Upload {
     sealer: Option<StreamSealer>,
     /// The temp blob, created by the first flush: a share that stays small never has one.
     writer: Option<Box<dyn BlobWriter>>,
-    /// The batch buffer the blob gave back, for the sealer to go on in.
-    spare: Vec<u8>,
     size: u64,
     /// Sealed bytes handed to the blob so far.
     stored: u64,
@@ -147,7 +145,6 @@ impl Shares {
             ttl,
             sealer: Some(sealer),
             writer: None,
-            spare: Vec::new(),
             size: 0,
             charges,
             quota_room,
@@ -219,6 +216,9 @@ impl Upload {
     /// Encrypts and stores `data`. Past the size limit (or the announced size) nothing more is
     /// accepted and the upload is dead: every later call fails and `finish` publishes nothing.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), ShareError> {
+        if self.sealer.is_none() {
+            return Err(ShareError::UploadFailed);
+        }
         let limit = self.limit();
         let after = self.size + data.len() as u64;
         if after > limit {
@@ -233,21 +233,31 @@ impl Upload {
             self.poison();
             return Err(err);
         }
-        let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
-        if let Err(err) = sealer.push(data) {
-            self.poison();
-            return Err(err.into());
-        }
-        let sealed = sealer.sealed_len();
-        self.size += data.len() as u64;
+        self.size = after;
         if let Some(sniffer) = self.sniffer.as_mut() {
             sniffer.push(data);
         }
-        // Past the inline limit the share needs its blob: start it now (the temp file shows an
-        // upload in progress), then write in large batches.
-        let spill = self.writer.is_none() && sealed as u64 > self.shares.policy().inline_max;
-        if spill || sealed >= WRITE_BATCH {
-            self.flush().await?;
+        let mut rest = data;
+        while !rest.is_empty() {
+            // Past the inline limit the share needs its blob: start it now (the temp file shows
+            // an upload in progress), then write in large batches.
+            let batch = match self.writer {
+                None => self.shares.policy().inline_max.saturating_add(1),
+                Some(_) => WRITE_BATCH as u64,
+            };
+            let batch = usize::try_from(batch).unwrap_or(usize::MAX);
+            let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
+            let taken = match sealer.push(rest, batch) {
+                Ok(taken) => taken,
+                Err(err) => {
+                    self.poison();
+                    return Err(err.into());
+                }
+            };
+            rest = &rest[taken..];
+            if sealer.sealed_len() >= batch {
+                self.flush().await?;
+            }
         }
         Ok(())
     }
@@ -352,44 +362,43 @@ impl Upload {
         })
     }
 
-    /// Hands the sealed bytes so far to the blob.
+    /// Hands the sealed bytes so far to the blob; sealing goes on in the buffer it gives back.
     async fn flush(&mut self) -> Result<(), ShareError> {
         let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
-        // A large upload: two batch buffers take turns (one filling, one being written), each
-        // allocated once at its full size rather than doubling its way there.
-        let mut spare = std::mem::take(&mut self.spare);
-        if spare.capacity() < WRITE_BATCH + BATCH_SLACK {
-            spare = Vec::with_capacity(WRITE_BATCH + BATCH_SLACK);
-        }
-        let batch = sealer.take_sealed(spare);
-        self.write_batch(batch).await
+        let batch = sealer.take_sealed();
+        let spare = self.write_batch(batch).await?;
+        // Two batch buffers take turns (one filling, one being written), each grown once to its
+        // full size rather than doubling its way there.
+        let sealer = self.sealer.as_mut().ok_or(ShareError::UploadFailed)?;
+        sealer.recycle(spare, WRITE_BATCH + BATCH_SLACK);
+        Ok(())
     }
 
-    async fn write_batch(&mut self, batch: Vec<u8>) -> Result<(), ShareError> {
+    /// Writes `batch` to the blob (created on first use); returns a buffer to reuse.
+    async fn write_batch(&mut self, batch: Vec<u8>) -> Result<Vec<u8>, ShareError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(batch);
         }
         let writer = match self.writer.as_mut() {
             Some(writer) => writer,
             None => self.writer.insert(self.shares.inner.blobs.create().await?),
         };
         let len = batch.len() as u64;
-        match writer.write_owned(batch).await {
-            Ok(spare) => self.spare = spare,
+        let spare = match writer.write_owned(batch).await {
+            Ok(spare) => spare,
             Err(err) => {
                 self.poison();
                 return Err(err.into());
             }
-        }
+        };
         self.stored += len;
-        Ok(())
+        Ok(spare)
     }
 
     /// Drops the sealer and the temp blob: this upload can never be published.
     fn poison(&mut self) {
         self.sealer = None;
         self.writer = None;
-        self.spare = Vec::new();
     }
 }
 

@@ -60,13 +60,32 @@ enum State {
 }
 
 #[derive(Debug, Default)]
-pub struct ScpParser {
+pub(crate) struct ScpParser {
     state: State,
 }
 
 impl ScpParser {
-    pub fn new() -> Self {
-        Self::default()
+    /// In the middle of a file's body, takes as much of it as `input` holds, uncopied (a slice
+    /// of the same buffer); otherwise takes nothing and returns `None` (feed `input` to
+    /// [`Self::next`] then). Call only when nothing is buffered for [`Self::next`].
+    fn body(&mut self, input: &mut Bytes) -> Option<ScpEvent> {
+        let State::Body { remaining } = self.state else {
+            return None;
+        };
+        if input.is_empty() {
+            return None;
+        }
+        let take = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(input.len());
+        let data = input.split_to(take);
+        let remaining = remaining - take as u64;
+        self.state = if remaining == 0 {
+            State::Trailer
+        } else {
+            State::Body { remaining }
+        };
+        Some(ScpEvent::Data(data))
     }
 
     /// Consumes what it can from `input` and returns the next event, or `None` if more input is
@@ -123,6 +142,50 @@ impl ScpParser {
                     Err(ScpError::SourceFailed)
                 }
             }
+        }
+    }
+}
+
+/// [`ScpParser`] fed as the channel delivers: a file's body is handed on as slices of the
+/// delivered buffers (uncopied); only header lines and trailers are gathered in a buffer.
+#[derive(Debug, Default)]
+pub struct ScpReader {
+    parser: ScpParser,
+    /// Delivered, not yet seen by the parser; comes after `buf`.
+    incoming: Bytes,
+    buf: BytesMut,
+}
+
+impl ScpReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds delivered input (normally once [`Self::next_event`] has returned `None`).
+    pub fn feed(&mut self, data: Bytes) {
+        if !self.incoming.is_empty() {
+            self.buf.extend_from_slice(&self.incoming);
+        }
+        self.incoming = data;
+    }
+
+    /// The next event, or `None` once all input so far is used. After an error the reader must
+    /// not be used again.
+    pub fn next_event(&mut self) -> Result<Option<ScpEvent>, ScpError> {
+        loop {
+            if self.buf.is_empty()
+                && let Some(event) = self.parser.body(&mut self.incoming)
+            {
+                return Ok(Some(event));
+            }
+            if let Some(event) = self.parser.next(&mut self.buf)? {
+                return Ok(Some(event));
+            }
+            if self.incoming.is_empty() {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&self.incoming);
+            self.incoming.clear();
         }
     }
 }
@@ -200,7 +263,7 @@ mod tests {
     use super::*;
 
     fn run(chunks: &[&[u8]]) -> Result<Vec<ScpEvent>, ScpError> {
-        let mut parser = ScpParser::new();
+        let mut parser = ScpParser::default();
         let mut buf = BytesMut::new();
         let mut events = Vec::new();
         for chunk in chunks {
@@ -210,6 +273,52 @@ mod tests {
             }
         }
         Ok(merge_data(events))
+    }
+
+    fn read(chunks: &[&[u8]]) -> Result<Vec<ScpEvent>, ScpError> {
+        let mut reader = ScpReader::new();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            reader.feed(Bytes::copy_from_slice(chunk));
+            while let Some(event) = reader.next_event()? {
+                events.push(event);
+            }
+        }
+        Ok(merge_data(events))
+    }
+
+    #[test]
+    fn the_reader_gives_the_same_events_however_input_is_split() {
+        for a in 0..=STREAM.len() {
+            for b in a..=STREAM.len() {
+                let chunks = [&STREAM[..a], &STREAM[a..b], &STREAM[b..]];
+                assert_eq!(read(&chunks).unwrap(), expected(), "split at {a}, {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reader_hands_a_body_on_uncopied() {
+        let mut reader = ScpReader::new();
+        reader.feed(Bytes::from_static(b"C0644 10 f\n"));
+        assert!(matches!(
+            reader.next_event(),
+            Ok(Some(ScpEvent::File { size: 10, .. }))
+        ));
+        assert!(matches!(reader.next_event(), Ok(None)));
+        let delivered = Bytes::from(b"0123456789\0".to_vec());
+        reader.feed(delivered.clone());
+        let Ok(Some(ScpEvent::Data(body))) = reader.next_event() else {
+            panic!("no body")
+        };
+        assert_eq!(&body[..], b"0123456789");
+        assert_eq!(
+            body.as_ptr(),
+            delivered.as_ptr(),
+            "a slice of the delivered buffer"
+        );
+        assert!(matches!(reader.next_event(), Ok(Some(ScpEvent::FileEnd))));
+        assert!(matches!(reader.next_event(), Ok(None)));
     }
 
     /// Joins adjacent Data events so split and whole input compare equal.
@@ -271,7 +380,7 @@ mod tests {
 
     #[test]
     fn the_size_is_known_before_any_content_byte() {
-        let mut parser = ScpParser::new();
+        let mut parser = ScpParser::default();
         let mut buf = BytesMut::from(&b"C0644 999999999999 big\n"[..]);
         assert_eq!(
             parser.next(&mut buf).unwrap(),

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use onetimeshare::config::{
     format_duration, format_size, parse_duration, parse_size, redact_url_credentials,
 };
@@ -21,7 +21,7 @@ use onetimeshare::operator::{BanTarget, printable_target};
 use onetimeshare::safe_text::{Unsafe, sanitize};
 use onetimeshare::share::{MAX_NAME_BYTES, ShareName, ShareRef, without_link_key};
 use onetimeshare::ssh::command::Command;
-use onetimeshare::ssh::scp::{ScpError, ScpEvent, ScpParser};
+use onetimeshare::ssh::scp::{ScpError, ScpEvent, ScpReader};
 use onetimeshare::tui::input::{Input, InputParser};
 
 /// Splits `data` into pieces whose lengths come from `seed` (1..=16 bytes, then the rest): the
@@ -57,13 +57,12 @@ fn assert_clean_name(name: &ShareName) {
 
 /// Events with consecutive `Data` merged, so whole and split input compare equal.
 fn scp_events(chunks: &[&[u8]]) -> (Vec<ScpEvent>, Option<ScpError>) {
-    let mut parser = ScpParser::new();
-    let mut buf = BytesMut::new();
+    let mut reader = ScpReader::new();
     let mut events: Vec<ScpEvent> = Vec::new();
     for chunk in chunks {
-        buf.extend_from_slice(chunk);
+        reader.feed(Bytes::copy_from_slice(chunk));
         loop {
-            match parser.next(&mut buf) {
+            match reader.next_event() {
                 Ok(Some(ScpEvent::Data(data))) => match events.last_mut() {
                     Some(ScpEvent::Data(previous)) => {
                         let mut joined = BytesMut::from(&previous[..]);
@@ -243,7 +242,10 @@ fn blob(with_password: bool) -> &'static Blob {
         let plaintext: Vec<u8> = (0..3500u32).map(|i| (i * 7 % 251) as u8).collect();
         let mut sealer =
             StreamSealer::new(&keys, &header, header.as_bytes().to_vec()).expect("sealer");
-        sealer.push(&plaintext).expect("seal");
+        assert_eq!(
+            sealer.push(&plaintext, usize::MAX).expect("seal"),
+            plaintext.len()
+        );
         let bytes = sealer.finish().expect("seal");
         let meta = ShareMeta {
             kind: Kind::File,

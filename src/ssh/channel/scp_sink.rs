@@ -1,7 +1,7 @@
-//! `scp -t` (the legacy protocol): drives the sans-IO [`ScpParser`], one share per file, each
+//! `scp -t` (the legacy protocol): drives the sans-IO [`ScpReader`], one share per file, each
 //! link on stderr; errors go back as `\x02message\n`, which scp prints verbatim.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{ChannelTask, Input};
 use crate::config::format_size;
@@ -9,22 +9,21 @@ use crate::crypto::Kind;
 use crate::share::{Armed, ShareName, Upload, now_millis};
 use crate::ssh::command::ScpOptions;
 use crate::ssh::output;
-use crate::ssh::scp::{self, ScpEvent, ScpParser};
+use crate::ssh::scp::{self, ScpEvent, ScpReader};
 
 impl ChannelTask {
     /// `scp -t`: the legacy protocol, one share per file, each link on stderr.
     pub(super) async fn scp_sink(&mut self, options: ScpOptions) -> u32 {
-        let mut parser = ScpParser::new();
-        let mut buf = BytesMut::new();
+        let mut reader = ScpReader::new();
         let mut current: Option<(Upload, String)> = None;
         let mut code = 0;
         self.stdout_bytes(Bytes::from_static(b"\0")).await;
         loop {
-            let event = match parser.next(&mut buf) {
+            let event = match reader.next_event() {
                 Ok(Some(event)) => event,
                 Ok(None) => match self.next_input().await {
                     Input::Data(data) => {
-                        buf.extend_from_slice(&data);
+                        reader.feed(data);
                         continue;
                     }
                     Input::Eof => {
