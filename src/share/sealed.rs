@@ -29,7 +29,8 @@ use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::{
     Applied, BlobReader, BlobWriter, ClaimOutcome, Handle, Millis, OpId, Owner, QuotaCharge,
-    QuotaTag, ShareError, ShareEvent, ShareId, ShareName, ShareRecord, StoreKey, now_millis,
+    QuotaExceeded, QuotaTag, ShareError, ShareEvent, ShareId, ShareName, ShareRecord, StoreKey,
+    now_millis,
 };
 use crate::crypto::{Kind, ShareKey};
 
@@ -175,6 +176,8 @@ pub struct SealedUpload {
     size: u64,
     stored: u64,
     charges: Vec<QuotaCharge>,
+    /// The plaintext bytes the sender's quotas had room for at begin, and what to say past it.
+    quota_room: Option<(u64, QuotaExceeded)>,
     /// What the sender announced (`--size`, `--sha256`), checked as bytes arrive and at finish.
     expected: ExpectedCheck,
 }
@@ -233,7 +236,7 @@ impl Shares {
             max_shares: policy.inbox_max_shares,
             max_bytes: u64::MAX,
         }));
-        self.quota_room(&charges).await?;
+        let quota_room = self.quota_room(&charges).await?;
         let pipe = Pipe::default();
         let encryptor = age::Encryptor::with_recipients(
             spec.recipients
@@ -255,6 +258,7 @@ impl Shares {
             size: 0,
             stored: 0,
             charges,
+            quota_room,
             expected: ExpectedCheck::default(),
         })
     }
@@ -365,6 +369,14 @@ impl SealedUpload {
         if after > limit {
             self.poison();
             return Err(ShareError::TooLarge { limit });
+        }
+        // Like a link upload: a full quota is found while streaming, not only at finish.
+        if let Some((room, full)) = &self.quota_room
+            && after > *room
+        {
+            let full = full.clone();
+            self.poison();
+            return Err(ShareError::Quota(full));
         }
         if let Err(err) = self.expected.admit(data, after) {
             self.poison();

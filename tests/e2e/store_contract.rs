@@ -1213,6 +1213,7 @@ contract!(
     tampered_inline_content_fails_the_claim,
     an_inbox_lists_shares_sealed_to_its_key_until_claimed_once_by_a_recipient,
     an_inbox_holds_at_most_its_cap_and_an_expired_share_leaves_it,
+    a_sealed_upload_is_held_to_its_quota_of_bytes_mid_stream,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1277,6 +1278,41 @@ async fn an_inbox_lists_shares_sealed_to_its_key_until_claimed_once_by_a_recipie
     assert!(!file.windows(8).any(|w| w == b"for both"));
     assert!(fx.shares.inbox(&bob).await.unwrap().is_empty());
     assert!(fx.shares.inbox(&carol).await.unwrap().is_empty());
+}
+
+async fn a_sealed_upload_is_held_to_its_quota_of_bytes_mid_stream(fx: Fixture) {
+    let fx = fx
+        .reopen(quota_policy(Quota {
+            bytes_per_key: 100 * 1024,
+            ..Quota::default()
+        }))
+        .await;
+    seal(&fx, &[BOB], &[1; 60 * 1024], None)
+        .await
+        .expect("within the quota");
+    let mut second = fx
+        .shares
+        .begin_sealed(SealedSpec {
+            recipients: vec![Recipient::parse(BOB).unwrap()],
+            from: "SHA256:alice".into(),
+            label: None,
+            owner: Some(Owner::new("SHA256:alice")),
+            client: None,
+            ttl: None,
+        })
+        .await
+        .expect("room is left at begin");
+    second.write(&[2; 30 * 1024]).await.expect("still room");
+    match second.write(&[2; 30 * 1024]).await {
+        Err(ShareError::Quota(full)) => assert_eq!(full.scope, QuotaScope::Key),
+        other => panic!("expected a quota refusal mid-stream, got {other:?}"),
+    }
+    assert!(
+        second.finish().await.is_err(),
+        "a refused upload publishes nothing"
+    );
+    let bob = Recipient::parse(BOB).unwrap().fingerprint().clone();
+    assert_eq!(fx.shares.inbox(&bob).await.unwrap().len(), 1);
 }
 
 async fn an_inbox_holds_at_most_its_cap_and_an_expired_share_leaves_it(fx: Fixture) {
