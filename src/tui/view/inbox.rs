@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Wrap};
 
-use super::widgets::{block, label, selectable_table, wrap_words};
+use super::widgets::{block, label, list_status, selectable_table, wrap_words};
 use crate::config::format_size;
 use crate::tui::colors::Styles;
 use crate::tui::state::{InboxList, State, countdown};
@@ -39,16 +39,8 @@ pub fn inbox(state: &State, list: &InboxList, styles: &Styles, frame: &mut Frame
     let outer = block("INBOX", true, styles);
     let inner = outer.inner(table_area);
     frame.render_widget(outer, table_area);
-    if !list.loaded {
-        frame.render_widget(
-            Paragraph::new(Line::styled("LOADING…", styles.muted())),
-            inner,
-        );
-    } else if let Some(error) = &list.error {
-        frame.render_widget(
-            Paragraph::new(Line::styled(error.clone(), styles.danger())).wrap(Wrap { trim: true }),
-            inner,
-        );
+    if let Some(status) = list_status(list.loaded, list.error.as_deref(), styles) {
+        frame.render_widget(status, inner);
     } else if list.items.is_empty() {
         frame.render_widget(
             Paragraph::new(empty_lines(state, styles)).wrap(Wrap { trim: false }),

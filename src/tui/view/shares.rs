@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row};
 
-use super::widgets::{block, label, selectable_table};
+use super::widgets::{block, label, list_status, selectable_table};
 use crate::config::format_size;
 use crate::share::{ShareStatus, StatusState};
 use crate::tui::colors::Styles;
@@ -45,16 +45,8 @@ pub fn shares(state: &State, list: &ShareList, styles: &Styles, frame: &mut Fram
     let outer = block("MY SHARES", true, styles);
     let inner = outer.inner(table_area);
     frame.render_widget(outer, table_area);
-    if !list.loaded {
-        frame.render_widget(
-            Paragraph::new(Line::styled("LOADING…", styles.muted())),
-            inner,
-        );
-    } else if let Some(error) = &list.error {
-        frame.render_widget(
-            Paragraph::new(Line::styled(error.clone(), styles.danger())),
-            inner,
-        );
+    if let Some(status) = list_status(list.loaded, list.error.as_deref(), styles) {
+        frame.render_widget(status, inner);
     } else if list.items.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(

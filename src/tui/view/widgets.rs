@@ -6,7 +6,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Padding, Row, Table, TableState};
+use ratatui::widgets::{
+    Block, BorderType, Borders, Padding, Paragraph, Row, Table, TableState, Wrap,
+};
 
 use crate::tui::colors::Styles;
 
@@ -39,6 +41,20 @@ pub fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
 }
 
 /// `■ ARMED` in the state's colour.
+/// What a list screen shows instead of its table while the list is loading or failed to load;
+/// `None` once there are rows (or the lack of them) to show.
+pub fn list_status(
+    loaded: bool,
+    error: Option<&str>,
+    styles: &Styles,
+) -> Option<Paragraph<'static>> {
+    if !loaded {
+        return Some(Paragraph::new(Line::styled("LOADING…", styles.muted())));
+    }
+    let error = error?;
+    Some(Paragraph::new(Line::styled(error.to_owned(), styles.danger())).wrap(Wrap { trim: true }))
+}
+
 pub fn chip(word: &str, live: bool, styles: &Styles) -> Span<'static> {
     Span::styled(
         format!("■ {word}"),
