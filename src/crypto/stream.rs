@@ -27,8 +27,8 @@ fn stream_for(keys: &ContentKeys, header: &Header) -> Result<ChunkCipher, Crypto
 ///
 /// The sealer owns its output buffer and seals in place: plaintext is copied once, into the
 /// buffer, and encrypted where it lies. The buffer holds the sealed bytes first and then the
-/// plaintext of the chunk being filled (at most one chunk), which is wiped whenever it leaves the
-/// buffer or the sealer is dropped.
+/// plaintext of the chunk being filled (at most one chunk), which is wiped wherever it leaves
+/// behind: when the buffer grows, when it is handed over, when the sealer is dropped.
 pub struct StreamSealer {
     stream: ChunkCipher,
     chunk_size: usize,
@@ -65,6 +65,7 @@ impl StreamSealer {
                 }
             }
             let take = (self.chunk_size - self.pending()).min(data.len() - taken);
+            self.make_room(take + TAG_SIZE);
             self.buf.extend_from_slice(&data[taken..taken + take]);
             taken += take;
         }
@@ -105,6 +106,19 @@ impl StreamSealer {
 
     fn pending(&self) -> usize {
         self.buf.len() - self.sealed
+    }
+
+    /// Grows the buffer for `additional` bytes the way `Vec` would (doubling), but wipes the
+    /// waiting plaintext from the old allocation instead of leaving it to the allocator.
+    fn make_room(&mut self, additional: usize) {
+        if self.buf.capacity() - self.buf.len() >= additional {
+            return;
+        }
+        let wanted = (self.buf.len() + additional).max(2 * self.buf.capacity());
+        let mut bigger = Vec::with_capacity(wanted);
+        bigger.extend_from_slice(&self.buf);
+        self.buf[self.sealed..].zeroize();
+        self.buf = bigger;
     }
 
     /// Seals `buf[sealed..]` (one chunk's plaintext) where it lies and appends its tag.
