@@ -312,6 +312,32 @@ fn my_shares_list_and_revoke_confirmation() {
 }
 
 #[test]
+fn a_list_that_fails_to_load_says_why_in_full() {
+    // Longer than an 80-column box: the words wrap rather than being cut.
+    let why = "share storage is unavailable, try again shortly (it did not answer within the \
+               time this server allows it)";
+    both_sizes("shares_error", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        ctrl(&mut s, 'l');
+        update(&mut s, Action::Listed(Err(why.into())));
+        s
+    });
+    both_sizes("inbox_error", |c, r| {
+        let mut s = state(Depth::TrueColor, c, r);
+        key(&mut s, KeyCode::F(2));
+        update(&mut s, Action::InboxLoaded(Err(why.into())));
+        s
+    });
+    let screen = text_of(&{
+        let mut s = state(Depth::TrueColor, 80, 24);
+        ctrl(&mut s, 'l');
+        update(&mut s, Action::Listed(Err(why.into())));
+        s
+    });
+    assert!(screen.contains("SERVER ALLOWS IT)"), "{screen}");
+}
+
+#[test]
 fn inbox_list_empty_and_copied() {
     both_sizes("inbox", inbox);
     both_sizes("inbox_empty", |c, r| {

@@ -142,7 +142,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                         list.error = None;
                         list.selected = list.selected.min(list.items.len().saturating_sub(1));
                     }
-                    Err(message) => list.error = Some(message),
+                    // In capitals like every other screen's errors (and the inbox's).
+                    Err(message) => list.error = Some(message.to_uppercase()),
                 }
             }
         }
