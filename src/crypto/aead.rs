@@ -7,6 +7,7 @@
 //! that must produce identical bytes. aws-lc wipes key material when the key is freed.
 
 use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use zeroize::Zeroize;
 
 use super::CryptoError;
 
@@ -50,22 +51,23 @@ impl ChunkCipher {
         Ok(out)
     }
 
-    /// Authenticates and decrypts `buf` in place, leaving only the plaintext. On failure `buf`
-    /// holds no plaintext (aws-lc checks the tag before releasing anything) and is cleared.
-    pub(crate) fn open(&self, position: u32, last: bool, buf: &mut Vec<u8>) -> Result<(), ()> {
-        match self
-            .key
-            .open_in_place(self.nonce(position, last), Aad::empty(), buf)
-        {
-            Ok(plain) => {
-                let len = plain.len();
-                buf.truncate(len);
-                Ok(())
-            }
-            Err(_) => {
-                buf.clear();
-                Err(())
-            }
+    /// Authenticates and decrypts a sealed chunk (ciphertext ‖ tag) where it lies and returns
+    /// the plaintext's length: the plaintext is the chunk's front, the tag's bytes follow. On
+    /// failure nothing in `chunk` is plaintext (aws-lc checks the tag before releasing anything,
+    /// and the chunk is wiped besides).
+    pub(crate) fn open(&self, position: u32, last: bool, chunk: &mut [u8]) -> Result<usize, ()> {
+        let len = chunk.len().checked_sub(TAG_LEN).ok_or(())?;
+        let (text, tag) = chunk.split_at_mut(len);
+        let opened = self.key.open_in_place_separate_tag(
+            self.nonce(position, last),
+            Aad::empty(),
+            tag,
+            text,
+        );
+        if opened.is_err() {
+            chunk.zeroize();
+            return Err(());
         }
+        Ok(len)
     }
 }

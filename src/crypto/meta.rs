@@ -53,10 +53,10 @@ impl ShareMeta {
 impl SealedMeta {
     pub fn open(&self, keys: &ContentKeys) -> Result<ShareMeta, CryptoError> {
         let mut plain = zeroize::Zeroizing::new(self.0.clone());
-        cipher(keys)?
+        let len = cipher(keys)?
             .open(0, true, &mut plain)
             .map_err(|()| CryptoError::Corrupt(0))?;
-        serde_json::from_slice(&plain).map_err(|_| CryptoError::Corrupt(0))
+        serde_json::from_slice(&plain[..len]).map_err(|_| CryptoError::Corrupt(0))
     }
 }
 

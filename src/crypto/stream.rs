@@ -5,10 +5,13 @@
 //! empty final chunk) carries `last = 1`. A reader therefore detects every dropped, reordered,
 //! duplicated, truncated or appended chunk: authentication fails at a known position.
 //!
-//! Both directions hold at most one chunk, so memory is bounded whatever the share size.
+//! Neither direction keeps more than one chunk of plaintext waiting, so memory is bounded
+//! whatever the share size.
+
+use bytes::{Bytes, BytesMut};
+use zeroize::Zeroize;
 
 use super::aead::{ChunkCipher, TAG_LEN};
-use zeroize::Zeroize;
 
 use super::{ContentKeys, CryptoError, Header};
 
@@ -136,7 +139,7 @@ impl StreamSealer {
     }
 }
 
-// Plaintext waiting to be sealed (sealer) or about-to-be plaintext (opener): wipe on drop.
+// Plaintext waiting to be sealed: wipe on drop.
 impl Drop for StreamSealer {
     fn drop(&mut self) {
         let sealed = self.sealed.min(self.buf.len());
@@ -144,82 +147,104 @@ impl Drop for StreamSealer {
     }
 }
 
-impl Drop for StreamOpener {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.pending);
-    }
-}
-
 /// Decrypts sealed chunks back into plaintext, refusing anything not authenticated.
+///
+/// Sans I/O and without copies: the caller reads sealed bytes into a buffer, and each chunk is
+/// opened where it lies and split off as [`Bytes`] sharing that buffer's memory. A chunk is
+/// opened as the last one only once the caller says the ciphertext has ended, so a stream cut at
+/// a chunk boundary is caught, and bytes after the last chunk fail too. Only ciphertext waits in
+/// the caller's buffer: plaintext exists only in the pieces handed out.
 pub struct StreamOpener {
     stream: ChunkCipher,
     sealed_chunk: usize,
     position: u32,
-    pending: Vec<u8>,
 }
 
 impl StreamOpener {
     pub fn new(keys: &ContentKeys, header: &Header) -> Result<Self, CryptoError> {
-        let sealed_chunk = header.chunk_size() + TAG_SIZE;
         Ok(Self {
             stream: stream_for(keys, header)?,
-            sealed_chunk,
+            sealed_chunk: header.chunk_size() + TAG_SIZE,
             position: 0,
-            pending: Vec::with_capacity(sealed_chunk),
         })
     }
 
-    /// Size of one sealed chunk: a good read size for callers.
+    /// Size of one sealed chunk: reads should bring more than this before [`Self::open_next`]
+    /// can open anything.
     pub fn sealed_chunk_size(&self) -> usize {
         self.sealed_chunk
     }
 
-    /// Consumes ciphertext, appending the plaintext of every chunk known not to be the last.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        while !data.is_empty() {
-            if self.pending.len() == self.sealed_chunk {
-                self.open_pending(false, out)?;
-            }
-            let take = (self.sealed_chunk - self.pending.len()).min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
+    /// The plaintext of the chunk at the front of `sealed`, when that chunk is known not to be
+    /// the last (more bytes follow it); `None` while it may still be the last: read more, or
+    /// call [`Self::open_last`] once the ciphertext has ended.
+    pub fn open_next(&mut self, sealed: &mut BytesMut) -> Result<Option<Bytes>, CryptoError> {
+        if sealed.len() <= self.sealed_chunk {
+            return Ok(None);
         }
-        Ok(())
+        let mut chunk = sealed.split_to(self.sealed_chunk);
+        let len = self
+            .stream
+            .open(self.position, false, &mut chunk)
+            .map_err(|()| CryptoError::Corrupt(self.position))?;
+        self.advance()?;
+        chunk.truncate(len);
+        Ok(Some(chunk.freeze()))
     }
 
-    /// The ciphertext has ended: authenticates the final chunk and appends its plaintext.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        if self.pending.len() < TAG_SIZE {
+    /// The ciphertext has ended: authenticates what is left, after every chunk
+    /// [`Self::open_next`] took, as the final chunk, and returns its plaintext (empty for an
+    /// empty share, or a share whose size is a multiple of the chunk size).
+    pub fn open_last(self, mut sealed: BytesMut) -> Result<Bytes, CryptoError> {
+        if sealed.len() > self.sealed_chunk {
+            // More than a chunk after the last one `open_next` took: bytes were appended.
+            return Err(CryptoError::Corrupt(self.position));
+        }
+        if sealed.len() < TAG_SIZE {
             return Err(if self.position == 0 {
                 CryptoError::Corrupt(0)
             } else {
                 CryptoError::Truncated(self.position - 1)
             });
         }
-        let candidate = self.pending.clone();
-        match self.open_pending(true, out) {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                // A full chunk that authenticates as a *middle* chunk means the stream was cut
-                // at a chunk boundary: report truncation rather than generic corruption.
-                let mut probe = candidate;
-                if probe.len() == self.sealed_chunk
-                    && self.stream.open(self.position, false, &mut probe).is_ok()
-                {
-                    Err(CryptoError::Truncated(self.position))
-                } else {
-                    Err(err)
+        // A full chunk may be a *middle* chunk: the stream was cut at a chunk boundary. Opening
+        // wipes a chunk that fails, so keep its ciphertext to find out.
+        let full = (sealed.len() == self.sealed_chunk).then(|| sealed.to_vec());
+        match self.stream.open(self.position, true, &mut sealed) {
+            Ok(len) => {
+                sealed.truncate(len);
+                Ok(sealed.freeze())
+            }
+            Err(()) => {
+                let mut probe = full.unwrap_or_default();
+                if !probe.is_empty() && self.stream.open(self.position, false, &mut probe).is_ok() {
+                    probe.zeroize();
+                    return Err(CryptoError::Truncated(self.position));
                 }
+                Err(CryptoError::Corrupt(self.position))
             }
         }
     }
 
-    fn open_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
-        self.stream
-            .open(self.position, last, &mut self.pending)
-            .map_err(|()| CryptoError::Corrupt(self.position))?;
-        out.extend_from_slice(&self.pending);
-        self.pending.clear();
+    /// Opens a whole ciphertext arriving in `pieces`, into one buffer: for tests, benchmarks and
+    /// fuzzing (a claim streams with [`Self::open_next`] and [`Self::open_last`]).
+    pub fn open_pieces<'a>(
+        mut self,
+        pieces: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut sealed = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            sealed.extend_from_slice(piece);
+            while let Some(plain) = self.open_next(&mut sealed)? {
+                out.extend_from_slice(&plain);
+            }
+        }
+        out.extend_from_slice(&self.open_last(sealed)?);
+        Ok(out)
+    }
+
+    fn advance(&mut self) -> Result<(), CryptoError> {
         self.position = self
             .position
             .checked_add(1)
@@ -262,13 +287,9 @@ mod tests {
         }
 
         fn open(&self, ciphertext: &[u8], piece: usize) -> Result<Vec<u8>, CryptoError> {
-            let mut opener = StreamOpener::new(&self.keys(), &self.header).unwrap();
-            let mut out = Vec::new();
-            for part in ciphertext.chunks(piece.max(1)) {
-                opener.push(part, &mut out)?;
-            }
-            opener.finish(&mut out)?;
-            Ok(out)
+            StreamOpener::new(&self.keys(), &self.header)
+                .unwrap()
+                .open_pieces(ciphertext.chunks(piece.max(1)))
         }
     }
 

@@ -21,23 +21,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use tokio::io::AsyncReadExt;
 use tracing::{info, warn};
 
+use super::content::{Piece, Plaintext, SealedContent};
 use super::lifecycle::Shares;
 use super::outcome::{Outcome, Pending};
 use super::{
-    Applied, AttemptOutcome, BlobName, BlobReader, BlobStore, ClaimOutcome, Millis, OpId,
-    ShareEntry, ShareError, ShareEvent, ShareId, ShareState, now_millis,
+    Applied, AttemptOutcome, BlobName, BlobStore, ClaimOutcome, Millis, OpId, ShareEntry,
+    ShareError, ShareEvent, ShareId, ShareState, now_millis,
 };
-use crate::crypto::{CryptoError, Header, Password, ShareKey, ShareMeta, StreamOpener};
-
-/// Largest read buffer per open blob (bounded memory per download).
-const READ_AHEAD_BYTES: usize = 1024 * 1024;
-
-/// Smallest read per step of a body: what a reader is asked for even when the record says
-/// fewer bytes are left (so a body longer than its record still reads in sensible steps).
-const READ_FLOOR: usize = 4096;
+use crate::crypto::{CryptoError, Password, ShareKey, ShareMeta, StreamOpener};
 
 /// A claimed share: its metadata and its content, still to be streamed.
 pub struct Claimed {
@@ -78,11 +71,11 @@ impl Shares {
         // store, and keeps it here in case the claim must be undone (see `Pending::inline`).
         let inline: Option<Arc<[u8]>> = entry.record.inline.take().map(Arc::from);
         let in_blob = inline.is_none();
-        let opened = match inline.clone() {
-            Some(bytes) => open_inline(bytes),
-            None => open_blob(inner.blobs.as_ref(), &entry).await,
+        let opened = match inline.as_deref() {
+            Some(bytes) => SealedContent::inline(bytes),
+            None => SealedContent::blob(inner.blobs.as_ref(), &entry.record).await,
         };
-        let (reader, header) = match opened {
+        let (sealed, header) = match opened {
             Ok(opened) => opened,
             Err(err) => {
                 // A concurrent winner may have claimed the share and removed its blob between
@@ -188,13 +181,7 @@ impl Shares {
             meta,
             opened_at: now,
             body: ClaimBody {
-                unread: entry
-                    .record
-                    .stored_size
-                    .saturating_sub(header.as_bytes().len() as u64),
-                opener: Some(StreamOpener::new(&keys, &header)?),
-                read_buf: Vec::new(),
-                reader,
+                content: sealed.open(StreamOpener::new(&keys, &header)?),
                 cleanup,
                 delivery: Delivery {
                     shares: self.clone(),
@@ -235,54 +222,9 @@ fn refusal(entry: &ShareEntry) -> ShareError {
     })
 }
 
-async fn open_blob(
-    blobs: &dyn BlobStore,
-    entry: &ShareEntry,
-) -> Result<(BlobReader, Header), ShareError> {
-    let reader = blobs.open(&entry.record.blob).await?;
-    // File readers hop to a blocking thread per read: read up to 1 MiB per hop, not one chunk.
-    let capacity = entry
-        .record
-        .stored_size
-        .clamp(4096, READ_AHEAD_BYTES as u64) as usize;
-    let mut reader: BlobReader = Box::new(tokio::io::BufReader::with_capacity(capacity, reader));
-    let header = read_header(&mut reader).await?;
-    Ok((reader, header))
-}
-
-/// A small share's content, straight from its entry: the header, then a reader over the chunks.
-fn open_inline(bytes: Arc<[u8]>) -> Result<(BlobReader, Header), ShareError> {
-    let malformed = || ShareError::Corrupt(CryptoError::MalformedHeader);
-    let len = Header::encoded_len(bytes.get(..Header::PREFIX_LEN).ok_or_else(malformed)?)?;
-    let header = Header::parse(bytes.get(..len).ok_or_else(malformed)?)?;
-    let mut reader = std::io::Cursor::new(bytes);
-    reader.set_position(len as u64);
-    Ok((Box::new(reader), header))
-}
-
-async fn read_header(reader: &mut BlobReader) -> Result<Header, ShareError> {
-    let mut bytes = vec![0u8; Header::PREFIX_LEN];
-    reader
-        .read_exact(&mut bytes)
-        .await
-        .map_err(|_| ShareError::Corrupt(CryptoError::MalformedHeader))?;
-    let len = Header::encoded_len(&bytes)?;
-    bytes.resize(len, 0);
-    reader
-        .read_exact(&mut bytes[Header::PREFIX_LEN..])
-        .await
-        .map_err(|_| ShareError::Corrupt(CryptoError::MalformedHeader))?;
-    Ok(Header::parse(&bytes)?)
-}
-
 /// The decrypted content of a claimed share, produced chunk by chunk with bounded memory.
 pub struct ClaimBody {
-    reader: BlobReader,
-    opener: Option<StreamOpener>,
-    read_buf: Vec<u8>,
-    /// Sealed bytes the record says are left: sizes the read buffer of a small share (a hint
-    /// only; the opener, not this count, decides where the content ends).
-    unread: u64,
+    content: Plaintext,
     cleanup: ContentCleanup,
     delivery: Delivery,
 }
@@ -292,38 +234,24 @@ impl ClaimBody {
     /// delivered. An `Err` means the content failed authentication or could not be read: the
     /// caller must treat the transfer as failed (for HTTP: abort the connection).
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ShareError>> {
-        loop {
-            let opener = self.opener.as_mut()?;
-            let want = opener
-                .sealed_chunk_size()
-                .min(self.unread.max(READ_FLOOR as u64) as usize);
-            self.read_buf.resize(want, 0);
-            let read = match read_full(&mut self.reader, &mut self.read_buf).await {
-                Ok(n) => n,
-                Err(err) => return Some(Err(self.fail(ShareError::Storage(err.into())))),
-            };
-            let mut plain = Vec::with_capacity(want);
-            if read == 0 {
-                let opener = self.opener.take()?;
-                let result = opener.finish(&mut plain);
-                self.cleanup.run().await;
-                self.delivery.bytes += plain.len() as u64;
-                self.delivery.report(result.is_ok());
-                return match result {
-                    Ok(()) if plain.is_empty() => None,
-                    Ok(()) => Some(Ok(Bytes::from(plain))),
-                    Err(err) => Some(Err(ShareError::Corrupt(err))),
-                };
+        let (plain, last) = match self.content.next().await? {
+            Ok(Piece::More(plain)) => (plain, false),
+            Ok(Piece::Last(plain)) => (plain, true),
+            Err(err) => {
+                self.cleanup.start();
+                self.delivery.report(false);
+                return Some(Err(err));
             }
-            self.unread = self.unread.saturating_sub(read as u64);
-            if let Err(err) = opener.push(&self.read_buf[..read], &mut plain) {
-                return Some(Err(self.fail(ShareError::Corrupt(err))));
-            }
-            if !plain.is_empty() {
-                self.delivery.bytes += plain.len() as u64;
-                return Some(Ok(Bytes::from(plain)));
+        };
+        self.delivery.bytes += plain.len() as u64;
+        if last {
+            self.cleanup.start();
+            self.delivery.report(true);
+            if plain.is_empty() {
+                return None;
             }
         }
+        Some(Ok(plain))
     }
 
     /// The whole plaintext in memory: for tests and small text shares only.
@@ -340,12 +268,6 @@ impl ClaimBody {
         futures_util::stream::unfold(self, |mut body| async move {
             body.next_chunk().await.map(|item| (item, body))
         })
-    }
-
-    fn fail(&mut self, err: ShareError) -> ShareError {
-        self.opener = None;
-        self.delivery.report(false);
-        err
     }
 }
 
@@ -374,20 +296,7 @@ impl Drop for Delivery {
     }
 }
 
-/// Reads until `buf` is full or the reader ends; returns the byte count.
-async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = reader.read(&mut buf[filled..]).await?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
-}
-
-/// Deletes a claimed share's blob once: at the end of the body, or when it is dropped. (A small
+/// Deletes a claimed share's blob once: from the end of the body, or when it is dropped. (A small
 /// share's inline content needs no cleanup: the claim dropped it from the store.)
 pub(super) struct ContentCleanup {
     blobs: Arc<dyn BlobStore>,
@@ -410,17 +319,9 @@ impl ContentCleanup {
         }
     }
 
-    pub(super) async fn run(&mut self) {
-        if let Some(name) = self.blob.take()
-            && let Err(err) = self.blobs.remove(&name).await
-        {
-            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
-        }
-    }
-}
-
-impl Drop for ContentCleanup {
-    fn drop(&mut self) {
+    /// Starts the removal and leaves it running: the last piece of a body need not wait for
+    /// it (unlinking a large file takes a while: its cached pages are dropped first).
+    pub(super) fn start(&mut self) {
         let Some(name) = self.blob.take() else {
             return;
         };
@@ -437,7 +338,22 @@ impl Drop for ContentCleanup {
             &runtime,
         );
     }
+
+    pub(super) async fn run(&mut self) {
+        if let Some(name) = self.blob.take()
+            && let Err(err) = self.blobs.remove(&name).await
+        {
+            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
+        }
+    }
 }
+
+impl Drop for ContentCleanup {
+    fn drop(&mut self) {
+        self.start();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

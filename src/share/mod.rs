@@ -11,6 +11,7 @@
 //! today, an activity log tomorrow — never with an id, key, name or content.
 
 mod claim;
+mod content;
 mod error;
 mod events;
 mod expected;

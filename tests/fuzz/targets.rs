@@ -273,12 +273,9 @@ fn open_blob(blob: &Blob, bytes: &[u8], piece: usize) -> Result<(Vec<u8>, Conten
     let keys = header
         .unlock(&blob.key, blob.password.as_ref())
         .map_err(|e| e.to_string())?;
-    let mut opener = StreamOpener::new(&keys, &header).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for part in bytes[len..].chunks(piece.max(1)) {
-        opener.push(part, &mut out).map_err(|e| e.to_string())?;
-    }
-    opener.finish(&mut out).map_err(|e| e.to_string())?;
+    let out = StreamOpener::new(&keys, &header)
+        .and_then(|opener| opener.open_pieces(bytes[len..].chunks(piece.max(1))))
+        .map_err(|e| e.to_string())?;
     Ok((out, keys))
 }
 
