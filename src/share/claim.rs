@@ -338,14 +338,6 @@ impl ContentCleanup {
             &runtime,
         );
     }
-
-    pub(super) async fn run(&mut self) {
-        if let Some(name) = self.blob.take()
-            && let Err(err) = self.blobs.remove(&name).await
-        {
-            warn!(error = %err, "could not remove a claimed blob; the sweeper will");
-        }
-    }
 }
 
 impl Drop for ContentCleanup {

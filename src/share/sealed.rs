@@ -204,12 +204,12 @@ pub struct SealedClaim {
 }
 
 impl SealedClaim {
-    /// The next piece of the age file; `None` at its end (the blob is removed then).
+    /// The next piece of the age file; `None` at its end (the blob's removal starts then).
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ShareError>> {
         self.buf.resize(READ_CHUNK, 0);
         match self.reader.read(&mut self.buf).await {
             Ok(0) => {
-                self.cleanup.run().await;
+                self.cleanup.start();
                 None
             }
             Ok(n) => Some(Ok(Bytes::copy_from_slice(&self.buf[..n]))),
