@@ -1,7 +1,8 @@
 //! A claimed share's content on its way out: sealed bytes read ahead from the blob (or taken
-//! from the record, for a small share), opened where they lie, and handed on as plaintext pieces
-//! that share the read buffer's memory. Between the store's reader and the client a byte is
-//! copied once, into that buffer; the pieces go to the socket as they are.
+//! from the record, for a small share), one chunk at a time into a buffer of its own, opened
+//! where they lie and handed on as plaintext pieces that share that buffer's memory. After the
+//! blob's read-ahead (1 MiB per blocking-pool hop) a byte is copied once, into the chunk's
+//! buffer; the pieces go to the socket as they are.
 //!
 //! Memory per claim is bounded: the blob reader's buffer (up to [`READ_AHEAD_BYTES`]) and a
 //! chunk or two of sealed bytes, whatever the share's size.

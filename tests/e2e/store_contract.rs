@@ -1231,19 +1231,21 @@ async fn seal(
     body: &[u8],
     ttl: Option<Duration>,
 ) -> Result<onetimeshare::share::ArmedSealed, ShareError> {
-    let mut upload = fx
-        .shares
-        .begin_sealed(SealedSpec {
-            recipients: to.iter().map(|k| Recipient::parse(k).unwrap()).collect(),
-            from: "SHA256:alice".into(),
-            label: None,
-            owner: Some(Owner::new("SHA256:alice")),
-            client: None,
-            ttl,
-        })
-        .await?;
+    let mut upload = fx.shares.begin_sealed(from_alice(to, ttl)).await?;
     upload.write(body).await?;
     upload.finish().await
+}
+
+/// A share from alice's key, sealed to the keys `to`.
+fn from_alice(to: &[&str], ttl: Option<Duration>) -> SealedSpec {
+    SealedSpec {
+        recipients: to.iter().map(|k| Recipient::parse(k).unwrap()).collect(),
+        from: "SHA256:alice".into(),
+        label: None,
+        owner: Some(Owner::new("SHA256:alice")),
+        client: None,
+        ttl,
+    }
 }
 
 async fn an_inbox_lists_shares_sealed_to_its_key_until_claimed_once_by_a_recipient(fx: Fixture) {
@@ -1292,14 +1294,7 @@ async fn a_sealed_upload_is_held_to_its_quota_of_bytes_mid_stream(fx: Fixture) {
         .expect("within the quota");
     let mut second = fx
         .shares
-        .begin_sealed(SealedSpec {
-            recipients: vec![Recipient::parse(BOB).unwrap()],
-            from: "SHA256:alice".into(),
-            label: None,
-            owner: Some(Owner::new("SHA256:alice")),
-            client: None,
-            ttl: None,
-        })
+        .begin_sealed(from_alice(&[BOB], None))
         .await
         .expect("room is left at begin");
     second.write(&[2; 30 * 1024]).await.expect("still room");

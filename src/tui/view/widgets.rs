@@ -40,7 +40,6 @@ pub fn block<'a>(title: &'a str, focused: bool, styles: &Styles) -> Block<'a> {
         .style(styles.panel())
 }
 
-/// `■ ARMED` in the state's colour.
 /// What a list screen shows instead of its table while the list is loading or failed to load;
 /// `None` once there are rows (or the lack of them) to show.
 pub fn list_status(
@@ -55,6 +54,7 @@ pub fn list_status(
     Some(Paragraph::new(Line::styled(error.to_owned(), styles.danger())).wrap(Wrap { trim: true }))
 }
 
+/// `■ ARMED` in the state's colour.
 pub fn chip(word: &str, live: bool, styles: &Styles) -> Span<'static> {
     Span::styled(
         format!("■ {word}"),
